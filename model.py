@@ -1,0 +1,118 @@
+"""Low-rank Multimodal Fusion (Liu, Shen et al., ACL 2018) in PaddlePaddle.
+
+The layer names and parameter shapes match the earlier LMF_Paddle port, so its
+published checkpoints load here key for key.
+"""
+import warnings
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+# Paddle warns on every training-mode BatchNorm call that it tracks running statistics.
+warnings.filterwarnings('ignore', message='When training, we now always track global mean and variance')
+
+
+class SubNet(nn.Layer):
+    """Audio or video encoder: BatchNorm -> dropout -> three Linear+ReLU layers.
+
+    [B, in_size] -> [B, hidden_size]
+    """
+
+    def __init__(self, in_size, hidden_size, dropout):
+        super().__init__()
+        # Paddle's momentum is the weight of the old statistic: 0.9 == PyTorch's 0.1.
+        self.norm = nn.BatchNorm1D(in_size, momentum=0.9, epsilon=1e-5)
+        self.drop = nn.Dropout(p=dropout)
+        self.linear_1 = nn.Linear(in_size, hidden_size)
+        self.linear_2 = nn.Linear(hidden_size, hidden_size)
+        self.linear_3 = nn.Linear(hidden_size, hidden_size)
+
+    def forward(self, x):
+        dropped = self.drop(self.norm(x))
+        y_1 = F.relu(self.linear_1(dropped))
+        y_2 = F.relu(self.linear_2(y_1))
+        return F.relu(self.linear_3(y_2))
+
+
+class TextSubNet(nn.Layer):
+    """Text encoder: one-layer LSTM, dropout on the final hidden state, Linear.
+
+    [B, T, in_size] -> [B, out_size]
+    """
+
+    def __init__(self, in_size, hidden_size, out_size, dropout=0.2):
+        super().__init__()
+        self.rnn = nn.LSTM(in_size, hidden_size, num_layers=1)
+        self.dropout = nn.Dropout(dropout)
+        self.linear_1 = nn.Linear(hidden_size, out_size)
+
+    def forward(self, x):
+        _, (final_hidden, _) = self.rnn(x)  # final_hidden: [num_layers, B, hidden]
+        # Index the last layer instead of .squeeze(), which drops the batch axis at B == 1.
+        return self.linear_1(self.dropout(final_hidden[-1]))
+
+
+class LMF(nn.Layer):
+    """Low-rank Multimodal Fusion.
+
+    Args:
+        input_dims: (audio_in, video_in, text_in) feature sizes, e.g. (74, 35, 300).
+        hidden_dims: (audio_hidden, video_hidden, text_hidden).
+        text_out: size of the text subnetwork's output (text_hidden // 2 in every script).
+        dropouts: (audio, video, text, post_fusion). As in the authors' code, the
+            post-fusion rate is kept as an attribute but not applied in forward.
+        output_dim: number of outputs (2 for the binary IEMOCAP tasks).
+        rank: rank of the modality-specific factors.
+        use_softmax: return softmax probabilities instead of logits.
+
+    forward(audio_x [B, audio_in], video_x [B, video_in], text_x [B, T, text_in]) -> [B, output_dim]
+    """
+
+    def __init__(self, input_dims, hidden_dims, text_out, dropouts, output_dim, rank, use_softmax=False):
+        super().__init__()
+        self.audio_in, self.video_in, self.text_in = (int(d) for d in input_dims)
+        self.audio_hidden, self.video_hidden, self.text_hidden = (int(d) for d in hidden_dims)
+        self.text_out = int(text_out)
+        self.output_dim = int(output_dim)
+        self.rank = int(rank)
+        self.use_softmax = use_softmax
+        self.audio_prob, self.video_prob, self.text_prob, self.post_fusion_prob = dropouts
+
+        self.audio_subnet = SubNet(self.audio_in, self.audio_hidden, self.audio_prob)
+        self.video_subnet = SubNet(self.video_in, self.video_hidden, self.video_prob)
+        self.text_subnet = TextSubNet(self.text_in, self.text_hidden, self.text_out, dropout=self.text_prob)
+
+        xavier = nn.initializer.XavierNormal()
+        # Each factor maps a 1-augmented modality vector to rank x output_dim values.
+        self.audio_factor = self.create_parameter(
+            [self.rank, self.audio_hidden + 1, self.output_dim], default_initializer=xavier)
+        self.video_factor = self.create_parameter(
+            [self.rank, self.video_hidden + 1, self.output_dim], default_initializer=xavier)
+        self.text_factor = self.create_parameter(
+            [self.rank, self.text_out + 1, self.output_dim], default_initializer=xavier)
+        self.fusion_weights = self.create_parameter([1, self.rank], default_initializer=xavier)
+        self.fusion_bias = self.create_parameter(
+            [1, self.output_dim], default_initializer=nn.initializer.Constant(0.0))
+
+    @staticmethod
+    def _append_one(h):
+        """[B, d] -> [B, d + 1] with a constant 1 in front, as the authors' code does."""
+        return paddle.concat([paddle.ones_like(h[:, :1]), h], axis=1)
+
+    def forward(self, audio_x, video_x, text_x):
+        audio_h = self._append_one(self.audio_subnet(audio_x))
+        video_h = self._append_one(self.video_subnet(video_x))
+        text_h = self._append_one(self.text_subnet(text_x))
+
+        # [B, d+1] @ [rank, d+1, out] -> [rank, B, out]; the product over modalities
+        # equals projecting the full outer-product tensor with a rank-r weight tensor.
+        fusion_zy = (paddle.matmul(audio_h, self.audio_factor)
+                     * paddle.matmul(video_h, self.video_factor)
+                     * paddle.matmul(text_h, self.text_factor))
+        # Weighted sum over rank: [1, rank] @ [B, rank, out] -> [B, 1, out].
+        output = paddle.matmul(self.fusion_weights, fusion_zy.transpose([1, 0, 2]))
+        output = output.reshape([-1, self.output_dim]) + self.fusion_bias
+        if self.use_softmax:
+            output = F.softmax(output, axis=-1)
+        return output

@@ -1,0 +1,144 @@
+"""Train one LMF model per emotion on IEMOCAP (or the synthetic sample), as the paper's code does.
+
+    python train.py --emotion happy                # published hyperparameters and seed
+    python train.py --emotion sad --rank 8         # explicit flags override the table
+
+Adam with the modality factors at --factor_learning_rate and everything else at
+--learning_rate, summed cross-entropy, early stopping on validation loss. The best
+checkpoint goes to <model_path>/<emotion>.pdparams, the log to train_log/train_<emotion>.txt.
+"""
+import argparse
+import math
+import os
+
+import numpy as np
+
+import utils
+
+FACTOR_NAMES = ('audio_factor', 'video_factor', 'text_factor')
+TRAIN_HPARAMS = ('epochs', 'patience', 'factor_learning_rate', 'learning_rate', 'batch_size', 'weight_decay', 'seed')
+
+
+class TrainingDiverged(Exception):
+    """The loss became NaN or infinite."""
+
+
+def make_optimizer(model, learning_rate, factor_learning_rate, weight_decay):
+    """Adam with two parameter groups: the three factors, and everything else.
+
+    Paddle reads a group's rate from the key 'learning_rate' as a multiplier of the
+    optimizer's rate (the seed passed 'lr', which Paddle ignores).
+    """
+    import paddle
+    factors = [p for name, p in model.named_parameters() if name in FACTOR_NAMES]
+    others = [p for name, p in model.named_parameters() if name not in FACTOR_NAMES]
+    return paddle.optimizer.Adam(
+        learning_rate=learning_rate, weight_decay=weight_decay or None,
+        parameters=[{'params': factors, 'learning_rate': factor_learning_rate / learning_rate},
+                    {'params': others, 'learning_rate': 1.0}])
+
+
+def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print):
+    """Train with early stopping; save the best model. Returns the best validation loss.
+
+    Raises TrainingDiverged on a non-finite loss (the best checkpoint so far stays on disk).
+    """
+    import paddle
+    import paddle.nn.functional as F
+    utils.set_seed(hp['seed'])
+    model = utils.build_model(hp, input_dims)
+    optimizer = make_optimizer(model, hp['learning_rate'], hp['factor_learning_rate'], hp['weight_decay'])
+    rng = np.random.RandomState(hp['seed'])
+    best_valid_loss, patience_left = math.inf, hp['patience']
+    for epoch in range(hp['epochs']):
+        model.train()
+        total_loss = 0.0
+        for audio, visual, text, target in utils.iterate_batches(train_set, hp['batch_size'], shuffle=True, rng=rng):
+            loss = F.cross_entropy(model(audio, visual, text), target, reduction='sum')
+            loss.backward()
+            optimizer.step()
+            optimizer.clear_grad()
+            total_loss += float(loss)
+        train_loss = total_loss / len(train_set)
+        log('Epoch {} complete! Average Training loss: {}'.format(epoch, train_loss))
+        if not math.isfinite(train_loss):
+            raise TrainingDiverged('training loss became {} in epoch {}'.format(train_loss, epoch))
+
+        valid_loss = utils.evaluate(model, valid_set)['loss']
+        if not math.isfinite(valid_loss):
+            raise TrainingDiverged('validation loss became {} in epoch {}'.format(valid_loss, epoch))
+        log('Validation loss is: {}'.format(valid_loss))
+        if valid_loss < best_valid_loss:
+            best_valid_loss, patience_left = valid_loss, hp['patience']
+            utils.save_checkpoint(checkpoint_path, model, hp, input_dims)
+            log('Found new check model, saving to disk...')
+        else:
+            patience_left -= 1
+            if patience_left <= 0:
+                log('No improvement for {} epochs, stopping.'.format(hp['patience']))
+                break
+    return best_valid_loss
+
+
+def train_and_test(hp, data_path, model_path='check', log_dir='train_log'):
+    """Load data, train `hp['emotion']`, evaluate the best checkpoint on test.
+
+    Returns dict(best_valid_loss, test_loss, f1, accuracy, checkpoint, synthetic).
+    """
+    emotion = hp['emotion']
+    os.makedirs(log_dir, exist_ok=True)
+    log_path = os.path.join(log_dir, 'train_{}.txt'.format(emotion))
+    checkpoint_path = os.path.join(model_path, '{}.pdparams'.format(emotion))
+    with open(log_path, 'w') as log_file:
+        def log(line):
+            print(line, flush=True)
+            log_file.write(line + '\n')
+            log_file.flush()
+
+        train_set, valid_set, test_set, input_dims = utils.load_iemocap(data_path, emotion)
+        log('Training {} on {} with {}'.format(emotion, data_path, ', '.join(
+            '{}={}'.format(k, hp[k]) for k in sorted(hp) if k != 'emotion')))
+        best_valid_loss = fit(hp, train_set, valid_set, input_dims, checkpoint_path, log)
+        model, _, _ = utils.model_from_checkpoint(checkpoint_path, emotion)
+        result = utils.evaluate(model, test_set)
+        utils.display(result['f1'], result['accuracy'], out=log)
+        if test_set.synthetic:
+            log(utils.SYNTHETIC_NOTE)
+    return dict(best_valid_loss=best_valid_loss, test_loss=result['loss'], f1=result['f1'],
+                accuracy=result['accuracy'], checkpoint=checkpoint_path, synthetic=test_set.synthetic)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    utils.add_hparam_args(parser)
+    parser.add_argument('--epochs', type=int, default=None)
+    parser.add_argument('--patience', type=int, default=None)
+    parser.add_argument('--factor_learning_rate', type=float, default=None)
+    parser.add_argument('--learning_rate', type=float, default=None)
+    parser.add_argument('--batch_size', type=int, default=None)
+    parser.add_argument('--weight_decay', type=float, default=None)
+    parser.add_argument('--seed', type=int, default=None)
+    parser.add_argument('--data_path', type=str, default=None,
+                        help='IEMOCAP pickle (default: data/iemocap.pkl, else the synthetic data/sample_data.pkl)')
+    parser.add_argument('--model_path', type=str, default='check', help='folder for <emotion>.pdparams')
+    parser.add_argument('--log_dir', type=str, default='train_log')
+    parser.add_argument('--device', choices=('auto', 'cpu', 'gpu'), default='auto')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    hp = utils.emotion_hparams(args.emotion)
+    hp.update(utils.explicit_hparams(args, utils.MODEL_HPARAMS + utils.DROPOUT_HPARAMS + TRAIN_HPARAMS))
+    hp['emotion'] = args.emotion
+    utils.check_hparams(hp)
+    data_path = utils.default_data_path(args.data_path)
+    utils.setup_device(args.device)
+    try:
+        train_and_test(hp, data_path, args.model_path, args.log_dir)
+    except TrainingDiverged as err:
+        raise utils.UserError('Training got into NaN values ({}); try a lower learning rate'.format(err))
+
+
+if __name__ == '__main__':
+    utils.run_cli(main)
