@@ -5,8 +5,12 @@ import io
 import os
 import pickle
 import sys
+import warnings
 
 import numpy as np
+
+# Paddle warns at import that ccache (a C++ build cache) is missing; irrelevant here.
+warnings.filterwarnings('ignore', message='No ccache found')
 
 # Published per-emotion hyperparameters and seeds of the LMF_Paddle port (its
 # train.sh and check/*.pkl). The one place these numbers live: train.sh,
@@ -223,7 +227,7 @@ def load_iemocap(data_path, emotion, expected_dims=None, verbose=True):
         dataset.synthetic = synthetic
     if verbose:
         if synthetic:
-            print('NOTE: {} is SYNTHETIC sample data. {}'.format(data_path, SYNTHETIC_NOTE))
+            print('NOTE: {} is SYNTHETIC sample data, not IEMOCAP.'.format(data_path))
         print('Audio feature dimension is: {}'.format(input_dims[0]))
         print('Visual feature dimension is: {}'.format(input_dims[1]))
         print('Text feature dimension is: {}'.format(input_dims[2]))
@@ -331,6 +335,21 @@ def save_checkpoint(path, model, hparams, input_dims):
             os.remove(tmp)
 
 
+def checkpoint_file(check_path, emotion, default_dir='check'):
+    """--check_path as given: a file, or a folder holding <emotion>.pdparams (or the seed's <emotion>.pkl)."""
+    path = check_path or default_dir
+    if os.path.isdir(path):
+        candidates = [os.path.join(path, emotion + ext) for ext in ('.pdparams', '.pkl')]
+        found = [c for c in candidates if os.path.isfile(c)]
+        if not found:
+            raise UserError('--check_path {}: no {}.pdparams in that folder; train it first (bash train.sh)'.format(
+                path, emotion))
+        return found[0]
+    if not os.path.isfile(path):
+        raise UserError('--check_path {} does not exist'.format(path))
+    return path
+
+
 def load_checkpoint(path):
     """Returns (state_dict of numpy arrays, hparams dict or None).
 
@@ -371,6 +390,10 @@ def model_from_checkpoint(path, emotion, overrides=None, use_softmax=False):
     import paddle
     state, saved = load_checkpoint(path)
     hp, input_dims = shape_hparams(state, path)
+    trained_for = (saved or {}).get('emotion')
+    if trained_for and trained_for != emotion:
+        raise UserError('--emotion {} contradicts checkpoint {}, which was trained for {}'.format(
+            emotion, path, trained_for))
     for name, value in (overrides or {}).items():
         if name in hp and hp[name] != value:
             raise UserError('--{} {} contradicts checkpoint {}, which has {} {}'.format(

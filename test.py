@@ -1,0 +1,44 @@
+"""Evaluate a trained LMF checkpoint on the test split; prints the seed's result block.
+
+    python test.py --emotion happy [--check_path check/happy.pdparams] [--data_path data/iemocap.pkl]
+
+Reads this repository's .pdparams and the earlier LMF_Paddle port's check/*.pkl files.
+The architecture comes from the checkpoint; hyperparameter flags, if given, must agree with it.
+"""
+import argparse
+import os
+
+import utils
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    utils.add_hparam_args(parser)
+    parser.add_argument('--check_path', type=str, default=None,
+                        help='checkpoint file, or a folder holding <emotion>.pdparams (default: check/)')
+    parser.add_argument('--data_path', type=str, default=None,
+                        help='IEMOCAP pickle (default: data/iemocap.pkl, else the synthetic data/sample_data.pkl)')
+    parser.add_argument('--batch_size', type=int, default=1024, help='evaluation batch size')
+    parser.add_argument('--device', choices=('auto', 'cpu', 'gpu'), default='auto')
+    args = parser.parse_args(argv)
+
+    utils.emotion_hparams(args.emotion)  # validates --emotion
+    if args.batch_size < 1:
+        raise utils.UserError('--batch_size must be >= 1, got {}'.format(args.batch_size))
+    check_path = utils.checkpoint_file(args.check_path, args.emotion)
+    data_path = utils.default_data_path(args.data_path)
+    utils.setup_device(args.device)
+
+    print('Start testing {}......'.format(args.emotion))
+    overrides = utils.explicit_hparams(args, utils.MODEL_HPARAMS + utils.DROPOUT_HPARAMS)
+    model, hp, input_dims = utils.model_from_checkpoint(check_path, args.emotion, overrides)
+    _, _, test_set, _ = utils.load_iemocap(data_path, args.emotion, expected_dims=input_dims)
+    print('Model initialized')
+    result = utils.evaluate(model, test_set, batch_size=args.batch_size)
+    utils.display(result['f1'], result['accuracy'])
+    if test_set.synthetic:
+        print(utils.SYNTHETIC_NOTE)
+
+
+if __name__ == '__main__':
+    utils.run_cli(main)
