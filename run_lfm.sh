@@ -7,6 +7,10 @@
 set -uo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python}
+if [ -n "${DATA_PATH:-}" ] && [ ! -f "$DATA_PATH" ]; then
+    echo "error: DATA_PATH $DATA_PATH does not exist" >&2
+    exit 2
+fi
 EMOTIONS=$("$PYTHON" -c 'import utils; print(" ".join(utils.EMOTIONS))') || exit 1
 status=0
 for emotion in $EMOTIONS; do

@@ -25,8 +25,8 @@ def main(argv=None):
     utils.emotion_hparams(args.emotion)  # validates --emotion
     if args.batch_size < 1:
         raise utils.UserError('--batch_size must be >= 1, got {}'.format(args.batch_size))
-    check_path = utils.checkpoint_file(args.check_path, args.emotion)
     data_path = utils.default_data_path(args.data_path)
+    check_path = utils.checkpoint_file(args.check_path, args.emotion)
     utils.setup_device(args.device)
 
     print('Start testing {}......'.format(args.emotion))

@@ -9,6 +9,10 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python}
+if [ -n "${DATA_PATH:-}" ] && [ ! -f "$DATA_PATH" ]; then
+    echo "error: DATA_PATH $DATA_PATH does not exist" >&2
+    exit 2
+fi
 EMOTIONS=$("$PYTHON" -c 'import utils; print(" ".join(utils.EMOTIONS))')
 for emotion in $EMOTIONS; do
     echo "Start training ${emotion}......"
