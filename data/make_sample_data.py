@@ -20,6 +20,10 @@ hidden direction, text as cue words among random "GloVe" vectors. Any single
 modality reaches about its cue's reliability; fusing all three reaches ~0.94.
 
     python data/make_sample_data.py [--out data/sample_data.pkl] [--seed 0]
+                                    [--train 800 --valid 200 --test 250]
+
+The split sizes are per emotion; the defaults give data/sample_data.pkl. Smaller
+sizes make quick test data (the TIPC lite mode and the tests use them).
 """
 import argparse
 import os
@@ -41,7 +45,7 @@ def _cue(rng, label_sign, reliability):
     return np.where(agree, label_sign, -label_sign)
 
 
-def _emotion(rng, emotion):
+def _emotion(rng, emotion, sizes=SPLIT_SIZES):
     # Per-emotion hidden structure, shared by its three splits.
     audio_dir = rng.randn(AUDIO_DIM) * (rng.rand(AUDIO_DIM) < 0.3)
     audio_dir /= np.linalg.norm(audio_dir)
@@ -58,7 +62,7 @@ def _emotion(rng, emotion):
     neutral_words = np.arange(2 * CUE_WORDS, VOCAB)
 
     splits = {}
-    for split, n in SPLIT_SIZES:
+    for split, n in sizes:
         label = (rng.rand(n) < POSITIVE_RATE[emotion]).astype(np.int64)
         sign = 2.0 * label - 1.0
 
@@ -89,20 +93,32 @@ def _emotion(rng, emotion):
     return splits
 
 
-def make_sample_data(seed=0):
-    """The whole synthetic dataset as a dict in the published layout. Deterministic in `seed`."""
+def split_sizes(train=None, valid=None, test=None):
+    """SPLIT_SIZES with the given sizes replaced; each must be >= 1."""
+    given = dict(train=train, valid=valid, test=test)
+    sizes = []
+    for split, default in SPLIT_SIZES:
+        n = default if given[split] is None else int(given[split])
+        if n < 1:
+            raise ValueError('--{} must be >= 1, got {}'.format(split, n))
+        sizes.append((split, n))
+    return tuple(sizes)
+
+
+def make_sample_data(seed=0, sizes=SPLIT_SIZES):
+    """The whole synthetic dataset as a dict in the published layout. Deterministic in `seed` and `sizes`."""
     rng = np.random.RandomState(seed)
-    data = {emotion.encode(): _emotion(rng, emotion) for emotion in EMOTIONS}
+    data = {emotion.encode(): _emotion(rng, emotion, sizes) for emotion in EMOTIONS}
     data[b'synthetic'] = NOTE
     return data
 
 
-def write_sample_data(path, seed=0):
-    """Write make_sample_data(seed) to `path` (atomically)."""
+def write_sample_data(path, seed=0, sizes=SPLIT_SIZES):
+    """Write make_sample_data(seed, sizes) to `path` (atomically)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = '{}.tmp{}'.format(path, os.getpid())
     with open(tmp, 'wb') as f:
-        pickle.dump(make_sample_data(seed), f, protocol=2)  # protocol 2, as a Python 2 writer would
+        pickle.dump(make_sample_data(seed, sizes), f, protocol=2)  # protocol 2, as a Python 2 writer would
     os.replace(tmp, path)
     print('Wrote SYNTHETIC sample data (not IEMOCAP) to {}'.format(path))
 
@@ -111,5 +127,11 @@ if __name__ == '__main__':
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', default=os.path.join(os.path.dirname(os.path.abspath(__file__)), 'sample_data.pkl'))
     parser.add_argument('--seed', type=int, default=0)
+    for split, n in SPLIT_SIZES:
+        parser.add_argument('--' + split, type=int, default=None, help='{} samples per emotion (default {})'.format(split, n))
     args = parser.parse_args()
-    write_sample_data(args.out, args.seed)
+    try:
+        sizes = split_sizes(args.train, args.valid, args.test)
+    except ValueError as err:
+        parser.error(str(err))
+    write_sample_data(args.out, args.seed, sizes)
