@@ -458,3 +458,12 @@ def evaluate(model, dataset, batch_size=1024):
 def display(f1, accuracy, out=print):
     out('F1-score on test set is {}'.format(f1))
     out('Accuracy score on test set is {}'.format(accuracy))
+
+
+# ---------------------------------------------------------------- deployment
+
+def inference_model_files(model_dir):
+    """What export_model.py writes to one emotion's folder and infer.py reads:
+    (program inference.json, weights inference.pdiparams, metadata inference_info.json)."""
+    return tuple(os.path.join(model_dir, name)
+                 for name in ('inference.json', 'inference.pdiparams', 'inference_info.json'))

@@ -1,0 +1,346 @@
+"""Run an exported LMF model with Paddle Inference on the test split; save class probabilities.
+
+    python export_model.py --emotion happy                      # first: check_inference/happy/
+    python infer.py --emotion happy --data_path ./data/iemocap.pkl
+    python infer.py --emotion happy --batch_size 1 --benchmark True
+
+Reads <save_inference_dir>/<emotion>/inference.json, inference.pdiparams and
+inference_info.json as export_model.py writes them (a folder that holds these files
+directly is accepted too). Writes <output_dir>/<emotion>_prob.npy: one row of class
+probabilities per test sample, in test-set order. Prints weighted F1 and accuracy of the
+argmax, and with --benchmark True a timing report in the shape of PaddlePaddle's AutoLog.
+
+Booleans are given as the TIPC scripts pass them: --use-gpu True|False.
+"""
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+
+import numpy as np
+
+import utils
+
+INPUT_NAMES = ('audio', 'video', 'text')
+INFO_FORMAT = 'lmf-paddle-inference-v1'
+# Fastest on the 2-core reference machine (see the README): oneDNN off, 1 thread.
+DEFAULT_CPU_THREADS = 1
+DEFAULT_ENABLE_MKLDNN = False
+
+
+def str2bool(text):
+    value = str(text).strip().lower()
+    if value in ('true', 't', 'yes', 'y', '1', 'on'):
+        return True
+    if value in ('false', 'f', 'no', 'n', '0', 'off'):
+        return False
+    raise argparse.ArgumentTypeError('expected True or False, got {!r}'.format(text))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--emotion', type=str, default='happy', help='one of ' + ', '.join(utils.EMOTIONS))
+    parser.add_argument('--save_inference_dir', type=str, default='check_inference',
+                        help='folder that export_model.py wrote (default: check_inference/)')
+    parser.add_argument('--data_path', type=str, default=None,
+                        help='IEMOCAP pickle (default: data/iemocap.pkl, else the synthetic data/sample_data.pkl)')
+    parser.add_argument('--output_dir', type=str, default='out_prob', help='where <emotion>_prob.npy goes')
+    parser.add_argument('--batch_size', type=int, default=32)
+    parser.add_argument('--use-gpu', '--use_gpu', dest='use_gpu', type=str2bool, default=False,
+                        help='True: run on GPU when this Paddle build has one (default False)')
+    parser.add_argument('--enable_mkldnn', type=str2bool, default=DEFAULT_ENABLE_MKLDNN,
+                        help='CPU: use oneDNN kernels (default {})'.format(DEFAULT_ENABLE_MKLDNN))
+    parser.add_argument('--cpu_threads', type=int, default=DEFAULT_CPU_THREADS,
+                        help='CPU math library threads (default {})'.format(DEFAULT_CPU_THREADS))
+    parser.add_argument('--ir_optim', type=str2bool, default=True, help='graph optimisation passes (default True)')
+    parser.add_argument('--benchmark', type=str2bool, default=False, help='print an AutoLog-style timing report')
+    parser.add_argument('--warmup', type=int, default=3, help='untimed warm-up runs before the benchmark (default 3)')
+    return parser.parse_args(argv)
+
+
+# ---------------------------------------------------------------- model files
+
+def model_folder(save_inference_dir, emotion):
+    """<dir>/<emotion>/ as export_model.py writes it, or <dir> itself when it holds the files."""
+    nested = os.path.join(save_inference_dir, emotion)
+    if not os.path.isfile(utils.inference_model_files(nested)[0]) \
+            and os.path.isfile(utils.inference_model_files(save_inference_dir)[0]):
+        return save_inference_dir
+    return nested
+
+
+def program_input_shapes(program_path):
+    """{input name: shape} from the data ops of a PIR program file; {} if its layout is not recognised."""
+    try:
+        with open(program_path) as f:
+            program = json.load(f)
+        shapes = {}
+        for region in program['program']['regions']:
+            for block in region['blocks']:
+                for op in block['ops']:
+                    if op.get('#') != '1.data':
+                        continue
+                    attrs = {a['N']: a['AT']['D'] for a in op['A']}
+                    shapes[attrs['name']] = [None if d < 0 else int(d) for d in attrs['shape']]
+        return shapes
+    except (OSError, ValueError, KeyError, TypeError, IndexError):
+        return {}
+
+
+def load_model_info(model_dir, emotion, save_inference_dir):
+    """Checks the exported files; returns the info dict (input_dims, seq_len, output_dim, ...)."""
+    program, params, info_path = utils.inference_model_files(model_dir)
+    missing = [os.path.basename(p) for p in (program, params, info_path) if not os.path.isfile(p)]
+    if missing:
+        raise utils.UserError('no exported {} model in {} ({} missing); export it first: '
+                              'python export_model.py --emotion {} --save_inference_dir {}'.format(
+                                  emotion, model_dir, ', '.join(missing), emotion, save_inference_dir))
+    try:
+        with open(info_path) as f:
+            info = json.load(f)
+        if info.get('format') != INFO_FORMAT:
+            raise ValueError('format {!r}'.format(info.get('format')))
+        info['input_dims'] = tuple(int(d) for d in info['input_dims'])
+        info['output_dim'] = int(info['output_dim'])
+        seq_len = info.get('seq_len')
+        info['seq_len'] = None if seq_len is None else int(seq_len)
+        if len(info['input_dims']) != 3 or info.get('output') != 'probabilities':
+            raise ValueError('unexpected content')
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        raise utils.UserError('{} is not an export_model.py info file ({}); re-export the model'.format(info_path, err))
+    if info.get('emotion') != emotion:
+        raise utils.UserError('--emotion {}: the model in {} was exported for {}'.format(
+            emotion, model_dir, info.get('emotion')))
+    # The program is what the predictor runs: its input shapes must be the ones the info file states.
+    shapes = program_input_shapes(program)
+    expected = {'audio': [None, info['input_dims'][0]], 'video': [None, info['input_dims'][1]],
+                'text': [None, info['seq_len'], info['input_dims'][2]]}
+    if shapes and shapes != expected:
+        raise utils.UserError('{} takes inputs {} but {} says {}; re-export the model'.format(
+            program, shapes, info_path, expected))
+    return info
+
+
+# ---------------------------------------------------------------- predictor
+
+def gpu_available():
+    import paddle
+    return paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+
+
+def paddle_error_line(err):
+    """The informative line of a Paddle exception (they span many lines)."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    for line in lines:
+        if 'Error' in line and not line.startswith('In user code'):
+            return line
+    return lines[0] if lines else type(err).__name__
+
+
+def make_predictor(model_dir, use_gpu, enable_mkldnn, cpu_threads, ir_optim):
+    """Returns (predictor, settings dict describing what actually runs)."""
+    from paddle import inference
+    program, params, _ = utils.inference_model_files(model_dir)
+    config = inference.Config(program, params)
+    device = 'gpu' if use_gpu and gpu_available() else 'cpu'
+    if use_gpu and device == 'cpu':
+        print('--use-gpu True: this Paddle build has no usable GPU; running on CPU')
+    if device == 'gpu':
+        config.enable_use_gpu(256, 0)
+    else:
+        config.disable_gpu()
+        config.set_cpu_math_library_num_threads(cpu_threads)
+        if enable_mkldnn:
+            config.enable_mkldnn()
+        else:
+            config.disable_mkldnn()
+    config.switch_ir_optim(ir_optim)
+    # On PIR programs memory optimisation works only with the new executor.
+    config.enable_new_executor()
+    config.enable_memory_optim()
+    config.disable_glog_info()
+    try:
+        predictor = inference.create_predictor(config)
+    except (ValueError, RuntimeError, OSError) as err:
+        raise utils.UserError('cannot load the exported model in {}: {}'.format(model_dir, paddle_error_line(err)))
+    names = list(predictor.get_input_names())
+    if sorted(names) != sorted(INPUT_NAMES) or len(predictor.get_output_names()) != 1:
+        raise utils.UserError('{} is not an LMF export: inputs {}, outputs {}'.format(
+            model_dir, names, predictor.get_output_names()))
+    settings = dict(device=device, ir_optim=ir_optim, enable_memory_optim=True,
+                    enable_mkldnn=enable_mkldnn if device == 'cpu' else False,
+                    cpu_math_library_num_threads=cpu_threads if device == 'cpu' else None)
+    return predictor, settings
+
+
+def run_batch(predictor, audio, visual, text):
+    for name, array in (('audio', audio), ('video', visual), ('text', text)):
+        handle = predictor.get_input_handle(name)
+        handle.reshape(array.shape)
+        handle.copy_from_cpu(array)
+    predictor.run()
+    return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
+
+
+def predict(predictor, dataset, batch_size, warmup=0):
+    """Class probabilities [N, K] in dataset order, and per-batch timings in seconds."""
+    n = len(dataset)
+    if warmup:
+        end = min(batch_size, n)
+        sample = [np.ascontiguousarray(a[:end]) for a in (dataset.audio, dataset.visual, dataset.text)]
+        for _ in range(warmup):
+            run_batch(predictor, *sample)
+    probs, times = [], dict(preprocess=[], inference=[], postprocess=[])
+    for start in range(0, n, batch_size):
+        t0 = time.perf_counter()
+        batch = [np.ascontiguousarray(a[start:start + batch_size], dtype=np.float32)
+                 for a in (dataset.audio, dataset.visual, dataset.text)]
+        t1 = time.perf_counter()
+        try:
+            out = run_batch(predictor, *batch)
+        except (ValueError, RuntimeError) as err:
+            raise utils.UserError('inference failed on samples {}..{}: {}'.format(
+                start, start + len(batch[0]) - 1, paddle_error_line(err)))
+        t2 = time.perf_counter()
+        probs.append(np.asarray(out, dtype=np.float32).reshape(len(batch[0]), -1))
+        t3 = time.perf_counter()
+        times['preprocess'].append(t1 - t0)
+        times['inference'].append(t2 - t1)
+        times['postprocess'].append(t3 - t2)
+    return np.concatenate(probs, axis=0), times
+
+
+# ---------------------------------------------------------------- benchmark report
+
+def cpu_rss_mb():
+    """Resident memory of this process in MB (peak RSS where /proc is unavailable)."""
+    try:
+        with open('/proc/self/status') as f:
+            for line in f:
+                if line.startswith('VmRSS:'):
+                    return int(line.split()[1]) / 1024.0
+    except OSError:
+        pass
+    import resource
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024.0 * 1024.0) if sys.platform == 'darwin' else peak / 1024.0
+
+
+def cpu_model():
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or 'unknown'
+
+
+def benchmark_report(settings, batch_size, n_samples, data_path, times, model_dir, warmup):
+    """Lines in the shape of AutoLog's report; times are per batch, after warm-up."""
+    import paddle
+    stamp = time.strftime('%Y/%m/%d %H:%M:%S')
+
+    def line(text):
+        return '[{}] root INFO: {}'.format(stamp, text)
+
+    def ms(key):
+        return 1000.0 * float(np.mean(times[key]))
+
+    total = sum(sum(v) for v in times.values())
+    rows = [
+        '---------------------- Env info ----------------------',
+        ' OS_version: {}'.format(platform.platform()),
+        ' python_version: {}'.format(platform.python_version()),
+        ' CPU: {} ({} logical cores)'.format(cpu_model(), os.cpu_count()),
+        ' CUDA_version: {}'.format(paddle.version.cuda() if paddle.device.is_compiled_with_cuda() else 'none (CPU build)'),
+        '---------------------- Paddle info ----------------------',
+        ' paddle_version: {}'.format(paddle.__version__),
+        ' paddle_commit: {}'.format(paddle.version.commit),
+        ' log_api_version: 1.0 (AutoLog layout, written by infer.py)',
+        '----------------------- Conf info -----------------------',
+        ' runtime_device: {}'.format(settings['device']),
+        ' ir_optim: {}'.format(settings['ir_optim']),
+        ' enable_memory_optim: {}'.format(settings['enable_memory_optim']),
+        ' enable_tensorrt: False',
+        ' enable_mkldnn: {}'.format(settings['enable_mkldnn']),
+        ' cpu_math_library_num_threads: {}'.format(settings['cpu_math_library_num_threads']),
+        '----------------------- Model info ----------------------',
+        ' model_name: lmf',
+        ' model_dir: {}'.format(model_dir),
+        ' precision: fp32',
+        '----------------------- Data info -----------------------',
+        ' data_path: {}'.format(data_path),
+        ' batch_size: {}'.format(batch_size),
+        ' input_shape: dynamic',
+        ' data_num: {}'.format(n_samples),
+        ' batches: {} (after {} warm-up runs)'.format(len(times['inference']), warmup),
+        '----------------------- Perf info -----------------------',
+        ' cpu_rss(MB): {:.4f}, gpu_rss(MB): {}, gpu_util: {}'.format(
+            cpu_rss_mb(), 'None' if settings['device'] == 'cpu' else 'n/a',
+            'None' if settings['device'] == 'cpu' else 'n/a'),
+        ' total time spent(s): {:.4f}'.format(total),
+        ' preprocess_time(ms): {:.4f}, inference_time(ms): {:.4f}, postprocess_time(ms): {:.4f}'.format(
+            ms('preprocess'), ms('inference'), ms('postprocess')),
+    ]
+    return [line(r) for r in rows]
+
+
+# ---------------------------------------------------------------- main
+
+def main(argv=None):
+    args = parse_args(argv)
+    utils.emotion_hparams(args.emotion)  # validates --emotion
+    for name in ('batch_size', 'cpu_threads'):
+        if getattr(args, name) < 1:
+            raise utils.UserError('--{} must be >= 1, got {}'.format(name, getattr(args, name)))
+    if args.warmup < 0:
+        raise utils.UserError('--warmup must be >= 0, got {}'.format(args.warmup))
+
+    model_dir = model_folder(args.save_inference_dir, args.emotion)
+    info = load_model_info(model_dir, args.emotion, args.save_inference_dir)
+    data_path = utils.default_data_path(args.data_path)
+    _, _, test_set, _ = utils.load_iemocap(data_path, args.emotion, expected_dims=info['input_dims'])
+    if info['seq_len'] is not None and test_set.text.shape[1] != info['seq_len']:
+        raise utils.UserError('{}: text sequences have length {} but the model in {} was exported for {}'.format(
+            data_path, test_set.text.shape[1], model_dir, info['seq_len']))
+    if test_set.labels.shape[1] != info['output_dim']:
+        raise utils.UserError('{}: labels have {} classes but the model in {} outputs {}'.format(
+            data_path, test_set.labels.shape[1], model_dir, info['output_dim']))
+
+    predictor, settings = make_predictor(model_dir, args.use_gpu, args.enable_mkldnn, args.cpu_threads,
+                                         args.ir_optim)
+    if settings['device'] == 'cpu':
+        print('Inference device: CPU (cpu_threads={}, oneDNN {}, ir_optim {})'.format(
+            args.cpu_threads, 'on' if args.enable_mkldnn else 'off', 'on' if args.ir_optim else 'off'))
+    else:
+        print('Inference device: GPU 0')
+    print('Start inference {} on {} test samples of {} (batch size {})......'.format(
+        args.emotion, len(test_set), data_path, args.batch_size))
+    probs, times = predict(predictor, test_set, args.batch_size, warmup=args.warmup if args.benchmark else 0)
+
+    if probs.shape != (len(test_set), info['output_dim']) or not np.all(np.isfinite(probs)) \
+            or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-4):
+        raise utils.UserError('the model in {} did not return class probabilities (output shape {})'.format(
+            model_dir, probs.shape))
+    os.makedirs(args.output_dir, exist_ok=True)
+    out_path = os.path.join(args.output_dir, '{}_prob.npy'.format(args.emotion))
+    np.save(out_path, probs)
+    print('Saved class probabilities [{}, {}] to {}'.format(probs.shape[0], probs.shape[1], out_path))
+
+    from sklearn.metrics import accuracy_score, f1_score
+    predictions, truth = probs.argmax(axis=1), test_set.targets
+    utils.display(float(f1_score(truth, predictions, average='weighted')), float(accuracy_score(truth, predictions)))
+    if test_set.synthetic:
+        print(utils.SYNTHETIC_NOTE)
+    if args.benchmark:
+        for row in benchmark_report(settings, args.batch_size, len(test_set), data_path, times, model_dir,
+                                    args.warmup):
+            print(row)
+
+
+if __name__ == '__main__':
+    utils.run_cli(main)
