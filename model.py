@@ -116,3 +116,45 @@ class LMF(nn.Layer):
         if self.use_softmax:
             output = F.softmax(output, axis=-1)
         return output
+
+
+class TFN(nn.Layer):
+    """Tensor Fusion Network (Zadeh et al., 2017), the baseline LMF is compared with.
+
+    Same subnetworks as LMF; fusion is the outer product of the three 1-augmented
+    modality vectors, flattened to (a+1)(v+1)(t+1) values, then a post-fusion MLP.
+
+    Args:
+        input_dims, hidden_dims, text_out: as for LMF.
+        dropouts: (audio, video, text, post_fusion); post_fusion is applied to the fused tensor.
+        post_fusion_dim: width of the two hidden post-fusion layers.
+        output_dim: number of outputs.
+
+    forward(audio_x [B, audio_in], video_x [B, video_in], text_x [B, T, text_in]) -> [B, output_dim]
+    """
+
+    def __init__(self, input_dims, hidden_dims, text_out, dropouts, post_fusion_dim=128, output_dim=1):
+        super().__init__()
+        audio_in, video_in, text_in = (int(d) for d in input_dims)
+        audio_hidden, video_hidden, text_hidden = (int(d) for d in hidden_dims)
+        self.output_dim = int(output_dim)
+        self.audio_subnet = SubNet(audio_in, audio_hidden, dropouts[0])
+        self.video_subnet = SubNet(video_in, video_hidden, dropouts[1])
+        self.text_subnet = TextSubNet(text_in, text_hidden, int(text_out), dropout=dropouts[2])
+        self.post_fusion_dropout = nn.Dropout(p=dropouts[3])
+        fused_size = (audio_hidden + 1) * (video_hidden + 1) * (int(text_out) + 1)
+        self.post_fusion_layer_1 = nn.Linear(fused_size, post_fusion_dim)
+        self.post_fusion_layer_2 = nn.Linear(post_fusion_dim, post_fusion_dim)
+        self.post_fusion_layer_3 = nn.Linear(post_fusion_dim, self.output_dim)
+
+    def forward(self, audio_x, video_x, text_x):
+        audio_h = LMF._append_one(self.audio_subnet(audio_x))
+        video_h = LMF._append_one(self.video_subnet(video_x))
+        text_h = LMF._append_one(self.text_subnet(text_x))
+        batch = audio_h.shape[0]
+        # Batched outer products: [B, a, 1] x [B, 1, v] -> [B, a*v], then with text -> [B, a*v*t].
+        audio_video = paddle.matmul(audio_h.unsqueeze(2), video_h.unsqueeze(1)).reshape([batch, -1])
+        fused = paddle.matmul(audio_video.unsqueeze(2), text_h.unsqueeze(1)).reshape([batch, -1])
+        hidden = F.relu(self.post_fusion_layer_1(self.post_fusion_dropout(fused)))
+        hidden = F.relu(self.post_fusion_layer_2(hidden))
+        return self.post_fusion_layer_3(hidden)
