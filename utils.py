@@ -12,6 +12,16 @@ import numpy as np
 # Paddle warns at import that ccache (a C++ build cache) is missing; irrelevant here.
 warnings.filterwarnings('ignore', message='No ccache found')
 
+# CPU runtime defaults. They must be in the environment before paddle is imported, and
+# every script imports utils first. A value the user already set wins. See BENCHMARKS.md.
+RUNTIME_ENV = {
+    # The MKL bundled with paddlepaddle takes a slow code path on AMD CPUs unless told the
+    # CPU type; Intel CPUs ignore it.
+    'MKL_DEBUG_CPU_TYPE': '5',
+}
+for _name, _value in RUNTIME_ENV.items():
+    os.environ.setdefault(_name, _value)
+
 # Published per-emotion hyperparameters and seeds of the LMF_Paddle port (its
 # train.sh and check/*.pkl). The one place these numbers live: train.sh,
 # run_lfm.sh, the TIPC config and the README read them from here.
@@ -261,8 +271,12 @@ def _load_split(path, emotion, split, raw):
 
     def clean(a):
         # The published audio holds NaN and -inf, the visual NaN: zero every non-finite value.
-        a = np.asarray(a, dtype=np.float32)
-        return np.where(np.isfinite(a), a, np.float32(0.0)).astype(np.float32, copy=False)
+        # In place: the unpickled array is ours, so the largest (text) needs no second copy.
+        a = a.astype(np.float32, copy=False)
+        if not a.flags.writeable:
+            a = a.copy()
+        a[~np.isfinite(a)] = 0.0
+        return a
 
     return IEMOCAP(clean(arrays['covarep']), clean(arrays['facet']), clean(arrays['glove']),
                    np.asarray(arrays['label'], dtype=np.float32))
@@ -433,14 +447,28 @@ def iterate_batches(dataset, batch_size, shuffle=False, rng=None):
                paddle.to_tensor(dataset.text[idx]), paddle.to_tensor(targets[idx]))
 
 
-def evaluate(model, dataset, batch_size=1024):
+def weighted_f1(truth, predictions):
+    """F1 per class weighted by its support, as sklearn's f1_score(average='weighted').
+
+    Written out in NumPy so that the scripts need not import scikit-learn (about 0.8 s).
+    """
+    truth, predictions = np.asarray(truth), np.asarray(predictions)
+    total = 0.0
+    for label in np.union1d(truth, predictions):
+        true_positive = np.sum((predictions == label) & (truth == label))
+        denominator = np.sum(predictions == label) + np.sum(truth == label)
+        total += np.sum(truth == label) * (2.0 * true_positive / denominator if denominator else 0.0)
+    return float(total / len(truth))
+
+
+def evaluate(model, dataset, batch_size=1024, metrics=True):
     """Mean cross-entropy, weighted F1 and accuracy of `model` on `dataset`.
 
-    Returns dict(loss, f1, accuracy, logits [N, K], predictions [N]).
+    Returns dict(loss, f1, accuracy, logits [N, K], predictions [N]); only loss and
+    logits when metrics=False.
     """
     import paddle
     import paddle.nn.functional as F
-    from sklearn.metrics import accuracy_score, f1_score
     model.eval()
     logits, total = [], 0.0
     with paddle.no_grad():
@@ -449,10 +477,13 @@ def evaluate(model, dataset, batch_size=1024):
             total += float(F.cross_entropy(out, target, reduction='sum'))
             logits.append(out.numpy())
     logits = np.concatenate(logits, axis=0)
-    predictions = logits.argmax(axis=1)
-    truth = dataset.targets
-    return dict(loss=total / len(dataset), f1=float(f1_score(truth, predictions, average='weighted')),
-                accuracy=float(accuracy_score(truth, predictions)), logits=logits, predictions=predictions)
+    result = dict(loss=total / len(dataset), logits=logits)
+    if metrics:
+        predictions = logits.argmax(axis=1)
+        truth = dataset.targets
+        result.update(f1=weighted_f1(truth, predictions), accuracy=float(np.mean(truth == predictions)),
+                      predictions=predictions)
+    return result
 
 
 def display(f1, accuracy, out=print):

@@ -105,20 +105,21 @@ def split_sizes(train=None, valid=None, test=None):
     return tuple(sizes)
 
 
-def make_sample_data(seed=0, sizes=SPLIT_SIZES):
+def make_sample_data(seed=0, sizes=SPLIT_SIZES, emotions=EMOTIONS):
     """The whole synthetic dataset as a dict in the published layout. Deterministic in `seed` and `sizes`."""
     rng = np.random.RandomState(seed)
-    data = {emotion.encode(): _emotion(rng, emotion, sizes) for emotion in EMOTIONS}
+    # A subset of emotions draws different numbers than the full set (one shared stream).
+    data = {emotion.encode(): _emotion(rng, emotion, sizes) for emotion in EMOTIONS if emotion in emotions}
     data[b'synthetic'] = NOTE
     return data
 
 
-def write_sample_data(path, seed=0, sizes=SPLIT_SIZES):
+def write_sample_data(path, seed=0, sizes=SPLIT_SIZES, emotions=EMOTIONS):
     """Write make_sample_data(seed, sizes) to `path` (atomically)."""
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = '{}.tmp{}'.format(path, os.getpid())
     with open(tmp, 'wb') as f:
-        pickle.dump(make_sample_data(seed, sizes), f, protocol=2)  # protocol 2, as a Python 2 writer would
+        pickle.dump(make_sample_data(seed, sizes, emotions), f, protocol=2)  # protocol 2, as a Python 2 writer would
     os.replace(tmp, path)
     print('Wrote SYNTHETIC sample data (not IEMOCAP) to {}'.format(path))
 

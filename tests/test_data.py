@@ -149,7 +149,7 @@ def test_default_data_path_prefers_real_then_sample(tmp_path, monkeypatch, capsy
     monkeypatch.chdir(tmp_path)
     os.makedirs('data')
     monkeypatch.setattr('data.make_sample_data.make_sample_data',
-                        lambda seed=0: tiny_data(emotions=('happy',)))
+                        lambda *args, **kwargs: tiny_data(emotions=('happy',)))
     assert utils.default_data_path(None) == os.path.join('data', 'sample_data.pkl')
     assert 'data/iemocap.pkl not found; using the SYNTHETIC sample data' in capsys.readouterr().out
     assert os.path.isfile('data/sample_data.pkl')
@@ -183,3 +183,15 @@ def test_sample_data_layout_and_determinism(tmp_path):
     train, _, _, _ = utils.load_iemocap(str(first), 'neutral', verbose=False)
     assert train.synthetic
     assert make_sample_data(seed=4)[b'happy'][b'test'][b'covarep'].shape[0] > 0
+
+
+@pytest.mark.parametrize('seed', range(6))
+def test_weighted_f1_equals_sklearn(seed):
+    from sklearn.metrics import f1_score
+    rng = np.random.RandomState(seed)
+    n, classes = rng.randint(1, 40), rng.randint(2, 4)
+    truth, predictions = rng.randint(0, classes, n), rng.randint(0, classes, n)
+    if seed == 0:
+        predictions[:] = 0  # a class never predicted: sklearn counts its F1 as 0
+    assert utils.weighted_f1(truth, predictions) == pytest.approx(
+        f1_score(truth, predictions, average='weighted', zero_division=0), abs=1e-12)

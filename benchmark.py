@@ -1,0 +1,340 @@
+"""Speed and memory of this port, side by side in one run, reported as ratios.
+
+    python benchmark.py                      # full run (about 10 minutes on 2 cores)
+    python benchmark.py --quick              # seconds: keeps the script working (the tests run it)
+    python benchmark.py --markdown out.md --plot benchmarks/rank_speed.png
+
+Sections (each compares within the same run, alternating the contenders, median of repeats):
+ 1. train.py's whole process (load, train a fixed number of epochs, keep the best, test) on an
+    IEMOCAP-sized synthetic pickle (2717/798/938 samples, happy's published hyperparameters), at
+    batch 128 and 16, against the same process in PyTorch (benchmarks/torch_train.py), with peak RSS.
+ 2. Inference over the 938-sample test split: infer.py's Paddle Inference path, the Paddle dynamic
+    graph, and PyTorch eval of the same weights; batch-1 latency p50/p99.
+ 3. LMF against TFN at the paper's setting (audio/video hidden 32, text out 64, rank 4, output 1):
+    parameters, training and inference samples/s (the paper's Table 3).
+ 4. LMF training samples/s against rank 1..64 beside TFN (the plot).
+PyTorch columns appear when torch is installed (pip install -r requirements-bench.txt).
+"""
+import argparse
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import utils  # noqa: F401  (sets the CPU runtime defaults before paddle is imported)
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+IEMOCAP_SIZES = (('train', 2717), ('valid', 798), ('test', 938))
+QUICK_SIZES = (('train', 96), ('valid', 32), ('test', 48))
+PAPER_SETTING = dict(audio_hidden=32, video_hidden=32, text_hidden=128, rank=4, output_dim=1)
+
+
+def have_torch():
+    try:
+        import torch  # noqa: F401
+        return True
+    except ImportError:
+        return False
+
+
+def cpu_model():
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or 'unknown'
+
+
+def run_measured(cmd):
+    """Run cmd; returns (wall seconds, peak RSS MB of that child). Raises on failure."""
+    start = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    _, status, usage = os.wait4(proc.pid, 0)
+    wall = time.perf_counter() - start
+    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode != 0:
+        raise RuntimeError('{} failed:\n{}{}'.format(' '.join(cmd), out[-2000:], err[-2000:]))
+    return wall, usage.ru_maxrss / 1024.0
+
+
+def alternate(contenders, repeats):
+    """Run each callable in turn, `repeats` rounds; median of each one's results."""
+    results = {name: [] for name in contenders}
+    for _ in range(repeats):
+        for name, fn in contenders.items():
+            results[name].append(fn())
+    return results
+
+
+def median(values):
+    return statistics.median(values)
+
+
+# ---------------------------------------------------------------- 1. train.py
+
+def train_process(data_path, workdir, epochs, repeats, rows):
+    py = sys.executable
+    for batch_size in (128, 16):
+        common = ['--emotion', 'happy', '--data_path', data_path, '--epochs', str(epochs),
+                  '--batch_size', str(batch_size)]
+        contenders = {'paddle': lambda: run_measured(
+            [py, 'train.py'] + common + ['--patience', str(epochs), '--model_path', workdir, '--log_dir', workdir])}
+        if have_torch():
+            contenders['torch'] = lambda: run_measured(
+                [py, os.path.join('benchmarks', 'torch_train.py')] + common + ['--model_path', workdir])
+        results = alternate(contenders, repeats)
+        paddle_wall = median([w for w, _ in results['paddle']])
+        row = dict(section='train.py whole process', case='happy, batch {}, {} epochs'.format(batch_size, epochs),
+                   paddle='{:.2f} s'.format(paddle_wall),
+                   peak='{:.0f} MB'.format(max(r for _, r in results['paddle'])))
+        if 'torch' in results:
+            torch_wall = median([w for w, _ in results['torch']])
+            row.update(torch='{:.2f} s'.format(torch_wall), ratio='{:.2f}'.format(torch_wall / paddle_wall))
+        rows.append(row)
+
+
+# ---------------------------------------------------------------- 2. inference
+
+def torch_from_paddle_state(state, hp, dims):
+    """The PyTorch mirror with the weights of a Paddle LMF state dict."""
+    import torch
+    from benchmarks.torch_lmf import LMF as TorchLMF
+    model = TorchLMF(dims, (hp['audio_hidden'], hp['video_hidden'], hp['text_hidden']), hp['text_hidden'] // 2,
+                     (0, 0, 0, 0), hp['output_dim'], hp['rank'])
+    mapped = {}
+    for name, value in state.items():
+        if '.cell.' in name:
+            continue  # Paddle's second name for the same LSTM weights
+        name = name.replace('norm._mean', 'norm.running_mean').replace('norm._variance', 'norm.running_var')
+        if name.endswith('.weight') and 'linear' in name:
+            value = value.T  # Paddle Linear is [in, out], torch [out, in]
+        mapped[name] = torch.from_numpy(np.ascontiguousarray(value))
+    mapped.update({k: v for k, v in model.state_dict().items() if k.endswith('num_batches_tracked')})
+    model.load_state_dict(mapped, strict=True)
+    return model.eval()
+
+
+def timed_batches(fn, dataset, batch_size):
+    """Seconds per batch of fn(audio, visual, text) over the dataset (after one warm-up batch)."""
+    arrays = (dataset.audio, dataset.visual, dataset.text)
+    fn(*(a[:batch_size] for a in arrays))
+    times = []
+    for start in range(0, len(dataset), batch_size):
+        batch = [np.ascontiguousarray(a[start:start + batch_size]) for a in arrays]
+        t0 = time.perf_counter()
+        fn(*batch)
+        times.append(time.perf_counter() - t0)
+    return times
+
+
+def inference(checkpoint, test_set, workdir, repeats, rows, check_rows):
+    import paddle
+    import infer
+    model, hp, dims = utils.model_from_checkpoint(checkpoint, 'happy', use_softmax=True)
+    export_dir = os.path.join(workdir, 'export')
+    subprocess.run([sys.executable, 'export_model.py', '--emotion', 'happy', '--check_path', checkpoint,
+                    '--save_inference_dir', export_dir], cwd=HERE, check=True, capture_output=True)
+    predictor, _ = infer.make_predictor(os.path.join(export_dir, 'happy'), False, infer.DEFAULT_ENABLE_MKLDNN,
+                                        infer.DEFAULT_CPU_THREADS, True)
+
+    def paddle_inference(a, v, t):
+        return infer.run_batch(predictor, a, v, t)
+
+    def paddle_dynamic(a, v, t):
+        with paddle.no_grad():
+            return model(paddle.to_tensor(a), paddle.to_tensor(v), paddle.to_tensor(t)).numpy()
+
+    contenders = {'Paddle Inference': paddle_inference, 'Paddle dynamic': paddle_dynamic}
+    if have_torch():
+        import torch
+        state, _ = utils.load_checkpoint(checkpoint)
+        torch_model = torch_from_paddle_state(state, hp, dims)
+
+        def torch_eval(a, v, t):
+            with torch.no_grad():
+                logits = torch_model(torch.from_numpy(a), torch.from_numpy(v), torch.from_numpy(t))
+                return torch.softmax(logits, dim=1).numpy()
+
+        contenders['PyTorch eval'] = torch_eval
+        sample = [a[:64] for a in (test_set.audio, test_set.visual, test_set.text)]
+        diff = np.abs(torch_eval(*sample) - paddle_inference(*sample)).max()
+        check_rows.append('PyTorch mirror vs Paddle Inference, max |prob difference| on 64 samples: {:.2e}'.format(diff))
+
+    n = len(test_set)
+    for batch_size in (128, 1):
+        results = alternate({name: (lambda fn=fn: timed_batches(fn, test_set, batch_size))
+                             for name, fn in contenders.items()}, repeats)
+        base = n / median([sum(t) for t in results['Paddle Inference']])
+        for name, runs in results.items():
+            total = median([sum(t) for t in runs])
+            row = dict(section='inference, {} test samples'.format(n),
+                       case='{}, batch {}'.format(name, batch_size), paddle='{:.0f} samples/s'.format(n / total),
+                       ratio='{:.2f}'.format(base / (n / total)))
+            if batch_size == 1:
+                lat = np.concatenate([np.asarray(t) for t in runs]) * 1000
+                row['latency'] = 'p50 {:.2f} ms, p99 {:.2f} ms'.format(np.percentile(lat, 50), np.percentile(lat, 99))
+            rows.append(row)
+
+
+# ---------------------------------------------------------------- 3./4. LMF vs TFN
+
+def fusion_model(kind, rank=4):
+    from model import LMF, TFN
+    s = PAPER_SETTING
+    hidden = (s['audio_hidden'], s['video_hidden'], s['text_hidden'])
+    if kind == 'LMF':
+        return LMF((74, 35, 300), hidden, s['text_hidden'] // 2, (0.1, 0.1, 0.1, 0.5), s['output_dim'], rank)
+    return TFN((74, 35, 300), hidden, s['text_hidden'] // 2, (0.1, 0.1, 0.1, 0.5), 128, s['output_dim'])
+
+
+def throughput(model, batch, steps, train):
+    """Samples/s of training steps (Adam, L1 loss as in the paper's regression) or of eval batches."""
+    import paddle
+    rng = np.random.RandomState(0)
+    inputs = [paddle.to_tensor(rng.randn(*shape).astype('float32'))
+              for shape in ((batch, 74), (batch, 35), (batch, 20, 300))]
+    target = paddle.to_tensor(rng.randn(batch, 1).astype('float32'))
+    if train:
+        model.train()
+        optimizer = paddle.optimizer.Adam(learning_rate=1e-3, parameters=model.parameters())
+
+        def step():
+            loss = paddle.nn.functional.l1_loss(model(*inputs), target)
+            loss.backward()
+            optimizer.step()
+            optimizer.clear_grad()
+    else:
+        model.eval()
+
+        def step():
+            with paddle.no_grad():
+                model(*inputs).numpy()
+    step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return batch * steps / (time.perf_counter() - start)
+
+
+def parameters(model):
+    return sum(int(np.prod(p.shape)) for p in model.parameters())
+
+
+def lmf_vs_tfn(batch, steps, repeats, rows):
+    models = {kind: fusion_model(kind) for kind in ('LMF', 'TFN')}
+    rows.append(dict(section="LMF vs TFN, paper's setting", case='parameters',
+                     paddle='LMF {:,} / TFN {:,}'.format(parameters(models['LMF']), parameters(models['TFN'])),
+                     ratio='1/{:.1f}'.format(parameters(models['TFN']) / parameters(models['LMF']))))
+    for train in (True, False):
+        results = alternate({k: (lambda m=m: throughput(m, batch, steps, train)) for k, m in models.items()}, repeats)
+        lmf, tfn = median(results['LMF']), median(results['TFN'])
+        rows.append(dict(section="LMF vs TFN, paper's setting",
+                         case='{} samples/s, batch {}'.format('training' if train else 'inference', batch),
+                         paddle='LMF {:.0f} / TFN {:.0f}'.format(lmf, tfn), ratio='{:.2f}'.format(lmf / tfn)))
+
+
+def rank_sweep(ranks, batch, steps, repeats, rows, plot_path):
+    import paddle
+    paddle.seed(0)
+    contenders = {'TFN': (lambda: throughput(fusion_model('TFN'), batch, steps, True))}
+    for rank in ranks:
+        contenders['LMF rank {}'.format(rank)] = lambda r=rank: throughput(fusion_model('LMF', r), batch, steps, True)
+    results = {k: median(v) for k, v in alternate(contenders, repeats).items()}
+    for name, value in results.items():
+        rows.append(dict(section='training samples/s vs rank, batch {}'.format(batch), case=name,
+                         paddle='{:.0f}'.format(value), ratio='{:.2f}'.format(value / results['TFN'])))
+    if plot_path:
+        import matplotlib
+        matplotlib.use('Agg')
+        import matplotlib.pyplot as plt
+        fig, ax = plt.subplots(figsize=(6, 4))
+        ax.plot(ranks, [results['LMF rank {}'.format(r)] for r in ranks], 'o-', label='LMF')
+        ax.axhline(results['TFN'], color='tab:red', linestyle='--', label='TFN (no rank)')
+        ax.set_xscale('log', base=2)
+        ax.set_xticks(ranks)
+        ax.set_xticklabels([str(r) for r in ranks])
+        ax.set_xlabel('rank')
+        ax.set_ylabel('training samples / s')
+        ax.set_ylim(bottom=0)
+        ax.set_title("Training speed vs rank (paper's setting, batch {}, CPU)".format(batch))
+        ax.legend()
+        fig.tight_layout()
+        fig.savefig(plot_path, dpi=100)
+        print('wrote {}'.format(plot_path))
+
+
+# ---------------------------------------------------------------- report
+
+COLUMNS = (('section', 'section'), ('case', 'case'), ('paddle', 'measured (Paddle)'), ('torch', 'PyTorch'),
+           ('ratio', 'ratio'), ('latency', 'batch-1 latency'), ('peak', 'peak RSS'))
+
+
+def markdown(rows):
+    used = [(key, title) for key, title in COLUMNS if any(key in row for row in rows)]
+    lines = ['| ' + ' | '.join(title for _, title in used) + ' |', '|' + '---|' * len(used)]
+    for row in rows:
+        lines.append('| ' + ' | '.join(str(row.get(key, '')) for key, _ in used) + ' |')
+    return '\n'.join(lines)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--quick', action='store_true', help='tiny sizes, one repeat: seconds, not a benchmark')
+    parser.add_argument('--repeats', type=int, default=None, help='rounds per comparison (default 3, quick 1)')
+    parser.add_argument('--epochs', type=int, default=None, help='train.py epochs (default 5, quick 1)')
+    parser.add_argument('--markdown', type=str, default=None, help='also write the report to this file')
+    parser.add_argument('--plot', type=str, default=None, help='PNG of training speed against rank')
+    parser.add_argument('--sections', type=str, default='train,infer,tfn,rank',
+                        help='comma-separated subset of train,infer,tfn,rank')
+    args = parser.parse_args()
+    repeats = args.repeats or (1 if args.quick else 3)
+    sections = set(args.sections.split(','))
+    unknown = sections - {'train', 'infer', 'tfn', 'rank'}
+    if unknown:
+        parser.error('--sections: unknown {}'.format(', '.join(sorted(unknown))))
+    epochs = args.epochs or (1 if args.quick else 5)
+    import paddle
+    from data.make_sample_data import write_sample_data
+
+    rows, notes = [], []
+    with tempfile.TemporaryDirectory() as workdir:
+        data_path = os.path.join(workdir, 'iemocap_sized.pkl')
+        write_sample_data(data_path, sizes=QUICK_SIZES if args.quick else IEMOCAP_SIZES, emotions=('happy',))
+        notes.append('data: SYNTHETIC pickle of {} samples ({:.0f} MB on disk)'.format(
+            '/'.join(str(n) for _, n in (QUICK_SIZES if args.quick else IEMOCAP_SIZES)),
+            os.path.getsize(data_path) / 2 ** 20))
+        if 'train' in sections or 'infer' in sections:
+            train_process(data_path, workdir, epochs, repeats if 'train' in sections else 1, rows)
+        if 'infer' in sections:
+            _, _, test_set, _ = utils.load_iemocap(data_path, 'happy', verbose=False)
+            inference(os.path.join(workdir, 'happy.pdparams'), test_set, workdir, repeats, rows, notes)
+    if 'tfn' in sections:
+        lmf_vs_tfn(batch=8 if args.quick else 64, steps=2 if args.quick else 20, repeats=repeats, rows=rows)
+    if 'rank' in sections:
+        rank_sweep([1, 4] if args.quick else [1, 2, 4, 8, 16, 32, 64], batch=8 if args.quick else 64,
+                   steps=2 if args.quick else 10, repeats=repeats, rows=rows, plot_path=args.plot)
+
+    header = ['# benchmark.py{} on {} ({} cores), Python {}, Paddle {}{}'.format(
+        ' --quick' if args.quick else '', cpu_model(), os.cpu_count(), platform.python_version(), paddle.__version__,
+        ', PyTorch ' + __import__('torch').__version__ if have_torch() else ', PyTorch not installed')]
+    header.append('runtime: ' + ', '.join('{}={}'.format(k, os.environ.get(k)) for k in utils.RUNTIME_ENV))
+    header += notes
+    header.append('ratio: train.py = PyTorch time / Paddle time; inference = Paddle Inference speed / row speed; '
+                  'LMF vs TFN = LMF / TFN (higher favours the first); median of {} alternating rounds'.format(repeats))
+    report = '\n'.join(header) + '\n\n' + markdown(rows) + '\n'
+    print(report)
+    if args.markdown:
+        with open(args.markdown, 'w') as f:
+            f.write(report)
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,84 @@
+"""PyTorch mirror of model.py's LMF and TFN, for side-by-side speed measurements only.
+
+Same architecture and parameter shapes as the Paddle model (our own code, written
+from the paper's equations); torch is an optional dependency of benchmark.py.
+"""
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+
+class SubNet(nn.Module):
+    def __init__(self, in_size, hidden_size, dropout):
+        super().__init__()
+        self.norm = nn.BatchNorm1d(in_size)
+        self.drop = nn.Dropout(dropout)
+        self.linear_1 = nn.Linear(in_size, hidden_size)
+        self.linear_2 = nn.Linear(hidden_size, hidden_size)
+        self.linear_3 = nn.Linear(hidden_size, hidden_size)
+
+    def forward(self, x):
+        h = self.drop(self.norm(x))
+        return F.relu(self.linear_3(F.relu(self.linear_2(F.relu(self.linear_1(h))))))
+
+
+class TextSubNet(nn.Module):
+    def __init__(self, in_size, hidden_size, out_size, dropout):
+        super().__init__()
+        self.rnn = nn.LSTM(in_size, hidden_size, batch_first=True)
+        self.dropout = nn.Dropout(dropout)
+        self.linear_1 = nn.Linear(hidden_size, out_size)
+
+    def forward(self, x):
+        _, (h, _) = self.rnn(x)
+        return self.linear_1(self.dropout(h[-1]))
+
+
+def _subnets(module, input_dims, hidden_dims, text_out, dropouts):
+    module.audio_subnet = SubNet(input_dims[0], hidden_dims[0], dropouts[0])
+    module.video_subnet = SubNet(input_dims[1], hidden_dims[1], dropouts[1])
+    module.text_subnet = TextSubNet(input_dims[2], hidden_dims[2], text_out, dropouts[2])
+
+
+def _append_one(h):
+    return torch.cat([torch.ones_like(h[:, :1]), h], dim=1)
+
+
+class LMF(nn.Module):
+    def __init__(self, input_dims, hidden_dims, text_out, dropouts, output_dim, rank):
+        super().__init__()
+        _subnets(self, input_dims, hidden_dims, text_out, dropouts)
+        self.output_dim = output_dim
+        self.audio_factor = nn.Parameter(nn.init.xavier_normal_(torch.empty(rank, hidden_dims[0] + 1, output_dim)))
+        self.video_factor = nn.Parameter(nn.init.xavier_normal_(torch.empty(rank, hidden_dims[1] + 1, output_dim)))
+        self.text_factor = nn.Parameter(nn.init.xavier_normal_(torch.empty(rank, text_out + 1, output_dim)))
+        self.fusion_weights = nn.Parameter(nn.init.xavier_normal_(torch.empty(1, rank)))
+        self.fusion_bias = nn.Parameter(torch.zeros(1, output_dim))
+
+    def forward(self, audio_x, video_x, text_x):
+        fused = (torch.matmul(_append_one(self.audio_subnet(audio_x)), self.audio_factor)
+                 * torch.matmul(_append_one(self.video_subnet(video_x)), self.video_factor)
+                 * torch.matmul(_append_one(self.text_subnet(text_x)), self.text_factor))
+        out = torch.matmul(self.fusion_weights, fused.permute(1, 0, 2))
+        return out.reshape(-1, self.output_dim) + self.fusion_bias
+
+
+class TFN(nn.Module):
+    def __init__(self, input_dims, hidden_dims, text_out, dropouts, post_fusion_dim, output_dim):
+        super().__init__()
+        _subnets(self, input_dims, hidden_dims, text_out, dropouts)
+        self.post_fusion_dropout = nn.Dropout(dropouts[3])
+        fused = (hidden_dims[0] + 1) * (hidden_dims[1] + 1) * (text_out + 1)
+        self.post_fusion_layer_1 = nn.Linear(fused, post_fusion_dim)
+        self.post_fusion_layer_2 = nn.Linear(post_fusion_dim, post_fusion_dim)
+        self.post_fusion_layer_3 = nn.Linear(post_fusion_dim, output_dim)
+
+    def forward(self, audio_x, video_x, text_x):
+        a = _append_one(self.audio_subnet(audio_x))
+        v = _append_one(self.video_subnet(video_x))
+        t = _append_one(self.text_subnet(text_x))
+        fused = torch.einsum('ba,bv->bav', a, v).reshape(a.shape[0], -1)
+        fused = torch.einsum('bf,bt->bft', fused, t).reshape(a.shape[0], -1)
+        h = F.relu(self.post_fusion_layer_1(self.post_fusion_dropout(fused)))
+        h = F.relu(self.post_fusion_layer_2(h))
+        return self.post_fusion_layer_3(h)
