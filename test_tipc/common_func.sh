@@ -1,0 +1,71 @@
+#!/usr/bin/env bash
+# Helpers of the TIPC scripts: read "key:value" lines of a config, build "key=value"
+# arguments, and record each stage's result.
+
+# "key:value" -> key (everything before the first colon)
+function func_parser_key() {
+    local line=$1
+    echo "${line%%:*}"
+}
+
+# "key:value" -> value (everything after the first colon; may hold further colons)
+function func_parser_value() {
+    local line=$1
+    if [[ ${line} != *:* ]]; then
+        echo ""
+        return
+    fi
+    echo "${line#*:}"
+}
+
+# "key:mode1=v1|mode2=v2" and a mode -> the value for that mode ("null" when the mode
+# is not listed); "key:value" without modes -> value.
+function func_parser_params() {
+    local value mode=$2 entry
+    value=$(func_parser_value "$1")
+    if [[ ${value} != *=* ]]; then
+        echo "${value}"
+        return
+    fi
+    local IFS='|'
+    for entry in ${value}; do
+        if [[ ${entry%%=*} == "${mode}" ]]; then
+            echo "${entry#*=}"
+            return
+        fi
+    done
+    echo "null"
+}
+
+# key value -> "key=value", or nothing when the key or the value is null or empty
+function func_set_params() {
+    local key=$1 value=$2
+    if [[ -z ${key} || ${key} == "null" || -z ${value// /} || ${value} == "null" ]]; then
+        echo ""
+    else
+        echo "${key}=${value}"
+    fi
+}
+
+# Checks that line $2 (0-based) of the config array "lines" has key $1; exits otherwise.
+function func_expect_key() {
+    local want=$1 index=$2 got
+    got=$(func_parser_key "${lines[$index]}")
+    if [[ ${got} != "${want}" ]]; then
+        echo "error: ${FILENAME}: line $((index + 1)) should be '${want}:...', found '${lines[$index]}'" >&2
+        exit 2
+    fi
+}
+
+# exit_code command results_log -> appends "Run successfully|failed with command - ..." to the log
+function status_check() {
+    local last_status=$1 run_command=$2 run_log=$3
+    run_command=$(echo "${run_command}" | tr -s ' ')
+    if [[ ${last_status} -eq 0 ]]; then
+        echo -e "\033[33m Run successfully with command - ${run_command}!  \033[0m"
+        echo "Run successfully with command - ${run_command}!" >> "${run_log}"
+    else
+        echo -e "\033[33m Run failed with command - ${run_command}!  \033[0m"
+        echo "Run failed with command - ${run_command}!" >> "${run_log}"
+    fi
+}

@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Prepare the data (and check the checkpoints) that a TIPC mode needs.
+#
+#   bash test_tipc/prepare.sh test_tipc/configs/lmf/train_infer_python.txt lite_train_lite_infer
+#   bash test_tipc/prepare.sh lite_train_lite_infer            # the config argument is optional
+#
+# lite_train_lite_infer   data/lite_data.pkl: SYNTHETIC, 96/32/64 train/valid/test samples per emotion
+# lite_train_whole_infer  data/lite_data.pkl for training, data/sample_data.pkl (SYNTHETIC, 800/200/250) for inference
+# whole_train_whole_infer data/iemocap.pkl, the real dataset: it cannot be generated; exits 1 when missing
+# whole_infer             check/<emotion>.pdparams of all four emotions (bash train.sh), and
+#                         data/iemocap.pkl or else data/sample_data.pkl
+# Run from the repository root (the script changes to it). Uses $PYTHON, else python.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ $# -ge 2 ]]; then
+    MODE=$2
+elif [[ $# -eq 1 ]]; then
+    MODE=$1
+else
+    echo "usage: bash test_tipc/prepare.sh [CONFIG] MODE" >&2
+    exit 2
+fi
+PYTHON=${PYTHON:-python}
+LITE_DATA=data/lite_data.pkl
+SAMPLE_DATA=data/sample_data.pkl
+REAL_DATA=data/iemocap.pkl
+
+function make_lite() {
+    if [[ ! -f ${LITE_DATA} ]]; then
+        "${PYTHON}" data/make_sample_data.py --out "${LITE_DATA}" --train 96 --valid 32 --test 64 || exit 1
+    fi
+}
+
+function make_sample() {
+    if [[ ! -f ${SAMPLE_DATA} ]]; then
+        "${PYTHON}" data/make_sample_data.py --out "${SAMPLE_DATA}" || exit 1
+    fi
+}
+
+function need_real_data() {
+    if [[ ! -f ${REAL_DATA} ]]; then
+        cat >&2 <<EOF
+error: ${MODE} needs the real IEMOCAP features at ${REAL_DATA}, which is missing.
+  It cannot be generated. Download the CMU-MultimodalSDK IEMOCAP pickle from the seed port's link
+  (https://pan.baidu.com/s/1rg9Pgol9MG3EZyDlmHa6bA, code ag52) or the authors' processed-data link
+  (https://github.com/Justin1904/Low-rank-Multimodal-Fusion), and save it as ${REAL_DATA} (README, "Data and results").
+  Without it, run the lite modes on synthetic data: lite_train_lite_infer or lite_train_whole_infer.
+EOF
+        exit 1
+    fi
+}
+
+case ${MODE} in
+    lite_train_lite_infer)
+        make_lite
+        ;;
+    lite_train_whole_infer)
+        make_lite
+        make_sample
+        ;;
+    whole_train_whole_infer)
+        need_real_data
+        ;;
+    whole_infer)
+        missing=""
+        for emotion in $("${PYTHON}" -c 'import utils; print(" ".join(utils.EMOTIONS))'); do
+            [[ -f check/${emotion}.pdparams || -f check/${emotion}.pkl ]] || missing="${missing} check/${emotion}.pdparams"
+        done
+        if [[ -n ${missing} ]]; then
+            echo "error: whole_infer exports and runs trained checkpoints, but these are missing:${missing}" >&2
+            echo "  Train them first: bash train.sh (or copy the earlier port's check/*.pkl files into check/)." >&2
+            exit 1
+        fi
+        [[ -f ${REAL_DATA} ]] || make_sample
+        ;;
+    *)
+        echo "error: unknown mode '${MODE}'; use lite_train_lite_infer, lite_train_whole_infer," \
+             "whole_train_whole_infer or whole_infer" >&2
+        exit 2
+        ;;
+esac
+echo "prepare.sh ${MODE}: data ready"

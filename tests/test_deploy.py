@@ -1,0 +1,218 @@
+"""Deployment: train -> export_model.py -> infer.py (Paddle Inference), bad input, and the TIPC lite run.
+
+The TIPC test takes about 40 s; deselect it with `-m "not tipc"`.
+"""
+import glob
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from conftest import REPO, assert_clean_error, run_script, tiny_data, write_pickle
+from data.make_sample_data import make_sample_data, split_sizes
+import utils
+
+N_TEST = 40  # test samples per emotion: batch size 32 leaves a short last batch
+
+
+@pytest.fixture(scope='module')
+def deployed(tmp_path_factory):
+    """Every emotion trained for 2 epochs on small synthetic data, then exported by the CLI."""
+    import train
+    tmp = tmp_path_factory.mktemp('deploy')
+    data = write_pickle(tmp / 'small.pkl', make_sample_data(0, split_sizes(48, 16, N_TEST)))
+    check, inference = str(tmp / 'check'), str(tmp / 'inference')
+    exports = {}
+    for emotion in utils.EMOTIONS:
+        hp = dict(utils.emotion_hparams(emotion), emotion=emotion, epochs=2)
+        train.train_and_test(hp, data, check, str(tmp / 'train_log'))
+        args = ['export_model.py', '--emotion', emotion, '--check_path', check, '--save_inference_dir', inference]
+        if emotion == 'happy':  # the seed's command form: every hyperparameter flag and --data_path
+            args += ['--audio_hidden', '4', '--video_hidden', '16', '--text_hidden', '128', '--audio_dropout', '0.3',
+                     '--video_dropout', '0.1', '--text_dropout', '0.5', '--rank', '1', '--data_path', data]
+        proc = run_script(*args)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        exports[emotion] = proc
+    return dict(tmp=tmp, data=data, check=check, inference=inference, exports=exports)
+
+
+def dynamic_probabilities(checkpoint, emotion, data):
+    """Softmax of the dynamic-graph model on the test split."""
+    import paddle
+    import paddle.nn.functional as F
+    model, _, _ = utils.model_from_checkpoint(checkpoint, emotion)
+    _, _, test_set, _ = utils.load_iemocap(data, emotion, verbose=False)
+    with paddle.no_grad():
+        logits = [model(a, v, t) for a, v, t, _ in utils.iterate_batches(test_set, 1024)]
+    return F.softmax(paddle.concat(logits), axis=-1).numpy()
+
+
+def test_export_writes_the_documented_files(deployed):
+    for emotion in utils.EMOTIONS:
+        folder = os.path.join(deployed['inference'], emotion)
+        program, params, info_path = utils.inference_model_files(folder)
+        assert sorted(os.listdir(folder)) == ['inference.json', 'inference.pdiparams', 'inference_info.json']
+        with open(info_path) as f:
+            info = json.load(f)
+        assert info['emotion'] == emotion and info['output'] == 'probabilities'
+        assert info['input_dims'] == [74, 35, 300] and info['seq_len'] == 20
+        assert info['inputs'] == {'audio': [None, 74], 'video': [None, 35], 'text': [None, 20, 300]}
+        stdout = deployed['exports'][emotion].stdout
+        assert 'Self-check on' in stdout and 'Traceback' not in deployed['exports'][emotion].stderr
+    # With --data_path the self-check runs on that data's test samples.
+    assert 'test samples of {}'.format(deployed['data']) in deployed['exports']['happy'].stdout
+
+
+@pytest.mark.parametrize('emotion', utils.EMOTIONS)
+def test_inference_equals_the_dynamic_graph(deployed, emotion):
+    expected = dynamic_probabilities(os.path.join(deployed['check'], emotion + '.pdparams'), emotion, deployed['data'])
+    assert expected.shape == (N_TEST, 2)
+    for batch_size in (1, 32):
+        out = str(deployed['tmp'] / 'out_bs{}'.format(batch_size))
+        proc = run_script('infer.py', '--emotion', emotion, '--save_inference_dir', deployed['inference'],
+                          '--data_path', deployed['data'], '--batch_size', str(batch_size), '--output_dir', out)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        probs = np.load(os.path.join(out, emotion + '_prob.npy'))
+        assert probs.shape == (N_TEST, 2)
+        np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-6)
+        np.testing.assert_allclose(probs, expected, rtol=0, atol=1e-5)
+        assert 'F1-score on test set is' in proc.stdout and 'Accuracy score on test set is' in proc.stdout
+        assert utils.SYNTHETIC_NOTE in proc.stdout
+        assert 'Inference device: CPU' in proc.stdout
+
+
+def test_benchmark_report(deployed):
+    proc = run_script('infer.py', '--emotion', 'sad', '--save_inference_dir', deployed['inference'],
+                      '--data_path', deployed['data'], '--batch_size', '8', '--benchmark', 'True',
+                      '--output_dir', str(deployed['tmp'] / 'bench'))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    for key in ('paddle_version: ', 'runtime_device: cpu', 'ir_optim: ', 'enable_mkldnn: ',
+                'cpu_math_library_num_threads: ', 'batch_size: 8', 'data_num: {}'.format(N_TEST), 'cpu_rss(MB): ',
+                'total time spent(s): ', 'preprocess_time(ms): ', 'inference_time(ms): ', 'postprocess_time(ms): '):
+        assert key in proc.stdout, key
+    assert 'batches: 5 (after 3 warm-up runs)' in proc.stdout
+
+
+def test_use_gpu_on_a_cpu_build_runs_on_cpu_and_says_so(deployed):
+    import paddle
+    if paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0:
+        pytest.skip('this Paddle build has a GPU')
+    proc = run_script('infer.py', '--emotion', 'angry', '--save_inference_dir', deployed['inference'],
+                      '--data_path', deployed['data'], '--use-gpu', 'True', '--output_dir', str(deployed['tmp'] / 'g'))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert '--use-gpu True: this Paddle build has no usable GPU; running on CPU' in proc.stdout
+    assert 'Inference device: CPU' in proc.stdout
+
+
+def test_dynamic_sequence_length_export(deployed, tmp_path):
+    """--seq_len 0 exports a model that takes any text length."""
+    proc = run_script('export_model.py', '--emotion', 'neutral', '--check_path', deployed['check'],
+                      '--save_inference_dir', str(tmp_path), '--seq_len', '0')
+    assert proc.returncode == 0, proc.stderr
+    data = write_pickle(tmp_path / 'short.pkl', tiny_data(emotions=('neutral',), sizes=(4, 4, 6), seq=12))
+    proc = run_script('infer.py', '--emotion', 'neutral', '--save_inference_dir', str(tmp_path), '--data_path', data,
+                      '--output_dir', str(tmp_path / 'out'))
+    assert proc.returncode == 0, proc.stderr
+    assert np.load(str(tmp_path / 'out' / 'neutral_prob.npy')).shape == (6, 2)
+
+
+# ---------------------------------------------------------------- bad input
+
+def test_infer_without_exported_model(deployed, tmp_path):
+    proc = run_script('infer.py', '--emotion', 'happy', '--save_inference_dir', str(tmp_path),
+                      '--data_path', deployed['data'])
+    assert_clean_error(proc, 'no exported happy model', 'export_model.py')
+
+
+def test_infer_with_a_missing_weights_file(deployed, tmp_path):
+    folder = tmp_path / 'happy'
+    shutil.copytree(os.path.join(deployed['inference'], 'happy'), str(folder))
+    os.remove(str(folder / 'inference.pdiparams'))
+    proc = run_script('infer.py', '--emotion', 'happy', '--save_inference_dir', str(tmp_path),
+                      '--data_path', deployed['data'])
+    assert_clean_error(proc, 'inference.pdiparams missing')
+
+
+def test_infer_on_data_with_another_feature_size(deployed, tmp_path):
+    data = write_pickle(tmp_path / 'audio70.pkl', tiny_data(emotions=('sad',), sizes=(4, 4, 4), audio=70))
+    proc = run_script('infer.py', '--emotion', 'sad', '--save_inference_dir', deployed['inference'], '--data_path', data)
+    assert_clean_error(proc, 'audio 70 (model expects 74)')
+
+
+def test_infer_on_data_with_another_sequence_length(deployed, tmp_path):
+    data = write_pickle(tmp_path / 'seq12.pkl', tiny_data(emotions=('sad',), sizes=(4, 4, 4), seq=12))
+    proc = run_script('infer.py', '--emotion', 'sad', '--save_inference_dir', deployed['inference'], '--data_path', data)
+    assert_clean_error(proc, 'length 12', 'exported for 20')
+
+
+def test_model_exported_for_another_input_size(deployed, tmp_path):
+    hp = dict(utils.emotion_hparams('angry'), emotion='angry')
+    utils.save_checkpoint(str(tmp_path / 'angry.pdparams'), utils.build_model(hp, (70, 35, 300)), hp, (70, 35, 300))
+    proc = run_script('export_model.py', '--emotion', 'angry', '--check_path', str(tmp_path),
+                      '--save_inference_dir', str(tmp_path / 'inference'))
+    assert proc.returncode == 0, proc.stderr
+    assert 'audio [None, 70]' in proc.stdout
+    proc = run_script('infer.py', '--emotion', 'angry', '--save_inference_dir', str(tmp_path / 'inference'),
+                      '--data_path', deployed['data'])
+    assert_clean_error(proc, 'audio 74 (model expects 70)')
+    # export with --data_path checks the data against the model as well
+    proc = run_script('export_model.py', '--emotion', 'angry', '--check_path', str(tmp_path),
+                      '--save_inference_dir', str(tmp_path / 'inference'), '--data_path', deployed['data'])
+    assert_clean_error(proc, 'audio 74 (model expects 70)')
+
+
+def test_infer_with_a_model_of_another_emotion(deployed):
+    proc = run_script('infer.py', '--emotion', 'sad', '--save_inference_dir',
+                      os.path.join(deployed['inference'], 'happy'), '--data_path', deployed['data'])
+    assert_clean_error(proc, 'exported for happy')
+
+
+def test_export_bad_input(deployed, tmp_path):
+    common = ['export_model.py', '--check_path', deployed['check'], '--save_inference_dir', str(tmp_path)]
+    assert_clean_error(run_script(*common, '--emotion', 'happy', '--data_path', str(tmp_path / 'none.pkl')),
+                       '--data_path', 'does not exist')
+    assert_clean_error(run_script(*common, '--emotion', 'happy', '--rank', '7'), '--rank 7')
+    assert_clean_error(run_script('export_model.py', '--emotion', 'happy', '--check_path', str(tmp_path)),
+                       'no happy.pdparams')
+    assert not os.path.exists(str(tmp_path / 'happy'))
+
+
+# ---------------------------------------------------------------- TIPC
+
+@pytest.mark.tipc
+def test_tipc_lite_train_lite_infer(tmp_path):
+    """The seed's TIPC command, in a copy of the repository, passes every stage."""
+    repo = tmp_path / 'repo'
+    os.makedirs(str(repo / 'data'))
+    # The code, without the data, checkpoints and logs of the working tree.
+    for pattern in ('*.py', os.path.join('data', '*.py')):
+        for path in glob.glob(os.path.join(REPO, pattern)):
+            shutil.copy(path, str(repo / os.path.relpath(path, REPO)))
+    shutil.copytree(os.path.join(REPO, 'test_tipc'), str(repo / 'test_tipc'))
+    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''))
+    proc = subprocess.run(['bash', 'test_tipc/test_train_inference_python.sh',
+                           'test_tipc/configs/lmf/train_infer_python.txt', 'lite_train_lite_infer'],
+                          cwd=str(repo), env=env, capture_output=True, text=True, timeout=900)
+    log_path = repo / 'log' / 'lmf' / 'lite_train_lite_infer' / 'results_python.log'
+    results = log_path.read_text().splitlines() if log_path.exists() else []
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
+    assert results and all(line.startswith('Run successfully with command - ') for line in results), results
+    stages = [(stage, emotion) for emotion in utils.EMOTIONS
+              for stage in ('train.py', 'test.py', 'export_model.py', 'infer.py')]
+    for stage, emotion in stages:
+        assert any(stage in line and '--emotion={}'.format(emotion) in line for line in results), (stage, emotion)
+    # prepare, then per emotion: train, eval, export, inference at batch sizes 1 and 32
+    assert len(results) == 1 + 5 * len(utils.EMOTIONS), results
+    for emotion in utils.EMOTIONS:
+        for batch_size in (1, 32):
+            assert any('infer.py' in line and '--emotion={}'.format(emotion) in line
+                       and '--batch_size={}'.format(batch_size) in line for line in results)
+        saved = glob.glob(str(repo / 'log' / 'lmf' / 'lite_train_lite_infer' / 'out_prob' / '*_batchsize_1'
+                              / (emotion + '_prob.npy')))
+        assert saved, emotion
+        for path in saved:
+            np.testing.assert_allclose(np.load(path).sum(axis=1), 1.0, atol=1e-6)
