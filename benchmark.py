@@ -92,9 +92,14 @@ def train_process(data_path, workdir, epochs, repeats, rows):
                 [py, os.path.join('benchmarks', 'torch_train.py')] + common + ['--model_path', workdir])
         results = alternate(contenders, repeats)
         paddle_wall = median([w for w, _ in results['paddle']])
+        # For scale: the memory of a process that only imports paddle and makes one tensor.
+        _, import_rss = run_measured([py, '-c', 'import utils, paddle; paddle.ones([1])'])
         row = dict(section='train.py whole process', case='happy, batch {}, {} epochs'.format(batch_size, epochs),
                    paddle='{:.2f} s'.format(paddle_wall),
-                   peak='{:.0f} MB'.format(max(r for _, r in results['paddle'])))
+                   peak='{:.0f} MB (import alone {:.0f} MB, pickle {:.0f} MB)'.format(
+                       max(r for _, r in results['paddle']), import_rss, os.path.getsize(data_path) / 2 ** 20))
+        if 'torch' in results:
+            row['peak'] += ', PyTorch {:.0f} MB'.format(max(r for _, r in results['torch']))
         if 'torch' in results:
             torch_wall = median([w for w, _ in results['torch']])
             row.update(torch='{:.2f} s'.format(torch_wall), ratio='{:.2f}'.format(torch_wall / paddle_wall))
