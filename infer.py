@@ -331,9 +331,8 @@ def main(argv=None):
     np.save(out_path, probs)
     print('Saved class probabilities [{}, {}] to {}'.format(probs.shape[0], probs.shape[1], out_path))
 
-    from sklearn.metrics import accuracy_score, f1_score
     predictions, truth = probs.argmax(axis=1), test_set.targets
-    utils.display(float(f1_score(truth, predictions, average='weighted')), float(accuracy_score(truth, predictions)))
+    utils.display(utils.weighted_f1(truth, predictions), float(np.mean(truth == predictions)))
     if test_set.synthetic:
         print(utils.SYNTHETIC_NOTE)
     if args.benchmark:

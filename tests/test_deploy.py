@@ -12,7 +12,7 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import REPO, assert_clean_error, run_script, tiny_data, write_pickle
+from conftest import REPO, SEED_CHECKPOINTS, assert_clean_error, run_script, tiny_data, write_pickle
 from data.make_sample_data import make_sample_data, split_sizes
 import utils
 
@@ -118,6 +118,21 @@ def test_dynamic_sequence_length_export(deployed, tmp_path):
                       '--output_dir', str(tmp_path / 'out'))
     assert proc.returncode == 0, proc.stderr
     assert np.load(str(tmp_path / 'out' / 'neutral_prob.npy')).shape == (6, 2)
+
+
+def test_published_seed_checkpoint_exports_and_infers(deployed, tmp_path):
+    """The earlier port's check/happy.pkl (trained on IEMOCAP) goes through export and inference."""
+    checkpoint = os.path.join(SEED_CHECKPOINTS, 'happy.pkl')
+    if not os.path.isfile(checkpoint):
+        pytest.skip('published checkpoints not available')
+    proc = run_script('export_model.py', '--emotion', 'happy', '--check_path', checkpoint,
+                      '--save_inference_dir', str(tmp_path), '--data_path', deployed['data'])
+    assert proc.returncode == 0, proc.stderr
+    proc = run_script('infer.py', '--emotion', 'happy', '--save_inference_dir', str(tmp_path),
+                      '--data_path', deployed['data'], '--batch_size', '1', '--output_dir', str(tmp_path / 'out'))
+    assert proc.returncode == 0, proc.stderr
+    np.testing.assert_allclose(np.load(str(tmp_path / 'out' / 'happy_prob.npy')),
+                               dynamic_probabilities(checkpoint, 'happy', deployed['data']), rtol=0, atol=1e-5)
 
 
 # ---------------------------------------------------------------- bad input
