@@ -103,12 +103,15 @@ def broadcast_from_main(value):
 
 
 def sync_buffers(model):
-    """Average the running statistics (BatchNorm mean and variance) over ranks."""
+    """Average the running statistics (BatchNorm mean and variance) over ranks.
+
+    Paddle keeps them as non-trainable parameters (BatchNorm's _mean, _variance), not buffers.
+    """
     world_size = world()[1]
     if world_size == 1:
         return
     import paddle.distributed as dist
-    for buffer in model.buffers():
+    for buffer in [p for p in model.parameters() if not p.trainable] + list(model.buffers()):
         if buffer.is_floating_point():
             dist.all_reduce(buffer)
             buffer.set_value(buffer / world_size)

@@ -1,0 +1,579 @@
+"""Hyperparameter search for LMF on Optuna: the authors' random search over their grid.
+
+    python search.py --emotion happy --trials 50                    # one process
+    python search.py --emotion happy --trials 50 --workers 2        # two processes, one machine
+    python search.py --emotion happy --trials 200 --storage postgresql://user:pw@db-host/lmf   # many machines
+
+Every trial trains with train.train_and_test (the emotion's seed, or --seed) into
+search/<study>/trial_<n>/ and is ranked by its best VALIDATION loss; its test loss, F1 and
+accuracy are recorded as trial user attributes but never used to choose. --trials is the
+study's total: rerunning the same command (after a crash, Ctrl-C, or on another machine)
+runs only the missing trials; a setting the study already tried is not trained again.
+At the end: the best setting as the exact `python train.py ...` command that reproduces it,
+and search/<study>.csv with the columns of the authors' grid-search CSV.
+"""
+import argparse
+import contextlib
+import csv
+import json
+import os
+import shlex
+import socket
+import sys
+import warnings
+
+import utils
+
+# The authors' grid (train_iemocap.py of Low-rank-Multimodal-Fusion), in their CSV's column order.
+DEFAULT_SPACE = {
+    'audio_hidden': [8, 16, 32],
+    'video_hidden': [4, 8, 16],
+    'text_hidden': [64, 128, 256],
+    'audio_dropout': [0, 0.1, 0.15, 0.2, 0.3, 0.5],
+    'video_dropout': [0, 0.1, 0.15, 0.2, 0.3, 0.5],
+    'text_dropout': [0, 0.1, 0.15, 0.2, 0.3, 0.5],
+    'factor_learning_rate': [0.0003, 0.0005, 0.001, 0.003],
+    'learning_rate': [0.0003, 0.0005, 0.001, 0.003],
+    'rank': [1, 4, 8, 16],
+    'batch_size': [8, 16, 32, 64, 128],
+    'weight_decay': [0, 0.001, 0.002, 0.01],
+}
+SEARCH_HPARAMS = tuple(DEFAULT_SPACE)
+INT_HPARAMS = ('audio_hidden', 'video_hidden', 'text_hidden', 'rank', 'batch_size')
+CSV_COLUMNS = SEARCH_HPARAMS + ('Best Validation CrossEntropyLoss', 'Test CrossEntropyLoss', 'Test F1-score',
+                                'Test Accuracy Score')
+RESULT_ATTRS = ('best_valid_loss', 'test_loss', 'f1', 'accuracy')  # trial user attrs, CSV order
+STUDY_KEYS = ('emotion', 'epochs', 'patience', 'seed', 'space', 'data_bytes')  # must agree on resume
+DEFAULT_OUT = 'search'
+REDRAW_AFTER = 10  # duplicates in a row after which a worker enqueues an untried random setting
+
+
+class SkipTrial(Exception):
+    """This trial is not trained (duplicate setting, or the study's budget is reached)."""
+
+
+# ---------------------------------------------------------------- configuration
+
+def load_space(path):
+    """The grid, with the lists of a JSON file {name: [values]} replacing the grid's."""
+    space = {name: list(values) for name, values in DEFAULT_SPACE.items()}
+    if path is None:
+        return space
+    if not os.path.isfile(path):
+        raise utils.UserError('--space {} does not exist'.format(path))
+    try:
+        with open(path) as f:
+            given = json.load(f)
+    except (ValueError, UnicodeDecodeError) as err:
+        raise utils.UserError('--space {} is not valid JSON ({})'.format(path, err))
+    if not isinstance(given, dict):
+        raise utils.UserError('--space {}: expected a JSON object {{"rank": [1, 4], ...}}'.format(path))
+    for name, values in given.items():
+        if name not in DEFAULT_SPACE:
+            raise utils.UserError('--space {}: unknown hyperparameter {!r} (known: {})'.format(
+                path, name, ', '.join(SEARCH_HPARAMS)))
+        if not isinstance(values, list) or not values:
+            raise utils.UserError('--space {}: {} must be a non-empty list of values, got {}'.format(
+                path, name, json.dumps(values)))
+        unique = []
+        for value in values:
+            kind = int if name in INT_HPARAMS else (int, float)
+            if isinstance(value, bool) or not isinstance(value, kind):
+                raise utils.UserError('--space {}: {} value {} is not {}'.format(
+                    path, name, json.dumps(value), 'an integer' if name in INT_HPARAMS else 'a number'))
+            try:
+                utils.check_hparams({name: value})
+            except utils.UserError as err:
+                raise utils.UserError('--space {}: {}'.format(path, str(err).lstrip('-')))
+            if value not in unique:
+                unique.append(value)
+        space[name] = unique
+    return space
+
+
+def space_size(space):
+    size = 1
+    for values in space.values():
+        size *= len(values)
+    return size
+
+
+def base_hparams(args):
+    """Everything but the searched hyperparameters: the emotion's table, --epochs, --patience, --seed."""
+    hp = utils.emotion_hparams(args.emotion)
+    hp.update(utils.explicit_hparams(args, ('epochs', 'patience', 'seed')))
+    hp['emotion'] = args.emotion
+    utils.check_hparams(hp)
+    return hp
+
+
+def safe_url(url):
+    """The storage URL without its password, for messages."""
+    try:
+        from sqlalchemy.engine import make_url
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # not an SQLAlchemy URL: show it as given
+        return url
+
+
+def one_line(err):
+    text = str(err).strip().splitlines()
+    return '{}: {}'.format(type(err).__name__, text[0] if text else '')
+
+
+def open_storage(url, default_path):
+    """Optuna storage: a journal file (default, no server; safe for several processes on one
+    machine), or an RDB URL (sqlite:///, postgresql://, mysql://) with heartbeats so that the
+    trials of a killed worker are marked failed."""
+    import optuna
+    from optuna.storages.journal import JournalFileBackend, JournalStorage
+    if url is None or '://' not in url:
+        path = url or default_path
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+            return JournalStorage(JournalFileBackend(path)), os.path.abspath(path)
+        except Exception as err:
+            raise utils.UserError('--storage {}: cannot open the journal file ({})'.format(path, one_line(err)))
+    connect_args = {}
+    if url.startswith('sqlite'):
+        connect_args['timeout'] = 60  # wait for other workers' writes instead of 'database is locked'
+    elif url.startswith(('postgresql', 'mysql')):
+        connect_args['connect_timeout'] = 10
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)  # heartbeat_interval
+            storage = optuna.storages.RDBStorage(url, engine_kwargs={'connect_args': connect_args},
+                                                 heartbeat_interval=60, grace_period=180)
+    except ImportError as err:
+        raise utils.UserError('--storage {}: the database driver is not installed ({}); for PostgreSQL '
+                              '`pip install psycopg2-binary`, for MySQL `pip install PyMySQL` and a mysql+pymysql:// '
+                              'URL'.format(safe_url(url), one_line(err)))
+    except Exception as err:
+        raise utils.UserError('--storage {}: cannot open ({})'.format(safe_url(url), one_line(err)))
+    return storage, safe_url(url)
+
+
+def claim_run_folder(config, where):
+    """<out>/<study>/ holds one storage's trials: refuse to mix in another storage's study of the same name."""
+    folder = os.path.join(config['out'], config['study'])
+    marker = os.path.join(folder, 'STORAGE')
+    if os.path.isfile(marker):
+        with open(marker) as f:
+            owner = f.read().strip()
+        if owner != where:
+            raise utils.UserError('{} holds the trials of study {} in {}, not {}; choose another --study or --out'.format(
+                folder, config['study'], owner, where))
+        return
+    os.makedirs(folder, exist_ok=True)
+    with open(marker, 'w') as f:
+        f.write(where + '\n')
+
+
+def make_sampler(name):
+    import optuna
+    return optuna.samplers.TPESampler() if name == 'tpe' else optuna.samplers.RandomSampler()
+
+
+def open_study(config, create=False):
+    """Load (or, with create, create) the study; check that it was run with the same settings."""
+    import optuna
+    optuna.logging.set_verbosity(optuna.logging.ERROR)  # this script prints its own line per trial
+    storage, where = open_storage(config['storage'], config['journal'])
+    pruner = (optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=config['prune_warmup'])
+              if config['prune'] else optuna.pruners.NopPruner())
+    try:
+        study = optuna.create_study(study_name=config['study'], storage=storage, direction='minimize',
+                                    sampler=make_sampler(config['sampler']), pruner=pruner, load_if_exists=True)
+    except Exception as err:
+        raise utils.UserError('--storage {}: cannot open study {} ({})'.format(where, config['study'], one_line(err)))
+    if study.direction != optuna.study.StudyDirection.MINIMIZE:
+        raise utils.UserError('study {} in {} maximises; it is not an LMF search'.format(config['study'], where))
+    saved = study.user_attrs
+    mine = {key: config['meta'][key] for key in STUDY_KEYS}
+    if create and not saved:
+        for key, value in mine.items():
+            study.set_user_attr(key, value)
+        study.set_user_attr('data_path', config['data_path'])
+    elif saved:
+        for key in STUDY_KEYS:
+            if key in saved and saved[key] != mine[key]:
+                raise utils.UserError(
+                    'study {} in {} was run with {} {} but this command has {}; rerun it with the same flags '
+                    'or choose another --study'.format(config['study'], where, key, _short(saved[key]),
+                                                       _short(mine[key])))
+    return study, storage, where
+
+
+def _short(value):
+    text = json.dumps(value) if not isinstance(value, str) else value
+    return text if len(text) < 80 else text[:77] + '...'
+
+
+# ---------------------------------------------------------------- trials
+
+def worker_id():
+    return '{}:{}:{}'.format(socket.gethostname(), os.getpid(), _start_time(os.getpid()))
+
+
+def _start_time(pid):
+    """A process's start time (Linux /proc), to tell a live pid from a reused one; '' elsewhere."""
+    try:
+        with open('/proc/{}/stat'.format(pid)) as f:
+            return f.read().rsplit(')', 1)[1].split()[19]
+    except (OSError, IndexError):
+        return ''
+
+
+def _alive(pid, start):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return not start or _start_time(pid) in ('', start)
+
+
+def fail_dead_local_trials(study, storage):
+    """Mark failed the RUNNING trials of dead worker processes of this machine (a crash or kill -9).
+
+    RDB storages do the same for every machine with Optuna's heartbeat; the journal file
+    storage has no heartbeat, so a worker on another machine cannot be checked from here.
+    """
+    from optuna.trial import TrialState
+    host = socket.gethostname()
+    study_id = storage.get_study_id_from_name(study.study_name)
+    for trial in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        worker = trial.user_attrs.get('worker', '')
+        parts = worker.split(':')
+        if len(parts) != 3 or parts[0] != host or _alive(int(parts[1]), parts[2]):
+            continue
+        try:
+            trial_id = storage.get_trial_id_from_study_id_trial_number(study_id, trial.number)
+            storage.set_trial_user_attr(trial_id, 'fail_reason', 'worker process {} died'.format(parts[1]))
+            storage.set_trial_state_values(trial_id, TrialState.FAIL)
+        except Exception:  # another worker got there first
+            pass
+
+
+def counts_toward_budget(trial):
+    """COMPLETE, PRUNED, diverged, or RUNNING and not yet skipped: one setting of the study's --trials."""
+    from optuna.trial import TrialState
+    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING):
+        return 'fail_reason' not in trial.user_attrs
+    return trial.state == TrialState.FAIL and trial.user_attrs.get('fail_reason', '').startswith('diverged')
+
+
+def setting(params):
+    return tuple(params[name] for name in SEARCH_HPARAMS)
+
+
+def find_duplicate(study, trial):
+    """An earlier trial of the same setting that was (or is being) trained, or None."""
+    from optuna.trial import TrialState
+    mine = setting(trial.params)
+    for other in study.get_trials(deepcopy=False):
+        if other.number == trial.number or not counts_toward_budget(other) or len(other.params) != len(mine):
+            continue
+        if other.state == TrialState.RUNNING and other.number > trial.number:
+            continue  # the later of two simultaneous draws gives way
+        if setting(other.params) == mine:
+            return other
+    return None
+
+
+def untried_setting(study, space, rng, attempts=1000):
+    tried = {setting(t.params) for t in study.get_trials(deepcopy=False)
+             if counts_toward_budget(t) and len(t.params) == len(space)}
+    for _ in range(attempts):
+        params = {name: values[rng.randint(len(values))] for name, values in space.items()}
+        if setting(params) not in tried:
+            return params
+    return None
+
+
+class Worker:
+    """Runs trials of one study in this process until the study has --trials settings."""
+
+    def __init__(self, config, label=''):
+        import numpy as np
+        self.config, self.label = config, label
+        self.study, self.storage, self.where = open_study(config)
+        self.duplicates_in_a_row = 0
+        self.rng = np.random.RandomState()
+
+    def say(self, text):
+        print('{}{}'.format(self.label, text), flush=True)
+
+    def done(self):
+        return sum(counts_toward_budget(t) for t in self.study.get_trials(deepcopy=False)) >= self.config['trials']
+
+    def objective(self, trial):
+        import train
+        config = self.config
+        trial.set_user_attr('worker', worker_id())
+        params = {name: trial.suggest_categorical(name, config['space'][name]) for name in SEARCH_HPARAMS}
+        self._skip_if_duplicate_or_over_budget(trial)
+        hp = dict(config['base'], **params)
+        run_dir = os.path.join(config['out'], config['study'], 'trial_{}'.format(trial.number))
+        trial.set_user_attr('run_dir', run_dir)
+        on_epoch = self._pruning_callback(trial) if config['prune'] else None
+        try:
+            with contextlib.ExitStack() as stack:
+                if not config['verbose']:  # the trial's log is in run_dir/train_<emotion>.txt
+                    stack.enter_context(contextlib.redirect_stdout(open(os.devnull, 'w')))
+                result = train.train_and_test(hp, config['data_path'], run_dir, run_dir, on_epoch=on_epoch)
+        except train.TrainingDiverged as err:
+            trial.set_user_attr('fail_reason', 'diverged: {}'.format(err))
+            raise
+        except KeyboardInterrupt:
+            trial.set_user_attr('fail_reason', 'interrupted')
+            raise
+        for key in RESULT_ATTRS:
+            trial.set_user_attr(key, result[key])
+        trial.set_user_attr('checkpoint', result['checkpoint'])
+        return result['best_valid_loss']
+
+    def _skip_if_duplicate_or_over_budget(self, trial):
+        duplicate = find_duplicate(self.study, trial)
+        if duplicate is not None:
+            trial.set_user_attr('fail_reason', 'duplicate of trial {}'.format(duplicate.number))
+            self.duplicates_in_a_row += 1
+            if self.duplicates_in_a_row % REDRAW_AFTER == 0:  # e.g. TPE keeps proposing its favourite
+                params = untried_setting(self.study, self.config['space'], self.rng)
+                if params is None:
+                    self.say('every setting of the space seems tried; stopping')
+                    self.study.stop()
+                else:
+                    self.study.enqueue_trial(params)
+            raise SkipTrial('same setting as trial {} ({}); not trained again'.format(
+                duplicate.number, duplicate.state.name))
+        self.duplicates_in_a_row = 0
+        earlier = [t for t in self.study.get_trials(deepcopy=False)
+                   if t.number < trial.number and counts_toward_budget(t)]
+        if len(earlier) >= self.config['trials']:
+            trial.set_user_attr('fail_reason', 'budget reached')
+            self.study.stop()
+            raise SkipTrial('the study already has {} trials'.format(len(earlier)))
+
+    @staticmethod
+    def _pruning_callback(trial):
+        import optuna
+
+        def on_epoch(epoch, valid_loss):
+            trial.report(valid_loss, epoch)
+            if trial.should_prune():
+                raise optuna.TrialPruned('pruned after epoch {} (validation loss {})'.format(epoch, valid_loss))
+        return on_epoch
+
+    def after_trial(self, study, trial):
+        self.say(describe(trial))
+        try:
+            export_csv(study, self.config['csv'])
+        except OSError as err:
+            self.say('could not write {}: {}'.format(self.config['csv'], err))
+        if self.done():
+            study.stop()
+
+    def run(self):
+        import train
+        fail_dead_local_trials(self.study, self.storage)
+        if self.done():
+            return
+        self.study.optimize(self.objective, catch=(SkipTrial, train.TrainingDiverged), callbacks=[self.after_trial])
+
+
+def describe(trial):
+    from optuna.trial import TrialState
+    head = 'trial {} {}'.format(trial.number, trial.state.name)
+    if trial.state == TrialState.COMPLETE:
+        attrs = trial.user_attrs
+        head += ': validation loss {:.6f}, test F1 {:.4f}, test accuracy {:.4f}'.format(
+            attrs['best_valid_loss'], attrs['f1'], attrs['accuracy'])
+    elif trial.state == TrialState.PRUNED:
+        last = max(trial.intermediate_values) if trial.intermediate_values else None
+        head += ' after epoch {}'.format(last)
+    elif trial.user_attrs.get('fail_reason', 'diverged').startswith('diverged'):
+        head += ' ({})'.format(trial.user_attrs.get('fail_reason', 'error'))
+    else:
+        head = 'trial {} skipped ({}; recorded as FAIL)'.format(trial.number, trial.user_attrs['fail_reason'])
+    return '{} | {}'.format(head, ' '.join('{}={}'.format(k, v) for k, v in trial.params.items()))
+
+
+# ---------------------------------------------------------------- results
+
+def completed(study):
+    from optuna.trial import TrialState
+    return sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number)
+
+
+def export_csv(study, path):
+    """One row per completed trial, the authors' columns in their order (written atomically)."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = '{}.tmp{}'.format(path, os.getpid())
+    with open(tmp, 'w', newline='') as f:
+        writer = csv.writer(f)
+        writer.writerow(CSV_COLUMNS)
+        for trial in completed(study):
+            writer.writerow([trial.params[name] for name in SEARCH_HPARAMS] +
+                            [trial.user_attrs[key] for key in RESULT_ATTRS])
+    os.replace(tmp, path)
+    return path
+
+
+def reproduce_command(config, params):
+    """The train.py command that retrains a setting with the search's data, budget and seed."""
+    hp = dict(config['base'], **params)
+    words = ['python', 'train.py', '--emotion', hp['emotion'], '--data_path', config['data_path']]
+    for name in ('epochs', 'patience') + SEARCH_HPARAMS + ('seed',):
+        words += ['--' + name, repr(hp[name]) if isinstance(hp[name], float) else str(hp[name])]
+    if config['device'] != 'auto':
+        words += ['--device', config['device']]
+    return ' '.join(shlex.quote(w) for w in words)
+
+
+def summary(config):
+    from optuna.trial import TrialState
+    study, _, where = open_study(config)
+    export_csv(study, config['csv'])
+    trials = study.get_trials(deepcopy=False)
+    states = {s: sum(t.state == s for t in trials) for s in (TrialState.COMPLETE, TrialState.PRUNED,
+                                                             TrialState.RUNNING)}
+    diverged = sum(t.state == TrialState.FAIL and t.user_attrs.get('fail_reason', '').startswith('diverged')
+                   for t in trials)
+    skipped = sum(t.state == TrialState.FAIL and not t.user_attrs.get('fail_reason', '').startswith('diverged')
+                  for t in trials)
+    print('Study {} in {}: {} complete, {} pruned, {} diverged, {} running elsewhere; {} not counted '
+          '(duplicate settings, budget reached, Ctrl-C, dead workers).'.format(
+              config['study'], where, states[TrialState.COMPLETE], states[TrialState.PRUNED], diverged,
+              states[TrialState.RUNNING], skipped))
+    done = completed(study)
+    if not done:
+        raise utils.UserError('no trial of study {} completed; see the lines above and {}'.format(
+            config['study'], os.path.join(config['out'], config['study'])))
+    best = min(done, key=lambda t: (t.value, t.number))
+    attrs = best.user_attrs
+    print('Best trial {} by validation loss (test scores only reported, never used to choose): '
+          'validation loss {}, test loss {}, test F1 {}, test accuracy {}'.format(
+              best.number, best.value, attrs['test_loss'], attrs['f1'], attrs['accuracy']))
+    if attrs.get('run_dir'):
+        print('Its checkpoint: {}'.format(os.path.join(attrs['run_dir'], '{}.pdparams'.format(config['emotion']))))
+    print('Reproduce it (prints "Best validation loss is: {}"):'.format(best.value))
+    print(reproduce_command(config, best.params))
+    print('CSV: {}'.format(config['csv']))
+    return best
+
+
+# ---------------------------------------------------------------- processes
+
+def run_worker(config, label=''):
+    """One worker process: trials until the study is done. Used directly and by --workers."""
+    utils.setup_device(config['device'])
+    Worker(config, label).run()
+
+
+def _worker_main(config, index):
+    try:
+        run_worker(config, '[worker {}] '.format(index))
+    except utils.UserError as err:
+        print('error: [worker {}] {}'.format(index, err), file=sys.stderr, flush=True)
+        sys.exit(2)
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+def run_workers(config, count):
+    """`count` worker processes sharing the study's storage (Optuna coordinates them)."""
+    import multiprocessing
+    context = multiprocessing.get_context('spawn')
+    processes = [context.Process(target=_worker_main, args=(config, i)) for i in range(count)]
+    for process in processes:
+        process.start()
+    try:
+        for process in processes:
+            process.join()
+    except KeyboardInterrupt:
+        for process in processes:  # they got the Ctrl-C too; let them record their trials as failed
+            process.join(timeout=30)
+        raise
+    failed = [(i, p.exitcode) for i, p in enumerate(processes) if p.exitcode != 0]
+    if failed:
+        raise utils.UserError('worker(s) {} stopped with an error; see above'.format(
+            ', '.join('{} (exit {})'.format(i, code) for i, code in failed)))
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--emotion', type=str, default='happy', help='one of ' + ', '.join(utils.EMOTIONS))
+    parser.add_argument('--trials', type=int, default=50,
+                        help="the study's total number of settings to try (resuming runs only the missing ones)")
+    parser.add_argument('--data_path', type=str, default=None,
+                        help='IEMOCAP pickle (default: data/iemocap.pkl, else the synthetic data/sample_data.pkl)')
+    parser.add_argument('--epochs', type=int, default=None, help='per trial (default 100)')
+    parser.add_argument('--patience', type=int, default=None, help='per trial (default 20)')
+    parser.add_argument('--seed', type=int, default=None, help="every trial's seed (default: the emotion's)")
+    parser.add_argument('--space', type=str, default=None,
+                        help='JSON file {"rank": [1, 4], ...} replacing some of the grid\'s lists')
+    parser.add_argument('--sampler', choices=('random', 'tpe'), default='random')
+    parser.add_argument('--prune', action='store_true',
+                        help="stop trials whose validation loss is worse than the median of earlier trials' "
+                             '(Optuna MedianPruner)')
+    parser.add_argument('--prune_warmup', type=int, default=10, help='epochs a trial runs before it may be pruned')
+    parser.add_argument('--study', type=str, default=None, help='study name (default lmf_<emotion>)')
+    parser.add_argument('--storage', type=str, default=None,
+                        help='Optuna storage: an RDB URL (postgresql://..., mysql://..., sqlite:///...) or a '
+                             'journal file path (default search/<study>.journal)')
+    parser.add_argument('--workers', type=int, default=1, help='worker processes on this machine')
+    parser.add_argument('--out', type=str, default=DEFAULT_OUT,
+                        help='folder for trial checkpoints (<out>/<study>/trial_<n>/) and the CSV')
+    parser.add_argument('--csv', type=str, default=None, help='default <out>/<study>.csv')
+    parser.add_argument('--device', choices=('auto', 'cpu', 'gpu'), default='auto')
+    parser.add_argument('--verbose', action='store_true', help="print every trial's training output")
+    return parser.parse_args(argv)
+
+
+def make_config(args):
+    """Validate the flags (one-line errors) and gather what a worker needs (picklable)."""
+    if args.trials < 1:
+        raise utils.UserError('--trials must be >= 1, got {}'.format(args.trials))
+    if args.workers < 1:
+        raise utils.UserError('--workers must be >= 1, got {}'.format(args.workers))
+    if args.prune_warmup < 0:
+        raise utils.UserError('--prune_warmup must be >= 0, got {}'.format(args.prune_warmup))
+    base = base_hparams(args)
+    space = load_space(args.space)
+    if args.trials > space_size(space):
+        raise utils.UserError('--trials {} exceeds the {} distinct settings of the search space'.format(
+            args.trials, space_size(space)))
+    study = args.study or 'lmf_{}'.format(args.emotion)
+    if not study or os.sep in study or study.startswith('.'):
+        raise utils.UserError('--study {!r}: use a plain name (it names files under {})'.format(study, args.out))
+    data_path = utils.default_data_path(args.data_path)
+    utils.load_iemocap(data_path, args.emotion, verbose=False)  # bad data: one error now, not one per worker
+    meta = dict(emotion=args.emotion, epochs=base['epochs'], patience=base['patience'], seed=base['seed'],
+                space=space, data_bytes=os.path.getsize(data_path))
+    return dict(emotion=args.emotion, trials=args.trials, base=base, space=space, study=study,
+                storage=args.storage, journal=os.path.join(args.out, '{}.journal'.format(study)),
+                out=args.out, csv=args.csv or os.path.join(args.out, '{}.csv'.format(study)),
+                data_path=data_path, sampler=args.sampler, prune=args.prune, prune_warmup=args.prune_warmup,
+                device=args.device, verbose=args.verbose, meta=meta)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    config = make_config(args)
+    study, _, where = open_study(config, create=True)
+    claim_run_folder(config, where)
+    print('Study {} in {}: {} settings to try in all, {} sampler, space of {} settings; '
+          'trials write to {}'.format(config['study'], where, config['trials'], config['sampler'],
+                                      space_size(config['space']), os.path.join(config['out'], config['study'])),
+          flush=True)
+    if args.workers > 1:
+        run_workers(config, args.workers)
+    else:
+        run_worker(config)
+    summary(config)
+
+
+if __name__ == '__main__':
+    utils.run_cli(main)

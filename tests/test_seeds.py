@@ -1,0 +1,47 @@
+"""train.py --seeds N: the same setting under N seeds, mean +- std, the best seed kept."""
+import re
+
+import numpy as np
+
+from conftest import assert_clean_error, run_script
+import train
+import utils
+
+
+def test_seed_list_is_deterministic():
+    assert train.seed_list(7, 3) == [7, 8, 9]
+    assert train.seed_list(2 ** 32 - 1, 2) == [2 ** 32 - 1, 0]
+
+
+def test_three_seeds(tmp_path, tiny_pkl):
+    proc = run_script('train.py', '--emotion', 'sad', '--data_path', tiny_pkl, '--epochs', '2', '--text_hidden', '8',
+                      '--seed', '5', '--seeds', '3', '--model_path', str(tmp_path / 'check'),
+                      '--log_dir', str(tmp_path / 'log'))
+    assert proc.returncode == 0, proc.stderr
+    out = proc.stdout
+    assert 'Seeds: 5, 6, 7\n' in out
+    per_seed = re.findall(r'seed (\d+): best validation loss ([0-9.]+), test F1 ([0-9.]+), test accuracy ([0-9.]+)', out)
+    assert [int(s[0]) for s in per_seed] == [5, 6, 7]
+    # full-precision scores of each run, in seed order, then the best seed's again
+    f1s = [float(v) for v in re.findall(r'F1-score on test set is (\S+)', out)]
+    accs = [float(v) for v in re.findall(r'Accuracy score on test set is (\S+)', out)]
+    valid = [float(v) for v in re.findall(r'Best validation loss is: (\S+)', out)]
+    assert len(f1s) == len(accs) == 4 and len(valid) == 3
+    mean, std = re.search(r'Test F1-score over 3 seeds: ([0-9.]+) \+- ([0-9.]+) \(mean \+- std, n-1\)', out).groups()
+    assert float(mean) == round(np.mean(f1s[:3]), 4) and float(std) == round(np.std(f1s[:3], ddof=1), 4)
+    mean, std = re.search(r'Test accuracy over 3 seeds: ([0-9.]+) \+- ([0-9.]+)', out).groups()
+    assert float(mean) == round(np.mean(accs[:3]), 4) and float(std) == round(np.std(accs[:3], ddof=1), 4)
+
+    # the best seed is chosen on validation loss (not test) and kept at the usual place
+    best = int(np.argmin(valid))
+    assert 'Best seed by validation loss: {} '.format(5 + best) in out
+    assert (f1s[3], accs[3]) == (f1s[best], accs[best])
+    _, saved = utils.load_checkpoint(str(tmp_path / 'check' / 'sad.pdparams'))
+    assert saved['seed'] == 5 + best
+    assert (tmp_path / 'log' / 'train_sad.txt').read_text().count('Best validation loss is: {}'.format(valid[best]))
+    test = run_script('test.py', '--emotion', 'sad', '--data_path', tiny_pkl, '--check_path', str(tmp_path / 'check'))
+    assert 'F1-score on test set is {}\n'.format(f1s[best]) in test.stdout
+
+
+def test_seeds_must_be_positive():
+    assert_clean_error(run_script('train.py', '--emotion', 'sad', '--seeds', '0'), '--seeds must be >= 1')
