@@ -22,9 +22,7 @@ import time
 import numpy as np
 
 import utils
-
-INPUT_NAMES = ('audio', 'video', 'text')
-INFO_FORMAT = 'lmf-paddle-inference-v1'
+from export_model import INFO_FORMAT, INPUT_NAMES
 # Fastest on the 2-core reference machine (see the README): oneDNN off, 1 thread.
 DEFAULT_CPU_THREADS = 1
 DEFAULT_ENABLE_MKLDNN = False

@@ -180,6 +180,20 @@ def test_model_exported_for_another_input_size(deployed, tmp_path):
     assert_clean_error(proc, 'audio 74 (model expects 70)')
 
 
+def test_infer_refuses_an_info_file_that_contradicts_the_program(deployed, tmp_path):
+    folder = tmp_path / 'happy'
+    shutil.copytree(os.path.join(deployed['inference'], 'happy'), str(folder))
+    info_path = str(folder / 'inference_info.json')
+    with open(info_path) as f:
+        info = json.load(f)
+    info['input_dims'][0] = 70
+    with open(info_path, 'w') as f:
+        json.dump(info, f)
+    proc = run_script('infer.py', '--emotion', 'happy', '--save_inference_dir', str(tmp_path),
+                      '--data_path', deployed['data'])
+    assert_clean_error(proc, 're-export')
+
+
 def test_infer_with_a_model_of_another_emotion(deployed):
     proc = run_script('infer.py', '--emotion', 'sad', '--save_inference_dir',
                       os.path.join(deployed['inference'], 'happy'), '--data_path', deployed['data'])
