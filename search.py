@@ -269,14 +269,19 @@ def setting(params):
 
 
 def find_duplicate(study, trial):
-    """An earlier trial of the same setting that was (or is being) trained, or None."""
+    """Another trial of the same setting that was trained or has claimed it, or None.
+
+    Each worker first marks its trial 'claimed', then looks for others. Of two workers that
+    drew the same setting at once, the later to claim always sees the earlier one's claim,
+    so at most one of them trains it (now and then both give way and draw again).
+    """
     from optuna.trial import TrialState
     mine = setting(trial.params)
     for other in study.get_trials(deepcopy=False):
         if other.number == trial.number or not counts_toward_budget(other) or len(other.params) != len(mine):
             continue
-        if other.state == TrialState.RUNNING and other.number > trial.number:
-            continue  # the later of two simultaneous draws gives way
+        if other.state == TrialState.RUNNING and not other.user_attrs.get('claimed'):
+            continue  # still drawing; it will see our claim
         if setting(other.params) == mine:
             return other
     return None
@@ -313,6 +318,7 @@ class Worker:
         config = self.config
         trial.set_user_attr('worker', worker_id())
         params = {name: trial.suggest_categorical(name, config['space'][name]) for name in SEARCH_HPARAMS}
+        trial.set_user_attr('claimed', True)
         self._skip_if_duplicate_or_over_budget(trial)
         hp = dict(config['base'], **params)
         run_dir = os.path.join(config['out'], config['study'], 'trial_{}'.format(trial.number))
@@ -461,6 +467,8 @@ def summary(config):
     print('Reproduce it (prints "Best validation loss is: {}"):'.format(best.value))
     print(reproduce_command(config, best.params))
     print('CSV: {}'.format(config['csv']))
+    if config['synthetic']:
+        print(utils.SYNTHETIC_NOTE)
     return best
 
 
@@ -549,14 +557,14 @@ def make_config(args):
     if not study or os.sep in study or study.startswith('.'):
         raise utils.UserError('--study {!r}: use a plain name (it names files under {})'.format(study, args.out))
     data_path = utils.default_data_path(args.data_path)
-    utils.load_iemocap(data_path, args.emotion, verbose=False)  # bad data: one error now, not one per worker
+    train_set = utils.load_iemocap(data_path, args.emotion, verbose=False)[0]  # bad data: one error now
     meta = dict(emotion=args.emotion, epochs=base['epochs'], patience=base['patience'], seed=base['seed'],
                 space=space, data_bytes=os.path.getsize(data_path))
     return dict(emotion=args.emotion, trials=args.trials, base=base, space=space, study=study,
                 storage=args.storage, journal=os.path.join(args.out, '{}.journal'.format(study)),
                 out=args.out, csv=args.csv or os.path.join(args.out, '{}.csv'.format(study)),
                 data_path=data_path, sampler=args.sampler, prune=args.prune, prune_warmup=args.prune_warmup,
-                device=args.device, verbose=args.verbose, meta=meta)
+                device=args.device, verbose=args.verbose, meta=meta, synthetic=train_set.synthetic)
 
 
 def main(argv=None):

@@ -127,7 +127,9 @@ def test_diverged_trial_is_recorded_and_the_search_goes_on(tmp_path, happy_pkl):
 def test_prune_reports_the_validation_loss_of_every_epoch(tmp_path, happy_pkl):
     space = write_space(tmp_path, SMALL_SPACE)
     search.main(list(search_args(tmp_path, happy_pkl, space, '--trials', '2', '--prune', '--prune_warmup', '0'))[1:])
-    for trial in load_study(tmp_path).trials:
+    done = [t for t in load_study(tmp_path).trials if t.state.name == 'COMPLETE']
+    assert len(done) == 2
+    for trial in done:
         assert sorted(trial.intermediate_values) == [0, 1]
         assert min(trial.intermediate_values.values()) == trial.user_attrs['best_valid_loss']
 
