@@ -41,17 +41,6 @@ def have_torch():
         return False
 
 
-def cpu_model():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown'
-
-
 def run_measured(cmd):
     """Run cmd; returns (wall seconds, peak RSS MB of that child). Raises on failure."""
     start = time.perf_counter()
@@ -308,6 +297,7 @@ def main():
     epochs = args.epochs or (1 if args.quick else 5)
     import paddle
     from data.make_sample_data import write_sample_data
+    from infer import cpu_model
 
     rows, notes = [], []
     with tempfile.TemporaryDirectory() as workdir:

@@ -6,7 +6,6 @@ Reads this repository's .pdparams and the earlier LMF_Paddle port's check/*.pkl 
 The architecture comes from the checkpoint; hyperparameter flags, if given, must agree with it.
 """
 import argparse
-import os
 
 import utils
 

@@ -1,7 +1,6 @@
 """Shared pieces of the LMF scripts: hyperparameter table, safe loading of the
 IEMOCAP pickle and of checkpoints, building a model from a checkpoint, metrics.
 """
-import io
 import os
 import pickle
 import sys
