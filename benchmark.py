@@ -320,7 +320,7 @@ def main():
     header = ['# benchmark.py{} on {} ({} cores), Python {}, Paddle {}{}'.format(
         ' --quick' if args.quick else '', cpu_model(), os.cpu_count(), platform.python_version(), paddle.__version__,
         ', PyTorch ' + __import__('torch').__version__ if have_torch() else ', PyTorch not installed')]
-    header.append('runtime: ' + ', '.join('{}={}'.format(k, os.environ.get(k)) for k in utils.RUNTIME_ENV))
+    header.append('runtime: ' + ', '.join('{}={}'.format(k, os.environ.get(k)) for k in ('MKL_DEBUG_CPU_TYPE', 'LMF_CPU_THREADS')))
     header += notes
     header.append('ratio: train.py = PyTorch time / Paddle time; inference = Paddle Inference speed / row speed; '
                   'LMF vs TFN = LMF / TFN (higher favours the first); median of {} alternating rounds'.format(repeats))

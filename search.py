@@ -474,15 +474,15 @@ def summary(config):
 
 # ---------------------------------------------------------------- processes
 
-def run_worker(config, label=''):
+def run_worker(config, label='', cpu_threads=None):
     """One worker process: trials until the study is done. Used directly and by --workers."""
-    utils.setup_device(config['device'])
+    utils.setup_device(config['device'], cpu_threads)
     Worker(config, label).run()
 
 
-def _worker_main(config, index):
+def _worker_main(config, index, cpu_threads):
     try:
-        run_worker(config, '[worker {}] '.format(index))
+        run_worker(config, '[worker {}] '.format(index), cpu_threads)
     except utils.UserError as err:
         print('error: [worker {}] {}'.format(index, err), file=sys.stderr, flush=True)
         sys.exit(2)
@@ -494,7 +494,9 @@ def run_workers(config, count):
     """`count` worker processes sharing the study's storage (Optuna coordinates them)."""
     import multiprocessing
     context = multiprocessing.get_context('spawn')
-    processes = [context.Process(target=_worker_main, args=(config, i)) for i in range(count)]
+    # The workers share the cores rather than each taking all of them.
+    cpu_threads = max(1, utils.default_cpu_threads() // count)
+    processes = [context.Process(target=_worker_main, args=(config, i, cpu_threads)) for i in range(count)]
     for process in processes:
         process.start()
     try:

@@ -19,6 +19,8 @@ def main(argv=None):
                         help='IEMOCAP pickle (default: data/iemocap.pkl, else the synthetic data/sample_data.pkl)')
     parser.add_argument('--batch_size', type=int, default=1024, help='evaluation batch size')
     parser.add_argument('--device', choices=('auto', 'cpu', 'gpu'), default='auto')
+    parser.add_argument('--cpu_threads', type=int, default=None,
+                        help='CPU math threads (default: $LMF_CPU_THREADS, else available cores up to 4)')
     args = parser.parse_args(argv)
 
     utils.emotion_hparams(args.emotion)  # validates --emotion
@@ -26,7 +28,7 @@ def main(argv=None):
         raise utils.UserError('--batch_size must be >= 1, got {}'.format(args.batch_size))
     data_path = utils.default_data_path(args.data_path)
     check_path = utils.checkpoint_file(args.check_path, args.emotion)
-    utils.setup_device(args.device)
+    utils.setup_device(args.device, args.cpu_threads)
 
     print('Start testing {}......'.format(args.emotion))
     overrides = utils.explicit_hparams(args, utils.MODEL_HPARAMS + utils.DROPOUT_HPARAMS)

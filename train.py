@@ -194,6 +194,8 @@ def parse_args(argv=None):
     parser.add_argument('--model_path', type=str, default='check', help='folder for <emotion>.pdparams')
     parser.add_argument('--log_dir', type=str, default='train_log')
     parser.add_argument('--device', choices=('auto', 'cpu', 'gpu'), default='auto')
+    parser.add_argument('--cpu_threads', type=int, default=None,
+                        help='CPU math threads (default: $LMF_CPU_THREADS, else available cores up to 4)')
     parser.add_argument('--seeds', type=int, default=None,
                         help='train under N seeds (--seed, --seed+1, ...), print mean +- std of test F1 and '
                              'accuracy, keep the best one by validation loss')
@@ -209,7 +211,7 @@ def main(argv=None):
     if args.seeds is not None and args.seeds < 1:
         raise utils.UserError('--seeds must be >= 1, got {}'.format(args.seeds))
     data_path = utils.default_data_path(args.data_path)
-    utils.setup_device(args.device)
+    utils.setup_device(args.device, args.cpu_threads)
     try:
         if args.seeds is not None:
             train_seeds(hp, data_path, args.seeds, args.model_path, args.log_dir)
