@@ -7,7 +7,8 @@
 Sections (each compares within the same run, alternating the contenders, median of repeats):
  1. train.py's whole process (load, train a fixed number of epochs, keep the best, test) on an
     IEMOCAP-sized synthetic pickle (2717/798/938 samples, happy's published hyperparameters), at
-    batch 128 and 16, against the same process in PyTorch (benchmarks/torch_train.py), with peak RSS.
+    batch 128 and 16, against the same process in PyTorch (benchmarks/torch_train.py), with peak RSS;
+    and the steady-state training step of the same model in both, in this process.
  2. Inference over the 938-sample test split: infer.py's Paddle Inference path, the Paddle dynamic
     graph, and PyTorch eval of the same weights; batch-1 latency p50/p99.
  3. LMF against TFN at the paper's setting (audio/video hidden 32, text out 64, rank 4, output 1):
@@ -42,16 +43,18 @@ def have_torch():
 
 
 def run_measured(cmd):
-    """Run cmd; returns (wall seconds, peak RSS MB of that child). Raises on failure."""
-    start = time.perf_counter()
-    proc = subprocess.Popen(cmd, cwd=HERE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(proc.pid, 0)
-    wall = time.perf_counter() - start
-    out, err = proc.stdout.read().decode(), proc.stderr.read().decode()
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    if proc.returncode != 0:
-        raise RuntimeError('{} failed:\n{}{}'.format(' '.join(cmd), out[-2000:], err[-2000:]))
-    return wall, usage.ru_maxrss / 1024.0
+    """Run `python script args...` through benchmarks/peak_rss.py.
+
+    Returns (wall seconds, peak RSS MB of that process). Raises on failure.
+    """
+    with tempfile.NamedTemporaryFile(suffix='.rss') as peak_file:
+        full = [cmd[0], os.path.join('benchmarks', 'peak_rss.py'), peak_file.name] + cmd[1:]
+        start = time.perf_counter()
+        proc = subprocess.run(full, cwd=HERE, capture_output=True, text=True)
+        wall = time.perf_counter() - start
+        if proc.returncode != 0:
+            raise RuntimeError('{} failed:\n{}{}'.format(' '.join(cmd), proc.stdout[-2000:], proc.stderr[-2000:]))
+        return wall, float(open(peak_file.name).read() or 'nan')
 
 
 def alternate(contenders, repeats):
@@ -82,7 +85,7 @@ def train_process(data_path, workdir, epochs, repeats, rows):
         results = alternate(contenders, repeats)
         paddle_wall = median([w for w, _ in results['paddle']])
         # For scale: the memory of a process that only imports paddle and makes one tensor.
-        _, import_rss = run_measured([py, '-c', 'import utils, paddle; paddle.ones([1])'])
+        _, import_rss = run_measured([py, os.path.join('benchmarks', 'import_only.py')])
         row = dict(section='train.py whole process', case='happy, batch {}, {} epochs'.format(batch_size, epochs),
                    paddle='{:.2f} s'.format(paddle_wall),
                    peak='{:.0f} MB (import alone {:.0f} MB, pickle {:.0f} MB)'.format(
@@ -92,6 +95,65 @@ def train_process(data_path, workdir, epochs, repeats, rows):
         if 'torch' in results:
             torch_wall = median([w for w, _ in results['torch']])
             row.update(torch='{:.2f} s'.format(torch_wall), ratio='{:.2f}'.format(torch_wall / paddle_wall))
+        rows.append(row)
+
+
+def training_steps(batches, steps, repeats, rows):
+    """Steady-state training samples/s of happy's model, Paddle against PyTorch, in one process."""
+    import paddle
+    import paddle.nn.functional as F
+    import train
+    hp = utils.emotion_hparams('happy')
+    rng = np.random.RandomState(0)
+    for batch in batches:
+        data = [rng.randn(batch, 74).astype('float32'), rng.randn(batch, 35).astype('float32'),
+                rng.randn(batch, 20, 300).astype('float32'), rng.randint(0, 2, batch).astype('int64')]
+        paddle.seed(0)
+        model = utils.build_model(hp, (74, 35, 300))
+        model.train()
+        optimizer = train.make_optimizer(model, hp['learning_rate'], hp['factor_learning_rate'], hp['weight_decay'])
+
+        def paddle_step():
+            audio, video, text, target = (paddle.to_tensor(a) for a in data)
+            loss = F.cross_entropy(model(audio, video, text), target, reduction='sum')
+            loss.backward()
+            optimizer.step()
+            optimizer.clear_grad()
+            float(loss)
+
+        contenders = {'paddle': paddle_step}
+        if have_torch():
+            import torch
+            from benchmarks.torch_lmf import LMF as TorchLMF
+            torch_model = TorchLMF((74, 35, 300), (hp['audio_hidden'], hp['video_hidden'], hp['text_hidden']),
+                                   hp['text_hidden'] // 2, (hp['audio_dropout'], hp['video_dropout'],
+                                                            hp['text_dropout'], 0.5), 2, hp['rank'])
+            torch_optimizer = torch.optim.Adam(torch_model.parameters(), lr=1e-3, weight_decay=hp['weight_decay'])
+
+            def torch_step():
+                loss = torch.nn.functional.cross_entropy(
+                    torch_model(*(torch.from_numpy(a) for a in data[:3])), torch.from_numpy(data[3]), reduction='sum')
+                torch_optimizer.zero_grad()
+                loss.backward()
+                torch_optimizer.step()
+                loss.item()
+
+            contenders['torch'] = torch_step
+
+        def timed(step):
+            step()
+            start = time.perf_counter()
+            for _ in range(steps):
+                step()
+            return batch * steps / (time.perf_counter() - start)
+
+        results = {k: median(v) for k, v in alternate({k: (lambda s=s: timed(s)) for k, s in contenders.items()},
+                                                          repeats).items()}
+        row = dict(section='training step (steady state)', case='happy model, batch {}'.format(batch),
+                   paddle='{:.0f} samples/s'.format(results['paddle']))
+        if 'torch' in results:
+            row.update(torch='{:.0f} samples/s'.format(results['torch']),
+                       ratio='{:.2f}'.format(results['paddle'] / results['torch']))
         rows.append(row)
 
 
@@ -136,11 +198,13 @@ def inference(checkpoint, test_set, workdir, repeats, rows, check_rows):
     export_dir = os.path.join(workdir, 'export')
     subprocess.run([sys.executable, 'export_model.py', '--emotion', 'happy', '--check_path', checkpoint,
                     '--save_inference_dir', export_dir], cwd=HERE, check=True, capture_output=True)
-    predictor, _ = infer.make_predictor(os.path.join(export_dir, 'happy'), False, infer.DEFAULT_ENABLE_MKLDNN,
-                                        infer.DEFAULT_CPU_THREADS, True)
+    # infer.py's defaults: its thread count depends on the batch size.
+    predictors = {batch_size: infer.make_predictor(os.path.join(export_dir, 'happy'), False,
+                                                   infer.DEFAULT_ENABLE_MKLDNN, infer.default_cpu_threads(batch_size),
+                                                   True)[0] for batch_size in (1, 128)}
 
     def paddle_inference(a, v, t):
-        return infer.run_batch(predictor, a, v, t)
+        return infer.run_batch(predictors[1 if len(a) == 1 else 128], a, v, t)
 
     def paddle_dynamic(a, v, t):
         with paddle.no_grad():
@@ -286,12 +350,12 @@ def main():
     parser.add_argument('--epochs', type=int, default=None, help='train.py epochs (default 5, quick 1)')
     parser.add_argument('--markdown', type=str, default=None, help='also write the report to this file')
     parser.add_argument('--plot', type=str, default=None, help='PNG of training speed against rank')
-    parser.add_argument('--sections', type=str, default='train,infer,tfn,rank',
-                        help='comma-separated subset of train,infer,tfn,rank')
+    parser.add_argument('--sections', type=str, default='train,step,infer,tfn,rank',
+                        help='comma-separated subset of train,step,infer,tfn,rank')
     args = parser.parse_args()
     repeats = args.repeats or (1 if args.quick else 3)
     sections = set(args.sections.split(','))
-    unknown = sections - {'train', 'infer', 'tfn', 'rank'}
+    unknown = sections - {'train', 'step', 'infer', 'tfn', 'rank'}
     if unknown:
         parser.error('--sections: unknown {}'.format(', '.join(sorted(unknown))))
     epochs = args.epochs or (1 if args.quick else 5)
@@ -299,6 +363,7 @@ def main():
     from data.make_sample_data import write_sample_data
     from infer import cpu_model
 
+    utils.setup_device('cpu')  # the CPU threads train.py uses, for the in-process sections
     rows, notes = [], []
     with tempfile.TemporaryDirectory() as workdir:
         data_path = os.path.join(workdir, 'iemocap_sized.pkl')
@@ -306,6 +371,8 @@ def main():
         notes.append('data: SYNTHETIC pickle of {} samples ({:.0f} MB on disk)'.format(
             '/'.join(str(n) for _, n in (QUICK_SIZES if args.quick else IEMOCAP_SIZES)),
             os.path.getsize(data_path) / 2 ** 20))
+        if 'step' in sections:
+            training_steps((128, 16), steps=2 if args.quick else 30, repeats=repeats, rows=rows)
         if 'train' in sections or 'infer' in sections:
             train_process(data_path, workdir, epochs, repeats if 'train' in sections else 1, rows)
         if 'infer' in sections:
@@ -322,7 +389,7 @@ def main():
         ', PyTorch ' + __import__('torch').__version__ if have_torch() else ', PyTorch not installed')]
     header.append('runtime: ' + ', '.join('{}={}'.format(k, os.environ.get(k)) for k in ('MKL_DEBUG_CPU_TYPE', 'LMF_CPU_THREADS')))
     header += notes
-    header.append('ratio: train.py = PyTorch time / Paddle time; inference = Paddle Inference speed / row speed; '
+    header.append('ratio: train.py = PyTorch time / Paddle time; training step = Paddle speed / PyTorch speed; inference = Paddle Inference speed / row speed; '
                   'LMF vs TFN = LMF / TFN (higher favours the first); median of {} alternating rounds'.format(repeats))
     report = '\n'.join(header) + '\n\n' + markdown(rows) + '\n'
     print(report)

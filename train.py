@@ -48,7 +48,6 @@ def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print, on_epo
     Under paddle.distributed.launch each rank trains its shard of every batch (see
     parallel.py); only rank 0 logs and writes the checkpoint.
     """
-    import paddle
     import paddle.nn.functional as F
     utils.set_seed(hp['seed'])
     model = utils.build_model(hp, input_dims)
