@@ -31,9 +31,10 @@ def main(argv=None):
     utils.setup_device(args.device, args.cpu_threads)
 
     print('Start testing {}......'.format(args.emotion))
-    overrides = utils.explicit_hparams(args, utils.MODEL_HPARAMS + utils.DROPOUT_HPARAMS)
+    overrides = utils.check_hparams(utils.explicit_hparams(args, utils.MODEL_HPARAMS + utils.DROPOUT_HPARAMS))
     model, hp, input_dims = utils.model_from_checkpoint(check_path, args.emotion, overrides)
-    _, _, test_set, _ = utils.load_iemocap(data_path, args.emotion, expected_dims=input_dims)
+    _, _, test_set, _ = utils.load_iemocap(data_path, args.emotion, expected_dims=input_dims,
+                                        classes=hp['output_dim'])
     print('Model initialized')
     result = utils.evaluate(model, test_set, batch_size=args.batch_size)
     utils.display(result['f1'], result['accuracy'])

@@ -105,7 +105,8 @@ def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_ep
     log_path = os.path.join(log_dir, 'train_{}.txt'.format(emotion))
     checkpoint_path = os.path.join(model_path, '{}.pdparams'.format(emotion))
     if not parallel.is_main():  # another rank of a data-parallel run: trains its shard, writes nothing
-        train_set, valid_set, test_set, input_dims = utils.load_iemocap(data_path, emotion, verbose=False)
+        train_set, valid_set, test_set, input_dims = utils.load_iemocap(data_path, emotion, verbose=False,
+                                                                        classes=hp['output_dim'])
         best_valid_loss = fit(hp, train_set, valid_set, input_dims, checkpoint_path, on_epoch=on_epoch)
         return dict(best_valid_loss=best_valid_loss, test_loss=None, f1=None, accuracy=None,
                     checkpoint=checkpoint_path, synthetic=test_set.synthetic)
@@ -115,7 +116,7 @@ def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_ep
             log_file.write(line + '\n')
             log_file.flush()
 
-        train_set, valid_set, test_set, input_dims = utils.load_iemocap(data_path, emotion)
+        train_set, valid_set, test_set, input_dims = utils.load_iemocap(data_path, emotion, classes=hp['output_dim'])
         log('Training {} on {} with {}'.format(emotion, data_path, ', '.join(
             '{}={}'.format(k, hp[k]) for k in sorted(hp) if k != 'emotion')))
         best_valid_loss = fit(hp, train_set, valid_set, input_dims, checkpoint_path, log, on_epoch=on_epoch)

@@ -76,6 +76,10 @@ def run_cli(main):
     except UserError as err:
         print('error: {}'.format(err), file=sys.stderr)
         sys.exit(2)
+    except OSError as err:  # e.g. an output folder that is a file or not writable
+        where = ': {}'.format(err.filename) if err.filename else ''
+        print('error: {}{}'.format(err.strerror or err, where), file=sys.stderr)
+        sys.exit(2)
     except KeyboardInterrupt:
         print('interrupted', file=sys.stderr)
         sys.exit(130)
@@ -173,6 +177,8 @@ def safe_load_pickle(path, what='file'):
             return SafeUnpickler(f, encoding='latin1').load()
     except pickle.UnpicklingError as err:
         raise UserError('{} {} cannot be loaded: {}'.format(what, path, err))
+    except OSError as err:
+        raise UserError('{} {} cannot be read: {}'.format(what, path, err.strerror or err))
     except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError) as err:
         raise UserError('{} {} is truncated or not a valid pickle ({}: {})'.format(
             what, path, type(err).__name__, err))
@@ -213,24 +219,27 @@ def is_synthetic(data):
     return isinstance(data, dict) and any(_text(k) == SYNTHETIC_KEY for k in data)
 
 
-def load_iemocap(data_path, emotion, expected_dims=None, verbose=True):
+def load_iemocap(data_path, emotion, expected_dims=None, verbose=True, classes=None):
     """Read one emotion of the CMU-MultimodalSDK IEMOCAP pickle.
 
     Accepts bytes or str keys and any float dtype; replaces NaN and +-inf by 0.
     Returns (train, valid, test, input_dims) with input_dims = (audio, visual, text) sizes.
-    Set expected_dims to refuse data whose feature sizes differ from a model's.
+    Set expected_dims (and classes) to refuse data whose feature sizes (and number of label
+    classes) differ from a model's.
     """
     data = safe_load_pickle(data_path, 'data file')
+    synthetic = is_synthetic(data)
     top = _str_keys(data, data_path, 'the top level')
     if emotion not in top:
         have = sorted(k for k in top if k != SYNTHETIC_KEY)
         raise UserError('{}: emotion {!r} not found (the file has: {})'.format(data_path, emotion, ', '.join(have)))
     splits = _str_keys(top[emotion], data_path, '[{}]'.format(emotion))
+    del data, top  # frees the other emotions before the conversion below
     sets = []
     for split in SPLITS:
         if split not in splits:
             raise UserError('{}: split {!r} missing under emotion {!r}'.format(data_path, split, emotion))
-        sets.append(_load_split(data_path, emotion, split, splits[split]))
+        sets.append(_load_split(data_path, emotion, split, splits.pop(split)))
 
     input_dims = (sets[0].audio.shape[1], sets[0].visual.shape[1], sets[0].text.shape[2])
     for split, dataset in zip(SPLITS, sets):
@@ -244,7 +253,9 @@ def load_iemocap(data_path, emotion, expected_dims=None, verbose=True):
                 for n, got, want in zip(names, input_dims, expected_dims) if got != want]
         raise UserError('{}: feature sizes do not match the model: {}'.format(data_path, ', '.join(diff)))
 
-    synthetic = is_synthetic(data)
+    if classes is not None and sets[0].labels.shape[1] != classes:
+        raise UserError('{}: labels have {} classes but the model has output_dim {}'.format(
+            data_path, sets[0].labels.shape[1], classes))
     for dataset in sets:
         dataset.synthetic = synthetic
     if verbose:
@@ -290,8 +301,10 @@ def _load_split(path, emotion, split, raw):
         a[~np.isfinite(a)] = 0.0
         return a
 
-    return IEMOCAP(clean(arrays['covarep']), clean(arrays['facet']), clean(arrays['glove']),
-                   np.asarray(arrays['label'], dtype=np.float32))
+    feats.clear()  # drop the raw arrays as soon as their float32 copies exist
+    raw.clear()
+    return IEMOCAP(clean(arrays.pop('covarep')), clean(arrays.pop('facet')), clean(arrays.pop('glove')),
+                   np.asarray(arrays.pop('label'), dtype=np.float32))
 
 
 def default_data_path(explicit=None):
@@ -319,9 +332,13 @@ def default_cpu_threads():
     2-core reference machine (BENCHMARKS.md).
     """
     if os.environ.get('LMF_CPU_THREADS'):
-        return int(os.environ['LMF_CPU_THREADS'])
+        try:
+            return int(os.environ['LMF_CPU_THREADS'])
+        except ValueError:
+            raise UserError('LMF_CPU_THREADS must be an integer, got {!r}'.format(os.environ['LMF_CPU_THREADS']))
     cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
-    processes = int(os.environ.get('PADDLE_TRAINERS_NUM', '1') or 1)
+    # processes of this job on this machine (paddle.distributed.launch sets these)
+    processes = int(os.environ.get('PADDLE_LOCAL_SIZE') or os.environ.get('PADDLE_TRAINERS_NUM') or 1)
     return max(1, min(4, cores // max(1, processes)))
 
 

@@ -11,6 +11,10 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SEED_CHECKPOINTS = os.path.join(REPO, '..', 'shared', 'reference', 'lmf_paddle_check')
 sys.path.insert(0, REPO)
 
+import utils  # noqa: E402
+
+utils.setup_device('cpu')  # the runtime defaults the scripts use (threads), so the oracle tests them too
+
 
 def tiny_split(rng, n, audio=74, visual=35, text=300, seq=20, dtype=np.float64):
     """One split with a learnable signal in all three modalities."""

@@ -56,6 +56,14 @@ def test_contradicting_flag_names_the_parameter(trained, flag, value):
     assert_clean_error(proc, flag + ' ' + value, 'contradicts checkpoint')
 
 
+@pytest.mark.parametrize('value', ['5', '-1'])
+def test_out_of_range_dropout_flag(trained, value):
+    _, data, checkpoint = trained
+    proc = run_script('test.py', '--emotion', 'sad', '--check_path', checkpoint, '--data_path', data,
+                      '--audio_dropout', value)
+    assert_clean_error(proc, '--audio_dropout must be in [0, 1)')
+
+
 def test_missing_and_truncated_checkpoints(trained, tmp_path):
     _, data, checkpoint = trained
     proc = run_script('test.py', '--emotion', 'sad', '--check_path', str(tmp_path / 'nope.pdparams'),

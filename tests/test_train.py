@@ -174,6 +174,17 @@ def test_explicit_flags_override_the_table(tmp_path, tiny_pkl):
     (['--emotion', 'sad', '--audio_dropout', '1.5'], ['--audio_dropout must be in [0, 1)']),
     (['--emotion', 'sad', '--learning_rate', '0'], ['--learning_rate must be > 0']),
     (['--emotion', 'sad', '--data_path', 'no/such.pkl'], ['--data_path no/such.pkl does not exist']),
+    (['--emotion', 'sad', '--output_dim', '1', '--data_path', 'TINY'], ['labels have 2 classes but the model has output_dim 1']),
+    (['--emotion', 'sad', '--model_path', 'FILE', '--data_path', 'TINY', '--epochs', '1'], ['FILE']),
 ])
-def test_bad_flags(args, fragments):
-    assert_clean_error(run_script('train.py', *args), *fragments)
+def test_bad_flags(args, fragments, tiny_pkl, tmp_path):
+    a_file = tmp_path / 'a_file'
+    a_file.write_text('not a folder')
+    args = [{'TINY': tiny_pkl, 'FILE': str(a_file)}.get(a, a) for a in args]
+    fragments = [str(a_file) if f == 'FILE' else f for f in fragments]
+    assert_clean_error(run_script('train.py', *args, '--log_dir', str(tmp_path)), *fragments)
+
+
+def test_bad_thread_setting(tiny_pkl):
+    proc = run_script('test.py', '--emotion', 'sad', '--data_path', tiny_pkl, env={'LMF_CPU_THREADS': 'abc'})
+    assert_clean_error(proc, 'LMF_CPU_THREADS must be an integer')
