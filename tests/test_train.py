@@ -185,6 +185,7 @@ def test_bad_flags(args, fragments, tiny_pkl, tmp_path):
     assert_clean_error(run_script('train.py', *args, '--log_dir', str(tmp_path)), *fragments)
 
 
-def test_bad_thread_setting(tiny_pkl):
-    proc = run_script('test.py', '--emotion', 'sad', '--data_path', tiny_pkl, env={'LMF_CPU_THREADS': 'abc'})
+def test_bad_thread_setting(tiny_pkl, tmp_path):
+    proc = run_script('train.py', '--emotion', 'sad', '--data_path', tiny_pkl, '--epochs', '1',
+                      '--model_path', str(tmp_path), '--log_dir', str(tmp_path), env={'LMF_CPU_THREADS': 'abc'})
     assert_clean_error(proc, 'LMF_CPU_THREADS must be an integer')
