@@ -232,14 +232,7 @@ def cpu_rss_mb():
 
 
 def cpu_model():
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown'
+    return utils.cpuinfo('model name') or platform.processor() or 'unknown'
 
 
 def benchmark_report(settings, batch_size, n_samples, data_path, times, model_dir, warmup):

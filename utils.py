@@ -15,11 +15,12 @@ warnings.filterwarnings('ignore', message='No ccache found')
 # every script imports utils first. A value the user already set wins. See BENCHMARKS.md.
 
 
-def _cpu_vendor():
+def cpuinfo(field):
+    """The first value of `field` in /proc/cpuinfo ('' where there is none, e.g. not Linux)."""
     try:
         with open('/proc/cpuinfo') as f:
             for line in f:
-                if line.startswith('vendor_id'):
+                if line.startswith(field):
                     return line.split(':', 1)[1].strip()
     except OSError:
         pass
@@ -27,7 +28,7 @@ def _cpu_vendor():
 
 
 RUNTIME_ENV = {}
-if _cpu_vendor() == 'AuthenticAMD':
+if cpuinfo('vendor_id') == 'AuthenticAMD':
     # The MKL bundled with paddlepaddle takes a slow code path on AMD CPUs unless told to use
     # AVX2. Only there: on an AVX-512 Intel CPU the same setting made training 1.5x slower.
     RUNTIME_ENV['MKL_DEBUG_CPU_TYPE'] = '5'
