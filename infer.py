@@ -329,8 +329,7 @@ def main(argv=None):
     np.save(out_path, probs)
     print('Saved class probabilities [{}, {}] to {}'.format(probs.shape[0], probs.shape[1], out_path))
 
-    predictions, truth = probs.argmax(axis=1), test_set.targets
-    utils.display(utils.weighted_f1(truth, predictions), float(np.mean(truth == predictions)))
+    utils.display(*utils.scores(test_set.targets, probs.argmax(axis=1)))
     if test_set.synthetic:
         print(utils.SYNTHETIC_NOTE)
     if args.benchmark:

@@ -74,7 +74,8 @@ def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print, on_epo
             raise TrainingDiverged('training loss became {} in epoch {}'.format(train_loss, epoch))
 
         parallel.sync_buffers(model)
-        valid_loss = parallel.broadcast_from_main(utils.evaluate(model, valid_set)['loss'] if rank == 0 else 0.0)
+        valid_loss = parallel.broadcast_from_main(
+            utils.evaluate(model, valid_set, metrics=False)['loss'] if rank == 0 else 0.0)
         if not math.isfinite(valid_loss):
             raise TrainingDiverged('validation loss became {} in epoch {}'.format(valid_loss, epoch))
         log('Validation loss is: {}'.format(valid_loss))

@@ -24,11 +24,10 @@ FACTOR_NAMES = ('audio_factor', 'video_factor', 'text_factor')
 
 
 def batches(dataset, batch_size, order):
-    targets = dataset.targets
     for start in range(0, len(dataset), batch_size):
         idx = order[start:start + batch_size]
         yield (torch.from_numpy(dataset.audio[idx]), torch.from_numpy(dataset.visual[idx]),
-               torch.from_numpy(dataset.text[idx]), torch.from_numpy(targets[idx]))
+               torch.from_numpy(dataset.text[idx]), torch.from_numpy(dataset.targets[idx]))
 
 
 def evaluate(model, dataset):
@@ -38,7 +37,7 @@ def evaluate(model, dataset):
         loss = F.cross_entropy(out, torch.from_numpy(dataset.targets), reduction='sum').item() / len(dataset)
     predictions = out.numpy().argmax(axis=1)
     # the same metric code as train.py, so the comparison is of the frameworks
-    return loss, utils.weighted_f1(dataset.targets, predictions), float(np.mean(dataset.targets == predictions))
+    return (loss,) + utils.scores(dataset.targets, predictions)
 
 
 def main():

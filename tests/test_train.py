@@ -189,3 +189,19 @@ def test_bad_thread_setting(tiny_pkl, tmp_path):
     proc = run_script('train.py', '--emotion', 'sad', '--data_path', tiny_pkl, '--epochs', '1',
                       '--model_path', str(tmp_path), '--log_dir', str(tmp_path), env={'LMF_CPU_THREADS': 'abc'})
     assert_clean_error(proc, 'LMF_CPU_THREADS must be an integer')
+
+
+def test_readme_table_shows_the_published_hparams():
+    """The README repeats utils.EMOTION_HPARAMS for readers; it must not drift from the code."""
+    from conftest import REPO
+    readme = open(os.path.join(REPO, 'README.md')).read()
+    for emotion, hp in utils.EMOTION_HPARAMS.items():
+        row = next(line for line in readme.splitlines() if line.startswith('| {} | '.format(emotion)))
+        cells = [c.strip() for c in row.strip('|').split('|')]
+        dropouts = [float(x) for x in cells[4].split('/')]
+        assert [int(cells[1]), int(cells[2]), int(cells[3])] == [hp['audio_hidden'], hp['video_hidden'],
+                                                                 hp['text_hidden']]
+        assert dropouts == [hp['audio_dropout'], hp['video_dropout'], hp['text_dropout']]
+        assert [int(cells[5]), float(cells[6]), float(cells[7]), int(cells[8]), float(cells[9]), int(cells[10])] == [
+            hp['rank'], hp['factor_learning_rate'], hp['learning_rate'], hp['batch_size'], hp['weight_decay'],
+            hp['seed']]
