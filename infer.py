@@ -47,8 +47,7 @@ def parse_args(argv=None):
     parser.add_argument('--emotion', type=str, default='happy', help='one of ' + ', '.join(utils.EMOTIONS))
     parser.add_argument('--save_inference_dir', type=str, default='check_inference',
                         help='folder that export_model.py wrote (default: check_inference/)')
-    parser.add_argument('--data_path', type=str, default=None,
-                        help='IEMOCAP pickle (default: data/iemocap.pkl, else the synthetic data/sample_data.pkl)')
+    utils.add_data_arg(parser)
     parser.add_argument('--output_dir', type=str, default='out_prob', help='where <emotion>_prob.npy goes')
     parser.add_argument('--batch_size', type=int, default=32)
     parser.add_argument('--use-gpu', '--use_gpu', dest='use_gpu', type=str2bool, default=False,

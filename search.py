@@ -517,8 +517,7 @@ def parse_args(argv=None):
     parser.add_argument('--emotion', type=str, default='happy', help='one of ' + ', '.join(utils.EMOTIONS))
     parser.add_argument('--trials', type=int, default=50,
                         help="the study's total number of settings to try (resuming runs only the missing ones)")
-    parser.add_argument('--data_path', type=str, default=None,
-                        help='IEMOCAP pickle (default: data/iemocap.pkl, else the synthetic data/sample_data.pkl)')
+    utils.add_data_arg(parser)
     parser.add_argument('--epochs', type=int, default=None, help='per trial (default 100)')
     parser.add_argument('--patience', type=int, default=None, help='per trial (default 20)')
     parser.add_argument('--seed', type=int, default=None, help="every trial's seed (default: the emotion's)")

@@ -15,12 +15,9 @@ def main(argv=None):
     utils.add_hparam_args(parser)
     parser.add_argument('--check_path', type=str, default=None,
                         help='checkpoint file, or a folder holding <emotion>.pdparams (default: check/)')
-    parser.add_argument('--data_path', type=str, default=None,
-                        help='IEMOCAP pickle (default: data/iemocap.pkl, else the synthetic data/sample_data.pkl)')
+    utils.add_data_arg(parser)
     parser.add_argument('--batch_size', type=int, default=1024, help='evaluation batch size')
-    parser.add_argument('--device', choices=('auto', 'cpu', 'gpu'), default='auto')
-    parser.add_argument('--cpu_threads', type=int, default=None,
-                        help='CPU math threads (default: $LMF_CPU_THREADS, else available cores up to 4)')
+    utils.add_device_args(parser)
     args = parser.parse_args(argv)
 
     utils.emotion_hparams(args.emotion)  # validates --emotion

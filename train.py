@@ -190,13 +190,10 @@ def parse_args(argv=None):
     parser.add_argument('--batch_size', type=int, default=None)
     parser.add_argument('--weight_decay', type=float, default=None)
     parser.add_argument('--seed', type=int, default=None)
-    parser.add_argument('--data_path', type=str, default=None,
-                        help='IEMOCAP pickle (default: data/iemocap.pkl, else the synthetic data/sample_data.pkl)')
+    utils.add_data_arg(parser)
     parser.add_argument('--model_path', type=str, default='check', help='folder for <emotion>.pdparams')
     parser.add_argument('--log_dir', type=str, default='train_log')
-    parser.add_argument('--device', choices=('auto', 'cpu', 'gpu'), default='auto')
-    parser.add_argument('--cpu_threads', type=int, default=None,
-                        help='CPU math threads (default: $LMF_CPU_THREADS, else available cores up to 4)')
+    utils.add_device_args(parser)
     parser.add_argument('--seeds', type=int, default=None,
                         help='train under N seeds (--seed, --seed+1, ...), print mean +- std of test F1 and '
                              'accuracy, keep the best one by validation loss')

@@ -104,6 +104,18 @@ def add_hparam_args(parser):
     parser.add_argument('--rank', type=int, default=None)
 
 
+def add_data_arg(parser):
+    parser.add_argument('--data_path', type=str, default=None,
+                        help='IEMOCAP pickle (default: data/iemocap.pkl, else the synthetic data/sample_data.pkl)')
+
+
+def add_device_args(parser):
+    """--device and --cpu_threads, for setup_device()."""
+    parser.add_argument('--device', choices=('auto', 'cpu', 'gpu'), default='auto')
+    parser.add_argument('--cpu_threads', type=int, default=None,
+                        help='CPU math threads (default: $LMF_CPU_THREADS, else available cores up to 4)')
+
+
 def explicit_hparams(args, names):
     """The hyperparameters among `names` that the user gave on the command line."""
     return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
