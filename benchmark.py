@@ -363,7 +363,7 @@ def main():
         parser.error('--sections: unknown {}'.format(', '.join(sorted(unknown))))
     epochs = args.epochs if args.epochs is not None else (1 if args.quick else 5)
     import paddle
-    from data.make_sample_data import write_sample_data
+    from data.iemocap import write_sample_data
     from infer import cpu_model
 
     utils.setup_device('cpu')  # the CPU threads train.py uses, for the in-process sections

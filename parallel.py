@@ -10,7 +10,7 @@ Semantics (the choice train.fit makes with these helpers):
   single-process ones; rank r trains on rows r, r+W, r+2W, ... of each global batch
   (shard_batches), so --batch_size stays the global batch and an epoch has the same
   number of updates as in one process.
-- The loss is the cross-entropy summed over the rank's rows, times W. paddle.DataParallel
+- The loss is the cross-entropy (or L1) summed over the rank's rows, times W. paddle.DataParallel
   averages gradients over the W ranks, so the update uses the sum over the whole global
   batch, as the single-process summed loss does.
 - BatchNorm normalises with each rank's own rows (not synchronised during the step);
@@ -64,8 +64,9 @@ def shard_batches(batches, rank=None, world_size=None):
     """This rank's rows of each global batch: rows rank, rank+W, ...
 
     A global batch with fewer than W rows leaves some ranks without a row; such a rank
-    gets the batch's first row with target IGNORE_INDEX, which adds 0 to the summed
-    cross-entropy and to the gradient, so every rank still takes part in the step.
+    gets the batch's first row with target IGNORE_INDEX (class targets) or NaN (regression
+    targets, which train.summed_loss masks), which adds 0 to the summed loss and to the
+    gradient, so every rank still takes part in the step.
     """
     if rank is None:
         rank, world_size = world()
@@ -77,7 +78,8 @@ def shard_batches(batches, rank=None, world_size=None):
         if target.shape[0] > rank:
             yield audio[rank::world_size], visual[rank::world_size], text[rank::world_size], target[rank::world_size]
         else:
-            yield audio[:1], visual[:1], text[:1], paddle.full([1], IGNORE_INDEX, dtype=target.dtype)
+            ignored = float('nan') if target.is_floating_point() else IGNORE_INDEX
+            yield audio[:1], visual[:1], text[:1], paddle.full([1] + list(target.shape[1:]), ignored, dtype=target.dtype)
 
 
 def sum_over_ranks(value):

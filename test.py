@@ -1,6 +1,12 @@
 """Evaluate a trained LMF checkpoint on the test split; prints the seed's result block.
 
     python test.py --emotion happy [--check_path check/happy.pdparams] [--data_path data/iemocap.pkl]
+    python test.py --dataset mosi  [--check_path check/mosi.pdparams]  [--data_path data/mosi.pkl]
+    python test.py --dataset pom   [--check_path check/pom.pdparams]   [--data_path data/pom.pkl]
+
+IEMOCAP prints weighted F1 and accuracy; CMU-MOSI the authors' five lines (MAE, correlation,
+multiclass and binary accuracy, F1) and then the variants later papers report; POM a table
+of MAE, correlation and accuracy per trait and their means.
 
 Reads this repository's .pdparams and the earlier LMF_Paddle port's check/*.pkl files.
 The architecture comes from the checkpoint; hyperparameter flags, if given, must agree with it.
@@ -12,31 +18,32 @@ import utils
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    utils.add_hparam_args(parser)
+    utils.add_hparam_args(parser, trait=False)
     parser.add_argument('--check_path', type=str, default=None,
-                        help='checkpoint file, or a folder holding <emotion>.pdparams (default: check/)')
+                        help='checkpoint file, or a folder holding <name>.pdparams, name being the emotion, mosi '
+                             'or pom (default: check/)')
     utils.add_data_arg(parser)
     parser.add_argument('--batch_size', type=int, default=1024, help='evaluation batch size')
     utils.add_device_args(parser)
     args = parser.parse_args(argv)
 
-    utils.emotion_hparams(args.emotion)  # validates --emotion
+    dataset, name, _ = utils.task_of(args)  # validates --dataset and --emotion
     if args.batch_size < 1:
         raise utils.UserError('--batch_size must be >= 1, got {}'.format(args.batch_size))
-    data_path = utils.default_data_path(args.data_path)
-    check_path = utils.checkpoint_file(args.check_path, args.emotion)
+    data_path = utils.default_data_path(args.data_path, dataset)
+    check_path = utils.checkpoint_file(args.check_path, name, dataset=dataset)
     utils.setup_device(args.device, args.cpu_threads)
 
-    print('Start testing {}......'.format(args.emotion))
+    print('Start testing {}......'.format(name))
     overrides = utils.check_hparams(utils.explicit_hparams(args, utils.MODEL_HPARAMS + utils.DROPOUT_HPARAMS))
-    model, hp, input_dims = utils.model_from_checkpoint(check_path, args.emotion, overrides)
-    _, _, test_set, _ = utils.load_iemocap(data_path, args.emotion, expected_dims=input_dims,
-                                        classes=hp['output_dim'])
+    model, hp, input_dims = utils.model_from_checkpoint(check_path, name, overrides, dataset=dataset)
+    _, _, test_set, _ = utils.load_data(dataset, data_path, name, expected_dims=input_dims, output_dim=hp['output_dim'],
+                                        output_flag='the output_dim of checkpoint {}'.format(check_path))
     print('Model initialized')
-    result = utils.evaluate(model, test_set, batch_size=args.batch_size)
-    utils.display(result['f1'], result['accuracy'])
+    result = utils.evaluate(model, test_set, batch_size=args.batch_size, metrics=dataset)
+    utils.show_results(dataset, result)
     if test_set.synthetic:
-        print(utils.SYNTHETIC_NOTE)
+        print(utils.synthetic_note(dataset))
 
 
 if __name__ == '__main__':

@@ -1,11 +1,15 @@
-"""Train one LMF model per emotion on IEMOCAP (or the synthetic sample), as the paper's code does.
+"""Train one LMF model (an IEMOCAP emotion, CMU-MOSI or POM) as the paper's code does.
 
-    python train.py --emotion happy                # published hyperparameters and seed
+    python train.py --emotion happy                # IEMOCAP: published hyperparameters and seed
     python train.py --emotion sad --rank 8         # explicit flags override the table
+    python train.py --dataset mosi                 # sentiment regression, 1 output
+    python train.py --dataset pom --trait Vivid    # 16 traits at once, with Vivid's published setting
 
 Adam with the modality factors at --factor_learning_rate and everything else at
---learning_rate, summed cross-entropy, early stopping on validation loss. The best
-checkpoint goes to <model_path>/<emotion>.pdparams, the log to train_log/train_<emotion>.txt.
+--learning_rate; loss summed over the batch (cross-entropy for IEMOCAP, L1 over samples and
+outputs for CMU-MOSI and POM); early stopping on the validation loss (mean cross-entropy, or
+the authors' validation MAE). The best checkpoint goes to <model_path>/<name>.pdparams and the
+log to train_log/train_<name>.txt, where <name> is the emotion, or mosi, or pom.
 """
 import argparse
 import math
@@ -39,6 +43,19 @@ def make_optimizer(model, learning_rate, factor_learning_rate, weight_decay):
                     {'params': others, 'learning_rate': 1.0}])
 
 
+def summed_loss(out, target, regression):
+    """The batch's loss, summed as the authors' scripts sum it: L1 over samples and outputs
+    (regression), or cross-entropy over samples (classification)."""
+    import paddle
+    import paddle.nn.functional as F
+    if not regression:
+        return F.cross_entropy(out, target, reduction='sum')  # IGNORE_INDEX rows add 0
+    diff = out - target
+    if parallel.world()[1] > 1:  # a rank without a row of this batch gets NaN targets: they add 0
+        diff = paddle.where(paddle.isnan(diff), paddle.zeros_like(diff), diff)
+    return paddle.abs(diff).sum()
+
+
 def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print, on_epoch=None):
     """Train with early stopping; save the best model. Returns the best validation loss.
 
@@ -48,7 +65,6 @@ def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print, on_epo
     Under paddle.distributed.launch each rank trains its shard of every batch (see
     parallel.py); only rank 0 logs and writes the checkpoint.
     """
-    import paddle.nn.functional as F
     utils.set_seed(hp['seed'])
     model = utils.build_model(hp, input_dims)
     optimizer = make_optimizer(model, hp['learning_rate'], hp['factor_learning_rate'], hp['weight_decay'])
@@ -62,7 +78,7 @@ def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print, on_epo
         total_loss = 0.0
         for audio, visual, text, target in parallel.shard_batches(
                 utils.iterate_batches(train_set, hp['batch_size'], shuffle=True, rng=rng)):
-            loss = F.cross_entropy(net(audio, visual, text), target, reduction='sum')
+            loss = summed_loss(net(audio, visual, text), target, train_set.regression)
             # DataParallel averages gradients over ranks: x world_size makes it the global batch's sum.
             (loss * world_size if world_size > 1 else loss).backward()
             optimizer.step()
@@ -75,7 +91,7 @@ def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print, on_epo
 
         parallel.sync_buffers(model)
         valid_loss = parallel.broadcast_from_main(
-            utils.evaluate(model, valid_set, metrics=False)['loss'] if rank == 0 else 0.0)
+            utils.evaluate(model, valid_set)['loss'] if rank == 0 else 0.0)
         if not math.isfinite(valid_loss):
             raise TrainingDiverged('validation loss became {} in epoch {}'.format(valid_loss, epoch))
         log('Validation loss is: {}'.format(valid_loss))
@@ -94,41 +110,58 @@ def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print, on_epo
     return best_valid_loss
 
 
-def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_epoch=None):
-    """Load data, train `hp['emotion']`, evaluate the best checkpoint on test.
+def load_for_training(hp, data_path, verbose=True):
+    """(train, valid, test, input_dims) of hp's task; sets hp['output_dim'] to the label count of
+    CMU-MOSI/POM files (a given --output_dim must equal it)."""
+    dataset = hp['dataset']
+    sets = utils.load_data(dataset, data_path, hp.get('emotion'), verbose=verbose, output_dim=hp.get('output_dim'))
+    hp['output_dim'] = int(sets[0].labels.shape[1]) if dataset in utils.REGRESSION else hp['output_dim']
+    return sets
 
-    Returns dict(best_valid_loss, test_loss, f1, accuracy, checkpoint, synthetic).
-    on_epoch goes to fit. On ranks other than 0 of a data-parallel run the test
-    entries are None (rank 0 tests and writes the log).
+
+def describe_task(hp):
+    name = utils.model_name(hp['dataset'], hp.get('emotion'))
+    return name + (' (hyperparameters of trait {})'.format(hp['trait']) if hp.get('trait') else '')
+
+
+def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_epoch=None):
+    """Load data, train hp's task (hp['dataset'], and hp['emotion'] for IEMOCAP), evaluate the best
+    checkpoint on test.
+
+    Returns dict(best_valid_loss, test_loss, checkpoint, synthetic, and the dataset's test
+    metrics: f1 and accuracy for IEMOCAP, see utils.mosi_metrics / pom_metrics otherwise).
+    on_epoch goes to fit. On ranks other than 0 of a data-parallel run the test entries are
+    missing (rank 0 tests and writes the log). Bad data raises before anything is written.
     """
-    emotion = hp['emotion']
-    os.makedirs(log_dir, exist_ok=True)
-    log_path = os.path.join(log_dir, 'train_{}.txt'.format(emotion))
-    checkpoint_path = os.path.join(model_path, '{}.pdparams'.format(emotion))
-    if not parallel.is_main():  # another rank of a data-parallel run: trains its shard, writes nothing
-        train_set, valid_set, test_set, input_dims = utils.load_iemocap(data_path, emotion, verbose=False,
-                                                                        classes=hp['output_dim'])
+    dataset, hp = hp['dataset'], dict(hp)
+    name = utils.model_name(dataset, hp.get('emotion'))
+    log_path = os.path.join(log_dir, 'train_{}.txt'.format(name))
+    checkpoint_path = os.path.join(model_path, '{}.pdparams'.format(name))
+    main = parallel.is_main()
+    train_set, valid_set, test_set, input_dims = load_for_training(hp, data_path, verbose=main)
+    if not main:  # another rank of a data-parallel run: trains its shard, writes nothing
         best_valid_loss = fit(hp, train_set, valid_set, input_dims, checkpoint_path, on_epoch=on_epoch)
-        return dict(best_valid_loss=best_valid_loss, test_loss=None, f1=None, accuracy=None,
-                    checkpoint=checkpoint_path, synthetic=test_set.synthetic)
+        return dict(best_valid_loss=best_valid_loss, test_loss=None, checkpoint=checkpoint_path,
+                    synthetic=test_set.synthetic)
+    os.makedirs(log_dir, exist_ok=True)
     with open(log_path, 'w') as log_file:
         def log(line):
             print(line, flush=True)
             log_file.write(line + '\n')
             log_file.flush()
 
-        train_set, valid_set, test_set, input_dims = utils.load_iemocap(data_path, emotion, classes=hp['output_dim'])
-        log('Training {} on {} with {}'.format(emotion, data_path, ', '.join(
-            '{}={}'.format(k, hp[k]) for k in sorted(hp) if k != 'emotion')))
+        log('Training {} on {} with {}'.format(describe_task(hp), data_path, ', '.join(
+            '{}={}'.format(k, hp[k]) for k in sorted(hp) if k not in utils.IDENTITY_KEYS)))
         best_valid_loss = fit(hp, train_set, valid_set, input_dims, checkpoint_path, log, on_epoch=on_epoch)
         log('Best validation loss is: {}'.format(best_valid_loss))
-        model, _, _ = utils.model_from_checkpoint(checkpoint_path, emotion)
-        result = utils.evaluate(model, test_set)
-        utils.display(result['f1'], result['accuracy'], out=log)
+        model, _, _ = utils.model_from_checkpoint(checkpoint_path, name, dataset=dataset)
+        result = utils.evaluate(model, test_set, metrics=dataset)
+        utils.show_results(dataset, result, out=log)
         if test_set.synthetic:
-            log(utils.SYNTHETIC_NOTE)
-    return dict(best_valid_loss=best_valid_loss, test_loss=result['loss'], f1=result['f1'],
-                accuracy=result['accuracy'], checkpoint=checkpoint_path, synthetic=test_set.synthetic)
+            log(utils.synthetic_note(dataset))
+    result.pop('outputs')
+    return dict(result, best_valid_loss=best_valid_loss, test_loss=result.pop('loss'), checkpoint=checkpoint_path,
+                synthetic=test_set.synthetic)
 
 
 def seed_list(base_seed, count):
@@ -136,47 +169,73 @@ def seed_list(base_seed, count):
     return [(base_seed + i) % 2 ** 32 for i in range(count)]
 
 
-def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log'):
-    """Train the same setting under `count` seeds; report mean +- std of test F1 and accuracy.
+# Scalar test metrics that --seeds summarises: (result key, per-seed label, summary label).
+SEED_METRICS = {
+    'iemocap': (('f1', 'F1', 'F1-score'), ('accuracy', 'accuracy', 'accuracy')),
+    'mosi': (('mae', 'MAE', 'MAE'), ('corr', 'Corr', 'correlation'), ('mult_acc', 'multiclass acc', 'multiclass accuracy'),
+             ('binary_acc', 'binary acc', 'binary accuracy'), ('f1', 'F1', 'F1-score'),
+             ('acc7', 'Acc-7 clipped', 'Acc-7 (clipped)'), ('binary_acc_nonzero', 'Acc-2 non-0', 'Acc-2 (non-zero)'),
+             ('f1_nonzero', 'F1 non-0', 'F1-score (non-zero)')),
+    'pom': (('mae', 'MAE', 'MAE (mean over traits)'), ('corr', 'Corr', 'correlation (mean over traits)'),
+            ('acc', 'acc', 'multiclass accuracy (mean over traits)')),
+}
 
-    Seed s trains into <model_path>/<emotion>_seeds/seed_<s>/ (log in <log_dir>/<emotion>_seeds/seed_<s>/).
-    The seed with the best VALIDATION loss is copied to <model_path>/<emotion>.pdparams and its log to
-    <log_dir>/train_<emotion>.txt. Returns (results per seed, best result).
+
+def mean_std(values, ddof):
+    values = np.asarray(values, dtype=np.float64)
+    return '{:.4f} +- {:.4f}'.format(values.mean(), values.std(ddof=ddof))
+
+
+def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log'):
+    """Train the same setting under `count` seeds; report mean +- std of every test metric.
+
+    Seed s trains into <model_path>/<name>_seeds/seed_<s>/ (log in <log_dir>/<name>_seeds/seed_<s>/).
+    The seed with the best VALIDATION loss is copied to <model_path>/<name>.pdparams and its log to
+    <log_dir>/train_<name>.txt. Returns (results per seed, best result).
     """
     import shutil
-    emotion = hp['emotion']
+    dataset = hp['dataset']
+    name = utils.model_name(dataset, hp.get('emotion'))
     seeds = seed_list(hp['seed'], count)
     main = parallel.is_main()
     say = print if main else (lambda line: None)
     say('Seeds: {}'.format(', '.join(str(s) for s in seeds)))
     results = []
     for seed in seeds:
-        sub = os.path.join('{}_seeds'.format(emotion), 'seed_{}'.format(seed))
+        sub = os.path.join('{}_seeds'.format(name), 'seed_{}'.format(seed))
         result = train_and_test(dict(hp, seed=seed), data_path, os.path.join(model_path, sub),
                                 os.path.join(log_dir, sub))
-        results.append(dict(result, seed=seed, log=os.path.join(log_dir, sub, 'train_{}.txt'.format(emotion))))
+        results.append(dict(result, seed=seed, log=os.path.join(log_dir, sub, 'train_{}.txt'.format(name))))
     if not main:
         return results, None
     print()
+    metrics = SEED_METRICS[dataset]
     for r in results:
-        print('seed {}: best validation loss {:.6f}, test F1 {:.4f}, test accuracy {:.4f}'.format(
-            r['seed'], r['best_valid_loss'], r['f1'], r['accuracy']))
+        print('seed {}: best validation loss {:.6f}, {}'.format(r['seed'], r['best_valid_loss'], ', '.join(
+            'test {} {:.4f}'.format(short, r[key]) for key, short, _ in metrics)))
     ddof = 1 if count > 1 else 0
-    for name, key in (('F1-score', 'f1'), ('accuracy', 'accuracy')):
-        values = np.array([r[key] for r in results])
-        print('Test {} over {} seeds: {:.4f} +- {:.4f} (mean +- std{})'.format(
-            name, count, values.mean(), values.std(ddof=ddof), ', n-1' if ddof else ''))
+    for key, _, label in metrics:
+        print('Test {} over {} seeds: {} (mean +- std{})'.format(
+            label, count, mean_std([r[key] for r in results], ddof), ', n-1' if ddof else ''))
+    if dataset == 'pom':
+        from data.pom import trait_names
+        names = trait_names(len(results[0]['trait_mae']))
+        print('Per trait over {} seeds (mean +- std): MAE | Corr | Acc'.format(count))
+        for k, trait in enumerate(names):
+            print('  {:<{w}}  {}'.format(trait, ' | '.join(
+                mean_std([r[key][k] for r in results], ddof) for key in ('trait_mae', 'trait_corr', 'trait_acc')),
+                w=max(len(n) for n in names)))
     best = min(results, key=lambda r: r['best_valid_loss'])
-    checkpoint = os.path.join(model_path, '{}.pdparams'.format(emotion))
+    checkpoint = os.path.join(model_path, '{}.pdparams'.format(name))
     tmp = '{}.tmp{}'.format(checkpoint, os.getpid())
     shutil.copyfile(best['checkpoint'], tmp)
     os.replace(tmp, checkpoint)
-    shutil.copyfile(best['log'], os.path.join(log_dir, 'train_{}.txt'.format(emotion)))
+    shutil.copyfile(best['log'], os.path.join(log_dir, 'train_{}.txt'.format(name)))
     print('Best seed by validation loss: {} (validation loss {}); its checkpoint is {}'.format(
         best['seed'], best['best_valid_loss'], checkpoint))
-    utils.display(best['f1'], best['accuracy'])
+    utils.show_results(dataset, best)
     if best['synthetic']:
-        print(utils.SYNTHETIC_NOTE)
+        print(utils.synthetic_note(dataset))
     return results, dict(best, checkpoint=checkpoint)
 
 
@@ -191,24 +250,24 @@ def parse_args(argv=None):
     parser.add_argument('--weight_decay', type=float, default=None)
     parser.add_argument('--seed', type=int, default=None)
     utils.add_data_arg(parser)
-    parser.add_argument('--model_path', type=str, default='check', help='folder for <emotion>.pdparams')
+    parser.add_argument('--model_path', type=str, default='check',
+                        help='folder for <name>.pdparams (name: the emotion, mosi or pom)')
     parser.add_argument('--log_dir', type=str, default='train_log')
     utils.add_device_args(parser)
     parser.add_argument('--seeds', type=int, default=None,
-                        help='train under N seeds (--seed, --seed+1, ...), print mean +- std of test F1 and '
-                             'accuracy, keep the best one by validation loss')
+                        help='train under N seeds (--seed, --seed+1, ...), print mean +- std of every test '
+                             'metric, keep the best one by validation loss')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    hp = utils.emotion_hparams(args.emotion)
+    dataset, _, hp = utils.task_of(args)
     hp.update(utils.explicit_hparams(args, utils.MODEL_HPARAMS + utils.DROPOUT_HPARAMS + TRAIN_HPARAMS))
-    hp['emotion'] = args.emotion
     utils.check_hparams(hp)
     if args.seeds is not None and args.seeds < 1:
         raise utils.UserError('--seeds must be >= 1, got {}'.format(args.seeds))
-    data_path = utils.default_data_path(args.data_path)
+    data_path = utils.default_data_path(args.data_path, dataset)
     utils.setup_device(args.device, args.cpu_threads)
     try:
         if args.seeds is not None:

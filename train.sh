@@ -1,22 +1,25 @@
 #!/usr/bin/env bash
-# Train the four emotion models with the published hyperparameters and seeds
-# (the table EMOTION_HPARAMS in utils.py; train.py --emotion X selects them).
+# Train with the published hyperparameters and seeds (the table HPARAMS in utils.py):
+# the four IEMOCAP emotion models, or with DATASET=mosi|pom the CMU-MOSI or POM model
+# (POM: TRAIT=<name> picks the trait whose published setting trains it, default Confidence).
 #
-# Data: $DATA_PATH if set (it must exist), else data/iemocap.pkl, else the
-# SYNTHETIC data/sample_data.pkl (generated on first use).
+# Data: $DATA_PATH if set (it must exist), else data/iemocap.pkl (data/mosi.pkl, data/pom.pkl),
+# else that dataset's SYNTHETIC sample (generated on first use).
 # Checkpoints go to $CHECK_DIR (default check/), logs to $LOG_DIR (default train_log/).
 # Extra arguments are passed to every train.py call, e.g. `bash train.sh --device gpu`.
 set -euo pipefail
 cd "$(dirname "$0")"
 PYTHON=${PYTHON:-python}
+DATASET=${DATASET:-iemocap}
 if [ -n "${DATA_PATH:-}" ] && [ ! -f "$DATA_PATH" ]; then
     echo "error: DATA_PATH $DATA_PATH does not exist" >&2
     exit 2
 fi
-EMOTIONS=$("$PYTHON" -c 'import utils; print(" ".join(utils.EMOTIONS))')
-for emotion in $EMOTIONS; do
-    echo "Start training ${emotion}......"
-    "$PYTHON" train.py --emotion "$emotion" ${DATA_PATH:+--data_path "$DATA_PATH"} \
+MODELS=$("$PYTHON" -c 'import sys, utils; utils.run_cli(lambda: print(" ".join(utils.model_names(sys.argv[1]))))' "$DATASET")
+for name in $MODELS; do
+    echo "Start training ${name}......"
+    if [ "$DATASET" = iemocap ]; then task=(--emotion "$name"); else task=(--dataset "$DATASET" ${TRAIT:+--trait "$TRAIT"}); fi
+    "$PYTHON" train.py "${task[@]}" ${DATA_PATH:+--data_path "$DATA_PATH"} \
         --model_path "${CHECK_DIR:-check}" --log_dir "${LOG_DIR:-train_log}" "$@"
     echo
 done

@@ -32,36 +32,101 @@ if cpuinfo('vendor_id') == 'AuthenticAMD':
     # AVX2. Only there: on an AVX-512 Intel CPU the same setting made training 1.5x slower.
     os.environ.setdefault('MKL_DEBUG_CPU_TYPE', '5')
 
-# Published per-emotion hyperparameters and seeds of the LMF_Paddle port (its
-# train.sh and check/*.pkl). The one place these numbers live: train.sh, run_lfm.sh
-# and the TIPC config take them from here (train.py --emotion X); the README's table
-# shows them and tests/test_train.py checks that it agrees.
-EMOTION_HPARAMS = {
-    'happy': dict(audio_hidden=4, video_hidden=16, text_hidden=128, audio_dropout=0.3, video_dropout=0.1,
-                  text_dropout=0.5, rank=1, factor_learning_rate=0.001, learning_rate=0.001, batch_size=128,
-                  weight_decay=0.002, seed=2967694878),
-    'sad': dict(audio_hidden=8, video_hidden=4, text_hidden=128, audio_dropout=0.0, video_dropout=0.0,
-                text_dropout=0.0, rank=4, factor_learning_rate=0.002, learning_rate=0.001, batch_size=64,
-                weight_decay=0.002, seed=2290532931),
-    'angry': dict(audio_hidden=8, video_hidden=4, text_hidden=64, audio_dropout=0.3, video_dropout=0.1,
-                  text_dropout=0.15, rank=8, factor_learning_rate=0.003, learning_rate=0.0005, batch_size=64,
-                  weight_decay=0.001, seed=2528475277),
-    'neutral': dict(audio_hidden=32, video_hidden=8, text_hidden=64, audio_dropout=0.2, video_dropout=0.5,
-                    text_dropout=0.2, rank=16, factor_learning_rate=0.003, learning_rate=0.0005, batch_size=16,
-                    weight_decay=0.002, seed=3202492277),
+# The published hyperparameters of every task: the one place these numbers live. train.py
+# selects a row with --dataset/--emotion/--trait, and train.sh, run_lfm.sh, search.py and the
+# TIPC config take them from here; the README's tables show them and tests/test_train.py
+# checks that they agree. Columns: audio/video/text hidden sizes, the three dropouts, rank,
+# Adam's rate for the modality factors and for the rest, batch size, weight decay (L2), seed.
+HPARAMS = {
+    # IEMOCAP, per emotion: the LMF_Paddle port's train.sh and check/*.pkl (seeds included).
+    'iemocap': {
+        'happy': dict(audio_hidden=4, video_hidden=16, text_hidden=128, audio_dropout=0.3, video_dropout=0.1,
+                      text_dropout=0.5, rank=1, factor_learning_rate=0.001, learning_rate=0.001, batch_size=128,
+                      weight_decay=0.002, seed=2967694878),
+        'sad': dict(audio_hidden=8, video_hidden=4, text_hidden=128, audio_dropout=0.0, video_dropout=0.0,
+                    text_dropout=0.0, rank=4, factor_learning_rate=0.002, learning_rate=0.001, batch_size=64,
+                    weight_decay=0.002, seed=2290532931),
+        'angry': dict(audio_hidden=8, video_hidden=4, text_hidden=64, audio_dropout=0.3, video_dropout=0.1,
+                      text_dropout=0.15, rank=8, factor_learning_rate=0.003, learning_rate=0.0005, batch_size=64,
+                      weight_decay=0.001, seed=2528475277),
+        'neutral': dict(audio_hidden=32, video_hidden=8, text_hidden=64, audio_dropout=0.2, video_dropout=0.5,
+                        text_dropout=0.2, rank=16, factor_learning_rate=0.003, learning_rate=0.0005, batch_size=16,
+                        weight_decay=0.002, seed=3202492277),
+    },
+    # CMU-MOSI: hidden sizes and rank from the paper; the authors lost the rest, so dropouts,
+    # rates, batch size, weight decay and seed are our choice (README, "CMU-MOSI").
+    'mosi': {
+        'mosi': dict(audio_hidden=32, video_hidden=32, text_hidden=64, audio_dropout=0.2, video_dropout=0.2,
+                     text_dropout=0.2, rank=4, factor_learning_rate=0.001, learning_rate=0.001, batch_size=32,
+                     weight_decay=0.0, seed=0),
+    },
+    # POM: the authors' hyperparams.txt, the best setting per trait (its row names). One model predicts
+    # all traits; --trait picks the row (POM_TRAIT_ROWS). The seed is our choice.
+    'pom': {
+        'Confidence': dict(audio_hidden=16, video_hidden=16, text_hidden=64, audio_dropout=0.3, video_dropout=0.5,
+                           text_dropout=0.2, factor_learning_rate=0.0005, learning_rate=0.001, rank=4, batch_size=16,
+                           weight_decay=0.0, seed=0),
+        'Passion': dict(audio_hidden=16, video_hidden=16, text_hidden=64, audio_dropout=0.3, video_dropout=0.5,
+                        text_dropout=0.2, factor_learning_rate=0.0005, learning_rate=0.001, rank=4, batch_size=16,
+                        weight_decay=0.0, seed=0),
+        'Pleasant': dict(audio_hidden=16, video_hidden=16, text_hidden=256, audio_dropout=0.1, video_dropout=0.15,
+                         text_dropout=0.5, factor_learning_rate=0.0003, learning_rate=0.003, rank=1, batch_size=128,
+                         weight_decay=0.0, seed=0),
+        'Dominance': dict(audio_hidden=8, video_hidden=8, text_hidden=64, audio_dropout=0.1, video_dropout=0.2,
+                          text_dropout=0.2, factor_learning_rate=0.003, learning_rate=0.0003, rank=4, batch_size=8,
+                          weight_decay=0.0, seed=0),
+        'Vivid': dict(audio_hidden=16, video_hidden=8, text_hidden=64, audio_dropout=0.15, video_dropout=0.15,
+                      text_dropout=0.15, factor_learning_rate=0.003, learning_rate=0.0005, rank=16, batch_size=32,
+                      weight_decay=0.01, seed=0),
+        'Expertise': dict(audio_hidden=8, video_hidden=16, text_hidden=64, audio_dropout=0.2, video_dropout=0.15,
+                          text_dropout=0.3, factor_learning_rate=0.003, learning_rate=0.0003, rank=16, batch_size=16,
+                          weight_decay=0.001, seed=0),
+        'Entertaining': dict(audio_hidden=8, video_hidden=8, text_hidden=64, audio_dropout=0.2, video_dropout=0.2,
+                             text_dropout=0.15, factor_learning_rate=0.0005, learning_rate=0.001, rank=8,
+                             batch_size=8, weight_decay=0.0, seed=0),
+        'Reserve': dict(audio_hidden=8, video_hidden=16, text_hidden=64, audio_dropout=0.5, video_dropout=0.1,
+                        text_dropout=0.15, factor_learning_rate=0.003, learning_rate=0.0003, rank=16, batch_size=8,
+                        weight_decay=0.001, seed=0),
+        'Trusting': dict(audio_hidden=16, video_hidden=8, text_hidden=128, audio_dropout=0.1, video_dropout=0.5,
+                         text_dropout=0.15, factor_learning_rate=0.0003, learning_rate=0.001, rank=16, batch_size=16,
+                         weight_decay=0.0, seed=0),
+        'Relaxed': dict(audio_hidden=8, video_hidden=8, text_hidden=64, audio_dropout=0.5, video_dropout=0.1,
+                        text_dropout=0.2, factor_learning_rate=0.0005, learning_rate=0.0003, rank=8, batch_size=16,
+                        weight_decay=0.0, seed=0),
+        'Outgoing': dict(audio_hidden=16, video_hidden=16, text_hidden=256, audio_dropout=0.1, video_dropout=0.15,
+                         text_dropout=0.2, factor_learning_rate=0.003, learning_rate=0.0005, rank=4, batch_size=16,
+                         weight_decay=0.01, seed=0),
+        'Nervous': dict(audio_hidden=4, video_hidden=8, text_hidden=256, audio_dropout=0.0, video_dropout=0.5,
+                        text_dropout=0.1, factor_learning_rate=0.003, learning_rate=0.003, rank=8, batch_size=64,
+                        weight_decay=0.0, seed=0),
+        'Sentiment': dict(audio_hidden=16, video_hidden=16, text_hidden=64, audio_dropout=0.5, video_dropout=0.5,
+                          text_dropout=0.2, factor_learning_rate=0.003, learning_rate=0.001, rank=4, batch_size=8,
+                          weight_decay=0.002, seed=0),
+        'Humorous': dict(audio_hidden=8, video_hidden=8, text_hidden=64, audio_dropout=0.5, video_dropout=0.2,
+                         text_dropout=0.15, factor_learning_rate=0.003, learning_rate=0.001, rank=4, batch_size=4,
+                         weight_decay=0.001, seed=0),
+    },
 }
+# Settings every task of a dataset shares. IEMOCAP's labels are one-hot over 2 classes; for
+# CMU-MOSI and POM output_dim is the file's label count K. Epochs as in the authors' scripts.
+DATASET_HPARAMS = {
+    'iemocap': dict(epochs=100, patience=20, output_dim=2),
+    'mosi': dict(epochs=500, patience=20),
+    'pom': dict(epochs=500, patience=20),
+}
+DATASETS = tuple(HPARAMS)
+REGRESSION = ('mosi', 'pom')  # trained with the summed L1 loss, evaluated as regression
+# --trait: the 16 POM traits (and the Sentiment column of older 17-label copies) -> their hyperparams.txt row
+POM_TRAIT_ROWS = dict({name: name for name in HPARAMS['pom']}, Passionate='Passion', Dominant='Dominance',
+                      Reserved='Reserve', Credible='Confidence', Thorough='Confidence', Persuasive='Confidence')
+DEFAULT_TRAIT = 'Confidence'
+EMOTION_HPARAMS = HPARAMS['iemocap']
 EMOTIONS = tuple(EMOTION_HPARAMS)
-COMMON_HPARAMS = dict(epochs=100, patience=20, output_dim=2)
 POST_FUSION_DROPOUT = 0.5  # every script of the paper and the seed uses 0.5
 MODEL_HPARAMS = ('audio_hidden', 'video_hidden', 'text_hidden', 'rank', 'output_dim')
 DROPOUT_HPARAMS = ('audio_dropout', 'video_dropout', 'text_dropout')
-
-REAL_DATA_PATH = os.path.join('data', 'iemocap.pkl')
-SAMPLE_DATA_PATH = os.path.join('data', 'sample_data.pkl')
-SYNTHETIC_KEY = 'synthetic'  # top-level marker that data/make_sample_data.py writes
-SYNTHETIC_NOTE = '(These scores are on SYNTHETIC sample data, not IEMOCAP results.)'
-SPLITS = ('train', 'valid', 'test')
-FEATURES = ('covarep', 'facet', 'glove', 'label')  # audio, visual, text, one-hot label
+SYNTHETIC_NOTE_FORMAT = '(These scores are on SYNTHETIC sample data, not {} results.)'
+SYNTHETIC_NOTE = SYNTHETIC_NOTE_FORMAT.format('IEMOCAP')
 
 
 class UserError(Exception):
@@ -84,17 +149,82 @@ def run_cli(main):
         sys.exit(130)
 
 
+def model_name(dataset, emotion=None):
+    """What a model is called in file names (check/<name>.pdparams, ...): the emotion for IEMOCAP, else the dataset."""
+    return emotion if dataset == 'iemocap' else dataset
+
+
+def model_names(dataset):
+    """The models a dataset trains (train.sh / run_lfm.sh): the four emotions, or the dataset itself."""
+    if dataset not in DATASETS:
+        raise UserError('DATASET={}: unknown dataset; choose one of {}'.format(dataset, ', '.join(DATASETS)))
+    return EMOTIONS if dataset == 'iemocap' else (dataset,)
+
+
+def pom_row(trait):
+    """The hyperparams.txt row of a POM trait (any letter case)."""
+    by_lower = {name.lower(): row for name, row in POM_TRAIT_ROWS.items()}
+    if str(trait).lower() not in by_lower:
+        raise UserError('--trait: unknown trait {!r}; choose one of {}'.format(trait, ', '.join(POM_TRAIT_ROWS)))
+    return by_lower[str(trait).lower()]
+
+
+def published_hparams(dataset, emotion=None, trait=None):
+    """The table's hyperparameters of one task with the dataset's epochs and patience, and the
+    keys that say which task it is: dataset, plus emotion (IEMOCAP) or trait (POM)."""
+    if dataset not in HPARAMS:
+        raise UserError('--dataset: unknown dataset {!r}; choose one of {}'.format(dataset, ', '.join(DATASETS)))
+    if dataset != 'iemocap' and emotion is not None:
+        raise UserError('--emotion selects an IEMOCAP model; --dataset {} has none'.format(dataset))
+    if dataset != 'pom' and trait is not None:
+        raise UserError('--trait selects a row of the POM hyperparameters; it does not apply to --dataset {}'.format(
+            dataset))
+    hp = dict(DATASET_HPARAMS[dataset], dataset=dataset)
+    if dataset == 'iemocap':
+        emotion = 'happy' if emotion is None else emotion
+        if emotion not in EMOTION_HPARAMS:
+            raise UserError('--emotion: unknown emotion {!r}; choose one of {}'.format(emotion, ', '.join(EMOTIONS)))
+        hp.update(EMOTION_HPARAMS[emotion], emotion=emotion)
+    elif dataset == 'pom':
+        trait = DEFAULT_TRAIT if trait is None else trait
+        row = pom_row(trait)
+        hp.update(HPARAMS['pom'][row], trait=next(n for n in POM_TRAIT_ROWS if n.lower() == str(trait).lower()))
+    else:
+        hp.update(HPARAMS[dataset][dataset])
+    return hp
+
+
 def emotion_hparams(emotion):
-    """Published hyperparameters (plus epochs, patience, output_dim) of one emotion."""
-    if emotion not in EMOTION_HPARAMS:
-        raise UserError('--emotion: unknown emotion {!r}; choose one of {}'.format(emotion, ', '.join(EMOTIONS)))
-    return dict(COMMON_HPARAMS, **EMOTION_HPARAMS[emotion])
+    """Published hyperparameters (plus epochs, patience, output_dim) of one IEMOCAP emotion."""
+    return published_hparams('iemocap', emotion)
 
 
-def add_hparam_args(parser):
-    """Hyperparameter flags shared by train/test/export. Default None = 'from the table or checkpoint'."""
-    parser.add_argument('--emotion', type=str, default='happy', help='one of ' + ', '.join(EMOTIONS))
-    parser.add_argument('--output_dim', type=int, default=None)
+IDENTITY_KEYS = ('dataset', 'emotion', 'trait')  # which task a hyperparameter dict belongs to
+
+
+def task_of(args):
+    """(dataset, model name, published hyperparameters) from --dataset, --emotion and --trait."""
+    hp = published_hparams(args.dataset, args.emotion, getattr(args, 'trait', None))
+    return args.dataset, model_name(args.dataset, hp.get('emotion')), hp
+
+
+def add_task_args(parser, trait=True):
+    """--dataset, --emotion and (for training) --trait: which model a script works on."""
+    parser.add_argument('--dataset', choices=DATASETS, default='iemocap',
+                        help='iemocap (default; one model per --emotion), mosi or pom')
+    parser.add_argument('--emotion', type=str, default=None,
+                        help='IEMOCAP only: one of {} (default happy)'.format(', '.join(EMOTIONS)))
+    if trait:
+        parser.add_argument('--trait', type=str, default=None,
+                            help='POM only: whose row of the authors\' hyperparams.txt to train with (default {}); '
+                                 'the model predicts all traits'.format(DEFAULT_TRAIT))
+
+
+def add_hparam_args(parser, trait=True):
+    """Task and hyperparameter flags shared by train/test/export. Default None = 'from the table or checkpoint'."""
+    add_task_args(parser, trait)
+    parser.add_argument('--output_dim', type=int, default=None,
+                        help='IEMOCAP: classes (2); CMU-MOSI/POM: must equal the label count of the file')
     parser.add_argument('--audio_hidden', type=int, default=None)
     parser.add_argument('--video_hidden', type=int, default=None)
     parser.add_argument('--text_hidden', type=int, default=None)
@@ -106,7 +236,8 @@ def add_hparam_args(parser):
 
 def add_data_arg(parser):
     parser.add_argument('--data_path', type=str, default=None,
-                        help='IEMOCAP pickle (default: data/iemocap.pkl, else the synthetic data/sample_data.pkl)')
+                        help='dataset pickle (default: data/iemocap.pkl, data/mosi.pkl or data/pom.pkl by --dataset, '
+                             'else that dataset\'s synthetic sample)')
 
 
 def add_device_args(parser):
@@ -194,138 +325,48 @@ def safe_load_pickle(path, what='file'):
             what, path, type(err).__name__, err))
 
 
-# ---------------------------------------------------------------- dataset
+# ---------------------------------------------------------------- datasets
 
-def _text(key):
-    return key.decode('latin1') if isinstance(key, bytes) else key
-
-
-def _str_keys(obj, path, where):
-    if not isinstance(obj, dict):
-        raise UserError('{}: {} should be a dict, found {}'.format(path, where, type(obj).__name__))
-    return {_text(k): v for k, v in obj.items()}
+def data_module(dataset):
+    """The reader of `dataset` (data/iemocap.py, data/mosi.py, data/pom.py)."""
+    import data
+    if dataset not in DATASETS:
+        raise UserError('--dataset: unknown dataset {!r}; choose one of {}'.format(dataset, ', '.join(DATASETS)))
+    return data.module(dataset)
 
 
-class IEMOCAP:
-    """One split: audio [N, 74], visual [N, 35], text [N, T, 300] float32, labels [N, K] one-hot."""
-
-    def __init__(self, audio, visual, text, labels, synthetic=False):
-        self.audio, self.visual, self.text, self.labels = audio, visual, text, labels
-        self.targets = labels.argmax(axis=1).astype('int64')  # class index of each sample, [N]
-        self.synthetic = synthetic  # True for data/make_sample_data.py output
-
-    def __len__(self):
-        return self.audio.shape[0]
-
-    def __getitem__(self, idx):
-        return self.audio[idx], self.visual[idx], self.text[idx], self.labels[idx]
-
-
-def is_synthetic(data):
-    return isinstance(data, dict) and any(_text(k) == SYNTHETIC_KEY for k in data)
+def load_data(dataset, data_path, task=None, expected_dims=None, verbose=True, output_dim=None,
+              output_flag='--output_dim'):
+    """(train, valid, test, input_dims) of one task; see each reader's load(). output_flag names
+    where output_dim came from in the error when the labels disagree with it."""
+    return data_module(dataset).load(data_path, task, expected_dims=expected_dims, verbose=verbose,
+                                     output_dim=output_dim, output_flag=output_flag)
 
 
 def load_iemocap(data_path, emotion, expected_dims=None, verbose=True, classes=None):
-    """Read one emotion of the CMU-MultimodalSDK IEMOCAP pickle.
-
-    Accepts bytes or str keys and any float dtype; replaces NaN and +-inf by 0.
-    Returns (train, valid, test, input_dims) with input_dims = (audio, visual, text) sizes.
-    Set expected_dims (and classes) to refuse data whose feature sizes (and number of label
-    classes) differ from a model's.
-    """
-    data = safe_load_pickle(data_path, 'data file')
-    synthetic = is_synthetic(data)
-    top = _str_keys(data, data_path, 'the top level')
-    if emotion not in top:
-        have = sorted(k for k in top if k != SYNTHETIC_KEY)
-        raise UserError('{}: emotion {!r} not found (the file has: {})'.format(data_path, emotion, ', '.join(have)))
-    splits = _str_keys(top[emotion], data_path, '[{}]'.format(emotion))
-    del data, top  # frees the other emotions before the conversion below
-    sets = []
-    for split in SPLITS:
-        if split not in splits:
-            raise UserError('{}: split {!r} missing under emotion {!r}'.format(data_path, split, emotion))
-        sets.append(_load_split(data_path, emotion, split, splits.pop(split)))
-
-    input_dims = (sets[0].audio.shape[1], sets[0].visual.shape[1], sets[0].text.shape[2])
-    for split, dataset in zip(SPLITS, sets):
-        dims = (dataset.audio.shape[1], dataset.visual.shape[1], dataset.text.shape[2])
-        if dims != input_dims or dataset.labels.shape[1] != sets[0].labels.shape[1]:
-            raise UserError('{}: {}/{} has feature sizes {} but train has {}'.format(
-                data_path, emotion, split, dims, input_dims))
-    if expected_dims is not None and tuple(expected_dims) != input_dims:
-        names = ('audio', 'visual', 'text')
-        diff = ['{} {} (model expects {})'.format(n, got, want)
-                for n, got, want in zip(names, input_dims, expected_dims) if got != want]
-        raise UserError('{}: feature sizes do not match the model: {}'.format(data_path, ', '.join(diff)))
-
-    if classes is not None and sets[0].labels.shape[1] != classes:
-        raise UserError('{}: labels have {} classes but the model has output_dim {}'.format(
-            data_path, sets[0].labels.shape[1], classes))
-    for dataset in sets:
-        dataset.synthetic = synthetic
-    if verbose:
-        if synthetic:
-            print('NOTE: {} is SYNTHETIC sample data, not IEMOCAP.'.format(data_path))
-        print('Audio feature dimension is: {}'.format(input_dims[0]))
-        print('Visual feature dimension is: {}'.format(input_dims[1]))
-        print('Text feature dimension is: {}'.format(input_dims[2]))
-    return sets[0], sets[1], sets[2], input_dims
+    """One emotion of the IEMOCAP pickle (data/iemocap.py)."""
+    return load_data('iemocap', data_path, emotion, expected_dims, verbose, classes)
 
 
-def _load_split(path, emotion, split, raw):
-    where = '{}/{}'.format(emotion, split)
-    feats = _str_keys(raw, path, where)
-    arrays = {}
-    for key, ndim in zip(FEATURES, (2, 2, 3, 2)):
-        if key not in feats:
-            raise UserError('{}: feature {!r} missing in {}'.format(path, key, where))
-        value = feats[key]
-        if not isinstance(value, np.ndarray) or not (np.issubdtype(value.dtype, np.floating)
-                                                     or np.issubdtype(value.dtype, np.integer)):
-            raise UserError('{}: {}/{} should be a numeric array, found {}'.format(
-                path, where, key, getattr(value, 'dtype', type(value).__name__)))
-        if value.ndim != ndim:
-            raise UserError('{}: {}/{} should have {} dimensions, found shape {}'.format(
-                path, where, key, ndim, value.shape))
-        if min(value.shape) == 0:
-            raise UserError('{}: {}/{} is empty (shape {})'.format(path, where, key, value.shape))
-        arrays[key] = value
-    counts = {key: arrays[key].shape[0] for key in FEATURES}
-    if len(set(counts.values())) != 1:
-        raise UserError('{}: {} has mismatched sample counts {}'.format(path, where, counts))
-    if arrays['label'].shape[1] < 2:
-        raise UserError('{}: {}/label should be one-hot [N, classes >= 2], found shape {}'.format(
-            path, where, arrays['label'].shape))
-
-    def clean(a):
-        # The published audio holds NaN and -inf, the visual NaN: zero every non-finite value.
-        # In place: the unpickled array is ours, so the largest (text) needs no second copy.
-        a = a.astype(np.float32, copy=False)
-        if not a.flags.writeable:
-            a = a.copy()
-        a[~np.isfinite(a)] = 0.0
-        return a
-
-    feats.clear()  # drop the raw arrays as soon as their float32 copies exist
-    raw.clear()
-    return IEMOCAP(clean(arrays.pop('covarep')), clean(arrays.pop('facet')), clean(arrays.pop('glove')),
-                   np.asarray(arrays.pop('label'), dtype=np.float32))
+def synthetic_note(dataset='iemocap'):
+    return SYNTHETIC_NOTE_FORMAT.format(data_module(dataset).NAME)
 
 
-def default_data_path(explicit=None):
-    """--data_path if given (it must exist); else data/iemocap.pkl, else the synthetic sample."""
+def default_data_path(explicit=None, dataset='iemocap'):
+    """--data_path if given (it must exist); else the dataset's real file, else its synthetic sample
+    (data/iemocap.pkl or data/sample_data.pkl; data/mosi.pkl or data/mosi_sample.pkl; data/pom.pkl or
+    data/pom_sample.pkl), generated on first use."""
     if explicit:
         if not os.path.isfile(explicit):
             raise UserError('--data_path {} does not exist'.format(explicit))
         return explicit
-    if os.path.isfile(REAL_DATA_PATH):
-        return REAL_DATA_PATH
-    print('{} not found; using the SYNTHETIC sample data {}'.format(REAL_DATA_PATH, SAMPLE_DATA_PATH))
-    if not os.path.isfile(SAMPLE_DATA_PATH):
-        from data.make_sample_data import write_sample_data
-        write_sample_data(SAMPLE_DATA_PATH)
-    return SAMPLE_DATA_PATH
+    reader = data_module(dataset)
+    if os.path.isfile(reader.REAL_PATH):
+        return reader.REAL_PATH
+    print('{} not found; using the SYNTHETIC sample data {}'.format(reader.REAL_PATH, reader.SAMPLE_PATH))
+    if not os.path.isfile(reader.SAMPLE_PATH):
+        reader.write_sample_data(reader.SAMPLE_PATH)
+    return reader.SAMPLE_PATH
 
 
 # ---------------------------------------------------------------- paddle side
@@ -404,15 +445,15 @@ def save_checkpoint(path, model, hparams, input_dims):
             os.remove(tmp)
 
 
-def checkpoint_file(check_path, emotion, default_dir='check'):
-    """--check_path as given: a file, or a folder holding <emotion>.pdparams (or the seed's <emotion>.pkl)."""
+def checkpoint_file(check_path, name, default_dir='check', dataset='iemocap'):
+    """--check_path as given: a file, or a folder holding <name>.pdparams (or the seed's <emotion>.pkl)."""
     path = check_path or default_dir
     if os.path.isdir(path):
-        candidates = [os.path.join(path, emotion + ext) for ext in ('.pdparams', '.pkl')]
+        candidates = [os.path.join(path, name + ext) for ext in ('.pdparams', '.pkl')]
         found = [c for c in candidates if os.path.isfile(c)]
         if not found:
-            raise UserError('--check_path {}: no {}.pdparams in that folder; train it first (bash train.sh)'.format(
-                path, emotion))
+            raise UserError('--check_path {}: no {}.pdparams in that folder; train it first ({}bash train.sh)'.format(
+                path, name, '' if dataset == 'iemocap' else 'DATASET={} '.format(dataset)))
         return found[0]
     if not os.path.isfile(path):
         raise UserError('--check_path {} does not exist'.format(path))
@@ -450,26 +491,34 @@ def shape_hparams(state, path='checkpoint'):
     return {k: int(v) for k, v in hp.items()}, tuple(int(d) for d in input_dims)
 
 
-def model_from_checkpoint(path, emotion, overrides=None, use_softmax=False):
-    """Build an LMF in eval mode from a checkpoint.
+def model_from_checkpoint(path, name, overrides=None, use_softmax=False, dataset='iemocap'):
+    """Build an LMF in eval mode from the checkpoint of model `name` (an emotion, or the dataset).
 
-    Shapes decide the architecture; flags in `overrides` that contradict it are a
-    UserError naming the flag. Returns (model, hparams, input_dims).
+    Shapes decide the architecture; flags in `overrides` that contradict it, and a checkpoint
+    trained on another dataset or emotion, are a UserError naming the flag. Returns
+    (model, hparams, input_dims).
     """
     import paddle
     state, saved = load_checkpoint(path)
     hp, input_dims = shape_hparams(state, path)
-    trained_for = (saved or {}).get('emotion')
-    if trained_for and trained_for != emotion:
+    saved = saved or {}
+    # Our checkpoints record the dataset (those written before CMU-MOSI/POM existed are IEMOCAP's).
+    trained_on = saved.get('dataset', 'iemocap' if saved else None)
+    if trained_on and trained_on != dataset:
+        raise UserError('--dataset {} contradicts checkpoint {}, which was trained on {}{}'.format(
+            dataset, path, trained_on, ' ({})'.format(saved['emotion']) if saved.get('emotion') else ''))
+    trained_for = saved.get('emotion')
+    if dataset == 'iemocap' and trained_for and trained_for != name:
         raise UserError('--emotion {} contradicts checkpoint {}, which was trained for {}'.format(
-            emotion, path, trained_for))
-    for name, value in (overrides or {}).items():
-        if name in hp and hp[name] != value:
+            name, path, trained_for))
+    for flag, value in (overrides or {}).items():
+        if flag in hp and hp[flag] != value:
             raise UserError('--{} {} contradicts checkpoint {}, which has {} {}'.format(
-                name, value, path, name, hp[name]))
+                flag, value, path, flag, hp[flag]))
     # Dropouts do not change evaluation; take them from the checkpoint, the flags or the table.
-    rest = dict(EMOTION_HPARAMS.get(emotion, {}))
-    rest.update({k: v for k, v in (saved or {}).items() if k not in hp})
+    rest = published_hparams(dataset, name if dataset == 'iemocap' else None,
+                             saved.get('trait') if dataset == 'pom' else None)
+    rest.update({k: v for k, v in saved.items() if k not in hp})
     rest.update({k: v for k, v in (overrides or {}).items() if k not in hp})
     hp = dict(rest, **hp)
     model = build_model(hp, input_dims, use_softmax=use_softmax)
@@ -519,33 +568,118 @@ def scores(truth, predictions):
     return weighted_f1(truth, predictions), float(np.mean(truth == predictions))
 
 
-def evaluate(model, dataset, batch_size=1024, metrics=True):
-    """Mean cross-entropy, weighted F1 and accuracy of `model` on `dataset`.
+def pearson(x, y):
+    """Pearson correlation as np.corrcoef gives it (nan when either side is constant)."""
+    x, y = np.asarray(x, dtype=np.float64).ravel(), np.asarray(y, dtype=np.float64).ravel()
+    with np.errstate(divide='ignore', invalid='ignore'):
+        return float(np.corrcoef(x, y)[0, 1]) if x.std() > 0 and y.std() > 0 else float('nan')
 
-    Returns dict(loss, f1, accuracy, logits [N, K], predictions [N]); only loss and
-    logits when metrics=False.
+
+def mosi_metrics(truth, predictions):
+    """CMU-MOSI test metrics of sentiment predictions [N] (or [N, 1]) against truth.
+
+    The authors' definitions (train_mosi.py), which the paper reports: mae, corr (Pearson),
+    mult_acc (round(pred) == round(y), unclipped), binary_acc and f1 (weighted) with
+    y >= 0 as positive. The variants later papers report: acc7 (both clipped to [-3, 3]
+    first), and binary_acc_nonzero / f1_nonzero over the samples with y != 0 (y > 0 positive).
+    """
+    y, p = np.asarray(truth, dtype=np.float64).ravel(), np.asarray(predictions, dtype=np.float64).ravel()
+    nonzero = y != 0
+    return dict(
+        mae=float(np.mean(np.abs(p - y))), corr=pearson(p, y),
+        mult_acc=float(np.mean(np.round(p) == np.round(y))),
+        binary_acc=float(np.mean((p >= 0) == (y >= 0))), f1=weighted_f1(y >= 0, p >= 0),
+        acc7=float(np.mean(np.round(np.clip(p, -3, 3)) == np.round(np.clip(y, -3, 3)))),
+        binary_acc_nonzero=float(np.mean((p[nonzero] > 0) == (y[nonzero] > 0))) if nonzero.any() else float('nan'),
+        f1_nonzero=weighted_f1(y[nonzero] > 0, p[nonzero] > 0) if nonzero.any() else float('nan'))
+
+
+def pom_metrics(truth, predictions):
+    """POM test metrics of predictions [N, K] against truth [N, K], as train_pom.py computes them:
+    per trait MAE, Pearson corr and accuracy of round(pred) == round(y) (lists of K), and their means
+    over the traits (mae, corr, acc)."""
+    y, p = np.asarray(truth, dtype=np.float64), np.asarray(predictions, dtype=np.float64)
+    maes = [float(v) for v in np.mean(np.abs(p - y), axis=0)]
+    corrs = [pearson(p[:, k], y[:, k]) for k in range(y.shape[1])]
+    accs = [float(v) for v in np.mean(np.round(p) == np.round(y), axis=0)]
+    return dict(mae=float(np.mean(maes)), corr=float(np.mean(corrs)), acc=float(np.mean(accs)),
+                trait_mae=maes, trait_corr=corrs, trait_acc=accs)
+
+
+def task_metrics(dataset, truth, outputs):
+    """The dataset's metrics of model outputs [N, K] (logits for IEMOCAP) against its targets."""
+    if dataset == 'mosi':
+        return mosi_metrics(truth, outputs)
+    if dataset == 'pom':
+        return pom_metrics(truth, outputs)
+    f1, accuracy = scores(truth, outputs.argmax(axis=1))
+    return dict(f1=f1, accuracy=accuracy)
+
+
+def evaluate(model, dataset, batch_size=1024, metrics=None):
+    """Loss and (with metrics='iemocap', 'mosi' or 'pom') that dataset's test metrics of `model`.
+
+    Classification: mean cross-entropy per sample. Regression: L1 summed over samples and
+    outputs, divided by N * K (the authors' validation MAE; K = 1 for CMU-MOSI).
+    Returns dict(loss, outputs [N, K], and the metrics of task_metrics()).
     """
     import paddle
     import paddle.nn.functional as F
     model.eval()
-    logits, total = [], 0.0
+    outputs, total = [], 0.0
     with paddle.no_grad():
         for audio, visual, text, target in iterate_batches(dataset, batch_size):
             out = model(audio, visual, text)
-            total += float(F.cross_entropy(out, target, reduction='sum'))
-            logits.append(out.numpy())
-    logits = np.concatenate(logits, axis=0)
-    result = dict(loss=total / len(dataset), logits=logits)
+            if dataset.regression:
+                total += float(F.l1_loss(out, target, reduction='sum'))
+            else:
+                total += float(F.cross_entropy(out, target, reduction='sum'))
+            outputs.append(out.numpy())
+    outputs = np.concatenate(outputs, axis=0)
+    result = dict(loss=total / dataset.targets.size if dataset.regression else total / len(dataset), outputs=outputs)
     if metrics:
-        predictions = logits.argmax(axis=1)
-        f1, accuracy = scores(dataset.targets, predictions)
-        result.update(f1=f1, accuracy=accuracy, predictions=predictions)
+        result.update(task_metrics(metrics, dataset.targets, outputs))
     return result
 
 
 def display(f1, accuracy, out=print):
     out('F1-score on test set is {}'.format(f1))
     out('Accuracy score on test set is {}'.format(accuracy))
+
+
+MOSI_LINES = (('mae', 'MAE on test set is {}'),
+              ('corr', 'Correlation w.r.t human evaluation on test set is {}'),
+              ('mult_acc', 'Multiclass accuracy on test set is {}'),
+              ('binary_acc', 'Binary accuracy on test set is {}'),
+              ('f1', 'F1-score on test set is {}'))
+MOSI_VARIANT_LINES = (('acc7', 'Acc-7 (prediction and truth clipped to [-3, 3]) on test set is {}'),
+                      ('binary_acc_nonzero', 'Acc-2 without zero-labelled samples on test set is {}'),
+                      ('f1_nonzero', 'F1-score without zero-labelled samples on test set is {}'))
+POM_LINES = (('mae', 'MAE on test set is {}'),
+             ('corr', 'Correlation w.r.t human evaluation on test set is {}'),
+             ('acc', 'Multiclass accuracy on test set is {}'))
+
+
+def show_results(dataset, result, out=print):
+    """Print a dataset's test metrics as its authors' script did (IEMOCAP: the seed's two lines)."""
+    if dataset == 'iemocap':
+        display(result['f1'], result['accuracy'], out)
+    elif dataset == 'mosi':
+        for key, line in MOSI_LINES:
+            out(line.format(result[key]))
+        out('Variants that later papers report (not the definitions of the paper):')
+        for key, line in MOSI_VARIANT_LINES:
+            out('  ' + line.format(result[key]))
+    else:
+        from data.pom import trait_names
+        names = trait_names(len(result['trait_mae']))
+        width = max(len(n) for n in names)
+        out('{:<{w}}  {:>6}  {:>6}  {:>6}'.format('trait', 'MAE', 'Corr', 'Acc', w=width))
+        for name, mae, corr, acc in zip(names, result['trait_mae'], result['trait_corr'], result['trait_acc']):
+            out('{:<{w}}  {:6.3f}  {:6.3f}  {:6.3f}'.format(name, mae, corr, acc, w=width))
+        out('Means over the {} traits:'.format(len(names)))
+        for key, line in POM_LINES:
+            out(line.format(result[key]))
 
 
 # ---------------------------------------------------------------- deployment

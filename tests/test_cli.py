@@ -5,7 +5,7 @@ import re
 import pytest
 
 from conftest import SEED_CHECKPOINTS, assert_clean_error, run_script
-from data.make_sample_data import write_sample_data
+from data.iemocap import write_sample_data
 import utils
 
 BLOCK = re.compile(r'Start testing (\w+)\.\.\.\.\.\.\n'

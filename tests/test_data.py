@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from conftest import assert_clean_error, run_script, tiny_data, write_pickle
-from data.make_sample_data import make_sample_data, write_sample_data
+from data.iemocap import make_sample_data, write_sample_data
 import utils
 
 
@@ -148,7 +148,7 @@ def test_cli_reports_bad_data_without_traceback(tmp_path):
 def test_default_data_path_prefers_real_then_sample(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     os.makedirs('data')
-    monkeypatch.setattr('data.make_sample_data.make_sample_data',
+    monkeypatch.setattr('data.iemocap.make_sample_data',
                         lambda *args, **kwargs: tiny_data(emotions=('happy',)))
     assert utils.default_data_path(None) == os.path.join('data', 'sample_data.pkl')
     assert 'data/iemocap.pkl not found; using the SYNTHETIC sample data' in capsys.readouterr().out

@@ -13,7 +13,8 @@ import numpy as np
 import pytest
 
 from conftest import REPO, SEED_CHECKPOINTS, assert_clean_error, run_script, tiny_data, write_pickle
-from data.make_sample_data import make_sample_data, split_sizes
+from data.iemocap import make_sample_data, SPLIT_SIZES
+from data.common import split_sizes
 import utils
 
 N_TEST = 40  # test samples per emotion: batch size 32 leaves a short last batch
@@ -24,7 +25,7 @@ def deployed(tmp_path_factory):
     """Every emotion trained for 2 epochs on small synthetic data, then exported by the CLI."""
     import train
     tmp = tmp_path_factory.mktemp('deploy')
-    data = write_pickle(tmp / 'small.pkl', make_sample_data(0, split_sizes(48, 16, N_TEST)))
+    data = write_pickle(tmp / 'small.pkl', make_sample_data(0, split_sizes(SPLIT_SIZES, 48, 16, N_TEST)))
     check, inference = str(tmp / 'check'), str(tmp / 'inference')
     exports = {}
     for emotion in utils.EMOTIONS:

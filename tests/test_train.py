@@ -174,7 +174,7 @@ def test_explicit_flags_override_the_table(tmp_path, tiny_pkl):
     (['--emotion', 'sad', '--audio_dropout', '1.5'], ['--audio_dropout must be in [0, 1)']),
     (['--emotion', 'sad', '--learning_rate', '0'], ['--learning_rate must be > 0']),
     (['--emotion', 'sad', '--data_path', 'no/such.pkl'], ['--data_path no/such.pkl does not exist']),
-    (['--emotion', 'sad', '--output_dim', '1', '--data_path', 'TINY'], ['labels have 2 classes but the model has output_dim 1']),
+    (['--emotion', 'sad', '--output_dim', '1', '--data_path', 'TINY'], ['labels have 2 classes but --output_dim is 1']),
     (['--emotion', 'sad', '--model_path', 'FILE', '--data_path', 'TINY', '--epochs', '1'], ['FILE']),
 ])
 def test_bad_flags(args, fragments, tiny_pkl, tmp_path):

@@ -1,0 +1,53 @@
+"""CMU-MOSI (sentiment regression): the reader of the authors' processed `mosi.pkl`, and a
+generator of SYNTHETIC data in exactly its layout.
+
+    {b'train'|b'valid'|b'test':
+        {b'covarep': [N, 74]  (audio, holds NaN and -inf),
+         b'facet':   [N, 47]  (visual; 46 or 47 depending on the processed copy, holds NaN),
+         b'glove':   [N, 20, 300] float32, zero-padded at the front,
+         b'label':   [N, 1] sentiment in [-3, 3]}}
+
+Every size is read from the file. The synthetic sample (1284/229/686 samples, the standard
+split) adds a top-level b'synthetic' key, so every run on it says so. Its sentiment is a sum
+of one hidden factor per modality, so all three modalities are needed. Scores on it say
+that the code learns, nothing about sentiment analysis.
+
+    python data/make_sample_data.py --dataset mosi [--out data/mosi_sample.pkl] [--seed 0]
+"""
+import os
+
+import numpy as np
+
+from data import common
+from utils import UserError
+
+NAME = 'CMU-MOSI'
+REAL_PATH = os.path.join('data', 'mosi.pkl')
+SAMPLE_PATH = os.path.join('data', 'mosi_sample.pkl')
+SPLIT_SIZES = (('train', 1284), ('valid', 229), ('test', 686))
+AUDIO_DIM, VISUAL_DIM = 74, 47
+LABEL_RANGE = (-3.0, 3.0)
+NOTE = b'SYNTHETIC sample data made by data/make_sample_data.py --dataset mosi; not CMU-MOSI'
+
+
+def check_label_count(path, count):
+    if count != 1:
+        raise UserError('{}: labels have {} columns but CMU-MOSI has one (sentiment){}'.format(
+            path, count, '; is this a POM file? use --dataset pom' if count > 1 else ''))
+
+
+def load(data_path, task=None, expected_dims=None, verbose=True, output_dim=None,
+         output_flag='--output_dim'):
+    """Returns (train, valid, test, input_dims); labels [N, 1] float32. `task` is unused (one task)."""
+    return common.load_flat(data_path, NAME, check_label_count, expected_dims, verbose, output_dim, output_flag)
+
+
+def make_sample_data(seed=0, sizes=SPLIT_SIZES):
+    rng = np.random.RandomState(seed)
+    loadings = np.array([[1.1, 0.8, 0.6]])  # text, audio, visual: sentiment std about 1.4
+    return common.make_flat_sample(rng, sizes, AUDIO_DIM, VISUAL_DIM, loadings, 0.0, *LABEL_RANGE, step=0.2,
+                                   note=NOTE)
+
+
+def write_sample_data(path, seed=0, sizes=SPLIT_SIZES):
+    common.write_pickle_atomic(path, make_sample_data(seed, sizes), NAME)
