@@ -191,17 +191,19 @@ def test_bad_thread_setting(tiny_pkl, tmp_path):
     assert_clean_error(proc, 'LMF_CPU_THREADS must be an integer')
 
 
-def test_readme_table_shows_the_published_hparams():
-    """The README repeats utils.EMOTION_HPARAMS for readers; it must not drift from the code."""
+def test_readme_tables_show_the_published_hparams():
+    """The README repeats utils.HPARAMS (all three datasets) for readers; it must not drift from the code."""
     from conftest import REPO
-    readme = open(os.path.join(REPO, 'README.md')).read()
-    for emotion, hp in utils.EMOTION_HPARAMS.items():
-        row = next(line for line in readme.splitlines() if line.startswith('| {} | '.format(emotion)))
-        cells = [c.strip() for c in row.strip('|').split('|')]
-        dropouts = [float(x) for x in cells[4].split('/')]
-        assert [int(cells[1]), int(cells[2]), int(cells[3])] == [hp['audio_hidden'], hp['video_hidden'],
-                                                                 hp['text_hidden']]
-        assert dropouts == [hp['audio_dropout'], hp['video_dropout'], hp['text_dropout']]
-        assert [int(cells[5]), float(cells[6]), float(cells[7]), int(cells[8]), float(cells[9]), int(cells[10])] == [
-            hp['rank'], hp['factor_learning_rate'], hp['learning_rate'], hp['batch_size'], hp['weight_decay'],
-            hp['seed']]
+    readme = open(os.path.join(REPO, 'README.md')).read().splitlines()
+    for dataset, rows in utils.HPARAMS.items():
+        for name, hp in rows.items():
+            row = [line for line in readme if line.startswith('| {} | '.format(name))]
+            assert len(row) == 1, (dataset, name)
+            cells = [c.strip() for c in row[0].strip('|').split('|')]
+            dropouts = [float(x) for x in cells[4].split('/')]
+            assert [int(cells[1]), int(cells[2]), int(cells[3])] == [hp['audio_hidden'], hp['video_hidden'],
+                                                                     hp['text_hidden']], name
+            assert dropouts == [hp['audio_dropout'], hp['video_dropout'], hp['text_dropout']], name
+            assert [int(cells[5]), float(cells[6]), float(cells[7]), int(cells[8]), float(cells[9]),
+                    int(cells[10])] == [hp['rank'], hp['factor_learning_rate'], hp['learning_rate'],
+                                        hp['batch_size'], hp['weight_decay'], hp['seed']], name
