@@ -1,16 +1,22 @@
 """Hyperparameter search for LMF on Optuna: the authors' random search over their grid.
 
-    python search.py --emotion happy --trials 50                    # one process
+    python search.py --emotion happy --trials 50                    # IEMOCAP, one process
     python search.py --emotion happy --trials 50 --workers 2        # two processes, one machine
     python search.py --emotion happy --trials 200 --storage postgresql://user:pw@db-host/lmf   # many machines
+    python search.py --dataset mosi --trials 50                     # CMU-MOSI sentiment (regression)
+    python search.py --dataset pom --trials 50 --trait Vivid        # POM, all 16 traits at once
 
-Every trial trains with train.train_and_test (the emotion's seed, or --seed) into
-search/<study>/trial_<n>/ and is ranked by its best VALIDATION loss; its test loss, F1 and
-accuracy are recorded as trial user attributes but never used to choose. --trials is the
+The grid is that of the authors' train_iemocap.py, or of train_mosi.py / train_pom.py for
+--dataset mosi and pom. Every trial trains with train.train_and_test (the task's published
+seed, or --seed) into search/<study>/trial_<n>/ and is ranked by its best VALIDATION loss
+(cross-entropy for IEMOCAP, the authors' validation MAE for CMU-MOSI and POM); its test
+scores are recorded as trial user attributes but never used to choose. --trials is the
 study's total: rerunning the same command (after a crash, Ctrl-C, or on another machine)
 runs only the missing trials; a setting the study already tried is not trained again.
-At the end: the best setting as the exact `python train.py ...` command that reproduces it,
-and search/<study>.csv with the columns of the authors' grid-search CSV.
+At the end: the best setting as the exact `python train.py ...` command that reproduces it
+(with the trial's --cpu_threads where train.py's default differs, e.g. after --workers 2: the
+thread count changes the last digits), and search/<study>.csv with the columns of the authors'
+grid-search CSV for that dataset.
 """
 import argparse
 import contextlib
@@ -24,8 +30,9 @@ import warnings
 
 import utils
 
-# The authors' grid (train_iemocap.py of Low-rank-Multimodal-Fusion), in their CSV's column order.
-DEFAULT_SPACE = {
+# The authors' grids (Low-rank-Multimodal-Fusion), in their CSVs' column order: train_iemocap.py's,
+# and that of train_mosi.py and train_pom.py, which differs in audio_hidden and batch_size only.
+IEMOCAP_SPACE = {
     'audio_hidden': [8, 16, 32],
     'video_hidden': [4, 8, 16],
     'text_hidden': [64, 128, 256],
@@ -38,12 +45,32 @@ DEFAULT_SPACE = {
     'batch_size': [8, 16, 32, 64, 128],
     'weight_decay': [0, 0.001, 0.002, 0.01],
 }
-SEARCH_HPARAMS = tuple(DEFAULT_SPACE)
+REGRESSION_SPACE = dict(IEMOCAP_SPACE, audio_hidden=[4, 8, 16], batch_size=[4, 8, 16, 32, 64, 128])
+SPACES = {'iemocap': IEMOCAP_SPACE, 'mosi': REGRESSION_SPACE, 'pom': REGRESSION_SPACE}
+SEARCH_HPARAMS = tuple(IEMOCAP_SPACE)
 INT_HPARAMS = ('audio_hidden', 'video_hidden', 'text_hidden', 'rank', 'batch_size')
-CSV_COLUMNS = SEARCH_HPARAMS + ('Best Validation CrossEntropyLoss', 'Test CrossEntropyLoss', 'Test F1-score',
-                                'Test Accuracy Score')
-RESULT_ATTRS = ('best_valid_loss', 'test_loss', 'f1', 'accuracy')  # trial user attrs, CSV order
-STUDY_KEYS = ('emotion', 'epochs', 'patience', 'seed', 'space', 'data_bytes')  # must agree on resume
+# The CSV's columns after the 11 hyperparameters, as the authors' scripts wrote them: (header, trial user attribute).
+RESULT_COLUMNS = {
+    'iemocap': (('Best Validation CrossEntropyLoss', 'best_valid_loss'), ('Test CrossEntropyLoss', 'test_loss'),
+                ('Test F1-score', 'f1'), ('Test Accuracy Score', 'accuracy')),
+    'mosi': (('Best Validation MAE', 'best_valid_loss'), ('Test MAE', 'mae'), ('Test Corr', 'corr'),
+             ('Test multiclass accuracy', 'mult_acc'), ('Test binary accuracy', 'binary_acc'),
+             ('Test f1_score', 'f1')),
+    'pom': (('Best Validation MAE', 'best_valid_loss'),),  # then POM_TRAIT_COLUMNS
+}
+# POM: '<Trait> accuracy' for every trait, then '<Trait> MAE', then '<Trait> corr' (lists of K in the
+# trial user attributes), rounded to 3 decimals as train_pom.py rounds them.
+POM_TRAIT_COLUMNS = (('accuracy', 'trait_acc'), ('MAE', 'trait_mae'), ('corr', 'trait_corr'))
+POM_DECIMALS = 3
+# Test scores printed per trial and in the summary (attribute, label); reported, never used to choose.
+SHOWN_METRICS = {
+    'iemocap': (('f1', 'F1'), ('accuracy', 'accuracy')),
+    'mosi': (('mae', 'MAE'), ('corr', 'Corr'), ('binary_acc', 'binary accuracy'), ('f1', 'F1')),
+    'pom': (('mae', 'mean MAE'), ('corr', 'mean Corr'), ('acc', 'mean accuracy')),  # means over the traits
+}
+NOT_RECORDED = ('checkpoint', 'synthetic')  # train_and_test's keys that are not test scores
+# must agree on resume (a study created before --dataset existed lacks dataset and trait: IEMOCAP)
+STUDY_KEYS = ('dataset', 'emotion', 'trait', 'epochs', 'patience', 'seed', 'space', 'data_bytes')
 DEFAULT_OUT = 'search'
 REDRAW_AFTER = 10  # duplicates in a row after which a worker enqueues an untried random setting
 
@@ -54,9 +81,9 @@ class SkipTrial(Exception):
 
 # ---------------------------------------------------------------- configuration
 
-def load_space(path):
-    """The grid, with the lists of a JSON file {name: [values]} replacing the grid's."""
-    space = {name: list(values) for name, values in DEFAULT_SPACE.items()}
+def load_space(path, dataset='iemocap'):
+    """The dataset's grid, with the lists of a JSON file {name: [values]} replacing the grid's."""
+    space = {name: list(values) for name, values in SPACES[dataset].items()}
     if path is None:
         return space
     if not os.path.isfile(path):
@@ -69,7 +96,7 @@ def load_space(path):
     if not isinstance(given, dict):
         raise utils.UserError('--space {}: expected a JSON object {{"rank": [1, 4], ...}}'.format(path))
     for name, values in given.items():
-        if name not in DEFAULT_SPACE:
+        if name not in space:
             raise utils.UserError('--space {}: unknown hyperparameter {!r} (known: {})'.format(
                 path, name, ', '.join(SEARCH_HPARAMS)))
         if not isinstance(values, list) or not values:
@@ -99,10 +126,10 @@ def space_size(space):
 
 
 def base_hparams(args):
-    """Everything but the searched hyperparameters: the emotion's table, --epochs, --patience, --seed."""
-    hp = utils.emotion_hparams(args.emotion)
+    """Everything but the searched hyperparameters: the task's row of the table (--dataset, --emotion,
+    --trait) with its identity keys, and --epochs, --patience, --seed."""
+    _, _, hp = utils.task_of(args)
     hp.update(utils.explicit_hparams(args, ('epochs', 'patience', 'seed')))
-    hp['emotion'] = args.emotion
     utils.check_hparams(hp)
     return hp
 
@@ -188,7 +215,9 @@ def open_study(config, create=False):
         raise utils.UserError('--storage {}: cannot open study {} ({})'.format(where, config['study'], one_line(err)))
     if study.direction != optuna.study.StudyDirection.MINIMIZE:
         raise utils.UserError('study {} in {} maximises; it is not an LMF search'.format(config['study'], where))
-    saved = study.user_attrs
+    saved = dict(study.user_attrs)
+    if saved:
+        saved.setdefault('dataset', 'iemocap')  # a study from before --dataset existed
     mine = {key: config['meta'][key] for key in STUDY_KEYS}
     if create and not saved:
         for key, value in mine.items():
@@ -205,7 +234,7 @@ def open_study(config, create=False):
 
 
 def _short(value):
-    text = json.dumps(value) if not isinstance(value, str) else value
+    text = '(none)' if value is None else json.dumps(value) if not isinstance(value, str) else value
     return text if len(text) < 80 else text[:77] + '...'
 
 
@@ -300,9 +329,9 @@ def untried_setting(study, space, rng, attempts=1000):
 class Worker:
     """Runs trials of one study in this process until the study has --trials settings."""
 
-    def __init__(self, config, label=''):
+    def __init__(self, config, label='', cpu_threads=None):
         import numpy as np
-        self.config, self.label = config, label
+        self.config, self.label, self.cpu_threads = config, label, cpu_threads
         self.study, self.storage, self.where = open_study(config)
         self.duplicates_in_a_row = 0
         self.rng = np.random.RandomState()
@@ -323,10 +352,12 @@ class Worker:
         hp = dict(config['base'], **params)
         run_dir = os.path.join(config['out'], config['study'], 'trial_{}'.format(trial.number))
         trial.set_user_attr('run_dir', run_dir)
+        if self.cpu_threads is not None:  # the last digits of the losses depend on it
+            trial.set_user_attr('cpu_threads', self.cpu_threads)
         on_epoch = self._pruning_callback(trial) if config['prune'] else None
         try:
             with contextlib.ExitStack() as stack:
-                if not config['verbose']:  # the trial's log is in run_dir/train_<emotion>.txt
+                if not config['verbose']:  # the trial's log is in run_dir/train_<name>.txt
                     stack.enter_context(contextlib.redirect_stdout(open(os.devnull, 'w')))
                 result = train.train_and_test(hp, config['data_path'], run_dir, run_dir, on_epoch=on_epoch)
         except train.TrainingDiverged as err:
@@ -335,8 +366,9 @@ class Worker:
         except KeyboardInterrupt:
             trial.set_user_attr('fail_reason', 'interrupted')
             raise
-        for key in RESULT_ATTRS:
-            trial.set_user_attr(key, result[key])
+        for key, value in result.items():  # every test score (what the CSV needs, and the rest)
+            if key not in NOT_RECORDED:
+                trial.set_user_attr(key, value)
         trial.set_user_attr('checkpoint', result['checkpoint'])
         return result['best_valid_loss']
 
@@ -373,9 +405,9 @@ class Worker:
         return on_epoch
 
     def after_trial(self, study, trial):
-        self.say(describe(trial))
+        self.say(describe(trial, self.config['dataset']))
         try:
-            export_csv(study, self.config['csv'])
+            export_csv(study, self.config)
         except OSError as err:
             self.say('could not write {}: {}'.format(self.config['csv'], err))
         if self.done():
@@ -389,13 +421,13 @@ class Worker:
         self.study.optimize(self.objective, catch=(SkipTrial, train.TrainingDiverged), callbacks=[self.after_trial])
 
 
-def describe(trial):
+def describe(trial, dataset):
     from optuna.trial import TrialState
     head = 'trial {} {}'.format(trial.number, trial.state.name)
     if trial.state == TrialState.COMPLETE:
         attrs = trial.user_attrs
-        head += ': validation loss {:.6f}, test F1 {:.4f}, test accuracy {:.4f}'.format(
-            attrs['best_valid_loss'], attrs['f1'], attrs['accuracy'])
+        head += ': validation loss {:.6f}'.format(attrs['best_valid_loss']) + ''.join(
+            ', test {} {:.4f}'.format(label, attrs[key]) for key, label in SHOWN_METRICS[dataset])
     elif trial.state == TrialState.PRUNED:
         last = max(trial.intermediate_values) if trial.intermediate_values else None
         head += ' after epoch {}'.format(last)
@@ -413,35 +445,65 @@ def completed(study):
     return sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number)
 
 
-def export_csv(study, path):
+def result_columns(dataset, label_count=None):
+    """[(header, value from a trial's user attributes)] after the hyperparameter columns, as the
+    authors' script for the dataset wrote them. POM's depend on its label count K."""
+    columns = [(header, lambda attrs, key=key: attrs[key]) for header, key in RESULT_COLUMNS[dataset]]
+    if dataset == 'pom':
+        from data.pom import trait_names
+        for word, key in POM_TRAIT_COLUMNS:
+            columns += [('{} {}'.format(name, word), lambda attrs, key=key, k=k: round(attrs[key][k], POM_DECIMALS))
+                        for k, name in enumerate(trait_names(label_count))]
+    return columns
+
+
+def csv_columns(dataset, label_count=None):
+    return list(SEARCH_HPARAMS) + [header for header, _ in result_columns(dataset, label_count)]
+
+
+def export_csv(study, config):
     """One row per completed trial, the authors' columns in their order (written atomically)."""
+    path = config['csv']
+    columns = result_columns(config['dataset'], config['label_count'])
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     tmp = '{}.tmp{}'.format(path, os.getpid())
     with open(tmp, 'w', newline='') as f:
         writer = csv.writer(f)
-        writer.writerow(CSV_COLUMNS)
+        writer.writerow(csv_columns(config['dataset'], config['label_count']))
         for trial in completed(study):
             writer.writerow([trial.params[name] for name in SEARCH_HPARAMS] +
-                            [trial.user_attrs[key] for key in RESULT_ATTRS])
+                            [value(trial.user_attrs) for _, value in columns])
     os.replace(tmp, path)
     return path
 
 
-def reproduce_command(config, params):
-    """The train.py command that retrains a setting with the search's data, budget and seed."""
+def task_flags(hp):
+    """train.py's flags that select hp's task: --emotion for IEMOCAP (as before --dataset existed),
+    --dataset mosi, or --dataset pom --trait <its row>."""
+    if hp['dataset'] == 'iemocap':
+        return ['--emotion', hp['emotion']]
+    return ['--dataset', hp['dataset']] + (['--trait', hp['trait']] if hp.get('trait') else [])
+
+
+def reproduce_command(config, params, cpu_threads=None):
+    """The train.py command that retrains a setting with the search's data, budget and seed, and with
+    the trial's CPU math threads where train.py's default differs (e.g. a trial of --workers 2): the
+    thread count changes the last digits of the losses."""
     hp = dict(config['base'], **params)
-    words = ['python', 'train.py', '--emotion', hp['emotion'], '--data_path', config['data_path']]
+    words = ['python', 'train.py'] + task_flags(hp) + ['--data_path', config['data_path']]
     for name in ('epochs', 'patience') + SEARCH_HPARAMS + ('seed',):
         words += ['--' + name, repr(hp[name]) if isinstance(hp[name], float) else str(hp[name])]
     if config['device'] != 'auto':
         words += ['--device', config['device']]
+    if cpu_threads is not None and cpu_threads != utils.default_cpu_threads():
+        words += ['--cpu_threads', str(cpu_threads)]
     return ' '.join(shlex.quote(w) for w in words)
 
 
 def summary(config):
     from optuna.trial import TrialState
     study, _, where = open_study(config)
-    export_csv(study, config['csv'])
+    export_csv(study, config)
     trials = study.get_trials(deepcopy=False)
     states = {s: sum(t.state == s for t in trials) for s in (TrialState.COMPLETE, TrialState.PRUNED,
                                                              TrialState.RUNNING)}
@@ -459,16 +521,19 @@ def summary(config):
             config['study'], os.path.join(config['out'], config['study'])))
     best = min(done, key=lambda t: (t.value, t.number))
     attrs = best.user_attrs
+    # A regression's test loss is its (mean) MAE, shown already.
+    shown = (() if config['dataset'] in utils.REGRESSION else (('test_loss', 'loss'),)) + \
+        SHOWN_METRICS[config['dataset']]
     print('Best trial {} by validation loss (test scores only reported, never used to choose): '
-          'validation loss {}, test loss {}, test F1 {}, test accuracy {}'.format(
-              best.number, best.value, attrs['test_loss'], attrs['f1'], attrs['accuracy']))
+          'validation loss {}{}'.format(best.number, best.value, ''.join(
+              ', test {} {}'.format(label, attrs[key]) for key, label in shown)))
     if attrs.get('run_dir'):
-        print('Its checkpoint: {}'.format(os.path.join(attrs['run_dir'], '{}.pdparams'.format(config['emotion']))))
+        print('Its checkpoint: {}'.format(os.path.join(attrs['run_dir'], '{}.pdparams'.format(config['name']))))
     print('Reproduce it (prints "Best validation loss is: {}"):'.format(best.value))
-    print(reproduce_command(config, best.params))
+    print(reproduce_command(config, best.params, attrs.get('cpu_threads')))
     print('CSV: {}'.format(config['csv']))
     if config['synthetic']:
-        print(utils.SYNTHETIC_NOTE)
+        print(utils.synthetic_note(config['dataset']))
     return best
 
 
@@ -476,8 +541,9 @@ def summary(config):
 
 def run_worker(config, label='', cpu_threads=None):
     """One worker process: trials until the study is done. Used directly and by --workers."""
-    utils.setup_device(config['device'], cpu_threads)
-    Worker(config, label).run()
+    device = utils.setup_device(config['device'], cpu_threads)
+    threads = (utils.default_cpu_threads() if cpu_threads is None else cpu_threads) if device == 'cpu' else None
+    Worker(config, label, threads).run()
 
 
 def _worker_main(config, index, cpu_threads):
@@ -512,23 +578,42 @@ def run_workers(config, count):
             ', '.join('{} (exit {})'.format(i, code) for i, code in failed)))
 
 
+def dataset_defaults(key):
+    """A setting's default per dataset for the help, e.g. '100 for iemocap, 500 for mosi and pom'."""
+    datasets = {}
+    for dataset in utils.DATASETS:
+        datasets.setdefault(utils.DATASET_HPARAMS[dataset][key], []).append(dataset)
+    if len(datasets) == 1:
+        return str(next(iter(datasets)))
+    return ', '.join('{} for {}'.format(value, ' and '.join(names)) for value, names in datasets.items())
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--emotion', type=str, default='happy', help='one of ' + ', '.join(utils.EMOTIONS))
+    utils.add_task_args(parser, trait=False)
+    parser.add_argument('--trait', type=str, default=None,
+                        help="POM only: the row of the authors' hyperparams.txt that gives the settings the search "
+                             'does not vary (seed; default {}); it names the task in the study and the checkpoints, '
+                             'and the model predicts all traits'.format(utils.DEFAULT_TRAIT))
     parser.add_argument('--trials', type=int, default=50,
                         help="the study's total number of settings to try (resuming runs only the missing ones)")
     utils.add_data_arg(parser)
-    parser.add_argument('--epochs', type=int, default=None, help='per trial (default 100)')
-    parser.add_argument('--patience', type=int, default=None, help='per trial (default 20)')
-    parser.add_argument('--seed', type=int, default=None, help="every trial's seed (default: the emotion's)")
+    parser.add_argument('--epochs', type=int, default=None, help='per trial (default {})'.format(
+        dataset_defaults('epochs')))
+    parser.add_argument('--patience', type=int, default=None, help='per trial (default {})'.format(
+        dataset_defaults('patience')))
+    parser.add_argument('--seed', type=int, default=None,
+                        help="every trial's seed (default: the task's published seed)")
     parser.add_argument('--space', type=str, default=None,
-                        help='JSON file {"rank": [1, 4], ...} replacing some of the grid\'s lists')
+                        help='JSON file {"rank": [1, 4], ...} replacing some of the lists of the dataset\'s grid '
+                             '(the authors\' train_iemocap.py, or train_mosi.py / train_pom.py)')
     parser.add_argument('--sampler', choices=('random', 'tpe'), default='random')
     parser.add_argument('--prune', action='store_true',
                         help="stop trials whose validation loss is worse than the median of earlier trials' "
                              '(Optuna MedianPruner)')
     parser.add_argument('--prune_warmup', type=int, default=10, help='epochs a trial runs before it may be pruned')
-    parser.add_argument('--study', type=str, default=None, help='study name (default lmf_<emotion>)')
+    parser.add_argument('--study', type=str, default=None,
+                        help='study name (default lmf_<emotion> for iemocap, else lmf_mosi or lmf_pom)')
     parser.add_argument('--storage', type=str, default=None,
                         help='Optuna storage: an RDB URL (postgresql://..., mysql://..., sqlite:///...) or a '
                              'journal file path (default search/<study>.journal)')
@@ -550,18 +635,22 @@ def make_config(args):
     if args.prune_warmup < 0:
         raise utils.UserError('--prune_warmup must be >= 0, got {}'.format(args.prune_warmup))
     base = base_hparams(args)
-    space = load_space(args.space)
+    dataset, name = base['dataset'], utils.model_name(base['dataset'], base.get('emotion'))
+    space = load_space(args.space, dataset)
     if args.trials > space_size(space):
         raise utils.UserError('--trials {} exceeds the {} distinct settings of the search space'.format(
             args.trials, space_size(space)))
-    study = args.study or 'lmf_{}'.format(args.emotion)
+    study = args.study or 'lmf_{}'.format(name)
     if not study or os.sep in study or study.startswith('.'):
         raise utils.UserError('--study {!r}: use a plain name (it names files under {})'.format(study, args.out))
-    data_path = utils.default_data_path(args.data_path)
-    train_set = utils.load_iemocap(data_path, args.emotion, verbose=False)[0]  # bad data: one error now
-    meta = dict(emotion=args.emotion, epochs=base['epochs'], patience=base['patience'], seed=base['seed'],
-                space=space, data_bytes=os.path.getsize(data_path))
-    return dict(emotion=args.emotion, trials=args.trials, base=base, space=space, study=study,
+    data_path = utils.default_data_path(args.data_path, dataset)
+    # bad data: one error now, not in every trial
+    train_set = utils.load_data(dataset, data_path, base.get('emotion'), verbose=False,
+                                output_dim=base.get('output_dim'))[0]
+    meta = dict(dataset=dataset, emotion=base.get('emotion'), trait=base.get('trait'), epochs=base['epochs'],
+                patience=base['patience'], seed=base['seed'], space=space, data_bytes=os.path.getsize(data_path))
+    return dict(dataset=dataset, name=name, label_count=int(train_set.labels.shape[1]),
+                trials=args.trials, base=base, space=space, study=study,
                 storage=args.storage, journal=os.path.join(args.out, '{}.journal'.format(study)),
                 out=args.out, csv=args.csv or os.path.join(args.out, '{}.csv'.format(study)),
                 data_path=data_path, sampler=args.sampler, prune=args.prune, prune_warmup=args.prune_warmup,

@@ -1,5 +1,6 @@
-"""Shared pieces of the LMF scripts: hyperparameter table, safe loading of the
-IEMOCAP pickle and of checkpoints, building a model from a checkpoint, metrics.
+"""Shared pieces of the LMF scripts: the hyperparameter table of all three datasets, task
+flags, the safe unpickler, checkpoints, building a model from one, evaluation and metrics.
+The dataset readers are in data/ (one module per dataset).
 """
 import os
 import pickle
