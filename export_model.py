@@ -3,22 +3,30 @@
     python export_model.py --emotion happy                       # check/happy.pdparams -> check_inference/happy/
     python export_model.py --emotion happy --audio_hidden 4 --video_hidden 16 --text_hidden 128 \\
         --audio_dropout 0.3 --video_dropout 0.1 --text_dropout 0.5 --rank 1 --data_path ./data/iemocap.pkl
+    python export_model.py --dataset mosi                        # check/mosi.pdparams -> check_inference/mosi/
+    python export_model.py --dataset pom --data_path ./data/pom.pkl   # check/pom.pdparams -> check_inference/pom/
 
-Writes, for --save_inference_dir DIR (default check_inference/):
+Writes, for --save_inference_dir DIR (default check_inference/) and the model's name
+(the emotion for IEMOCAP, mosi or pom for the regression datasets):
 
-    DIR/<emotion>/inference.json        the program (Paddle 3 PIR format; an LSTM model
+    DIR/<name>/inference.json           the program (Paddle 3 PIR format; an LSTM model
                                         cannot be written as a legacy .pdmodel)
-    DIR/<emotion>/inference.pdiparams   the weights
-    DIR/<emotion>/inference_info.json   emotion, input sizes, output kind, source checkpoint
+    DIR/<name>/inference.pdiparams      the weights
+    DIR/<name>/inference_info.json      dataset, name (and emotion), input sizes, output kind,
+                                        hyperparameters, source checkpoint
 
-Inputs (dynamic batch): audio [N, 74], video [N, 35], text [N, --seq_len, 300] float32,
-named 'audio', 'video', 'text'; the feature sizes come from the checkpoint. The output
-is [N, classes] softmax probabilities. infer.py reads exactly this layout.
+Inputs (dynamic batch): audio [N, A], video [N, V], text [N, --seq_len, 300] float32,
+named 'audio', 'video', 'text'; the feature sizes come from the checkpoint (IEMOCAP 74 and
+35, CMU-MOSI 74 and 47, POM 43 and 43 in the authors' files). The output
+is [N, classes] softmax probabilities for IEMOCAP ('output': 'probabilities' in the info
+file) and the raw regression scores [N, K] for CMU-MOSI (K = 1) and POM (K = the traits),
+without softmax ('output': 'scores'). infer.py reads exactly this layout.
 
 The architecture comes from the checkpoint; hyperparameter flags, if given, must agree
-with it (dropouts do not change the exported model). The dataset is not needed; if
---data_path is given, its feature sizes are checked against the model and its first
-test samples are used for the numerical self-check of the export.
+with it (dropouts do not change the exported model), and a checkpoint trained on another
+dataset than --dataset is refused. The dataset is not needed; if --data_path is given (a
+pickle of --dataset), its feature sizes and label count are checked against the model and
+its first test samples are used for the numerical self-check of the export.
 """
 import argparse
 import json
@@ -32,7 +40,10 @@ import utils
 INFO_FORMAT = 'lmf-paddle-inference-v1'
 INPUT_NAMES = ('audio', 'video', 'text')
 CHECK_SAMPLES = 8  # samples compared between the dynamic graph and the exported model
-CHECK_TOLERANCE = 1e-5
+CHECK_TOLERANCE = 1e-5  # per unit of output scale: max |exported - dynamic| <= 1e-5 * max(1, max |dynamic|)
+# What the exported model returns, per dataset (the 'output' of inference_info.json).
+OUTPUT_KINDS = {dataset: 'scores' if dataset in utils.REGRESSION else 'probabilities'
+                for dataset in utils.DATASETS}
 
 
 def input_specs(input_dims, seq_len):
@@ -88,33 +99,44 @@ def self_check(files, inputs, expected):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    utils.add_hparam_args(parser)
+    utils.add_hparam_args(parser, trait=False)
     parser.add_argument('--check_path', type=str, default=None,
-                        help='checkpoint file, or a folder holding <emotion>.pdparams (default: check/)')
+                        help='checkpoint file, or a folder holding <name>.pdparams, name being the emotion, mosi '
+                             'or pom (default: check/)')
     parser.add_argument('--save_inference_dir', type=str, default='check_inference',
-                        help='the model goes to <save_inference_dir>/<emotion>/ (default: check_inference/)')
+                        help='the model goes to <save_inference_dir>/<name>/ (default: check_inference/)')
     parser.add_argument('--data_path', type=str, default=None,
-                        help='optional IEMOCAP pickle: check that its feature sizes fit the model')
+                        help='optional pickle of --dataset: check that its feature sizes and label count fit the '
+                             'model, and self-check the export on its test samples')
     parser.add_argument('--seq_len', type=int, default=20,
                         help='text sequence length of the exported input (default 20); 0 = any length')
     args = parser.parse_args(argv)
 
-    utils.emotion_hparams(args.emotion)  # validates --emotion
+    dataset, name, _ = utils.task_of(args)  # validates --dataset and --emotion
+    regression = dataset in utils.REGRESSION
     if args.seq_len < 0:
         raise utils.UserError('--seq_len must be >= 1, or 0 for any length; got {}'.format(args.seq_len))
     if args.data_path and not os.path.isfile(args.data_path):
         raise utils.UserError('--data_path {} does not exist'.format(args.data_path))
-    check_path = utils.checkpoint_file(args.check_path, args.emotion)
+    check_path = utils.checkpoint_file(args.check_path, name, dataset=dataset)
     overrides = utils.explicit_hparams(args, utils.MODEL_HPARAMS + utils.DROPOUT_HPARAMS)
     utils.check_hparams(overrides)
 
     import paddle
     paddle.set_device('cpu')
-    model, hp, input_dims = utils.model_from_checkpoint(check_path, args.emotion, overrides, use_softmax=True)
+    # Classification exports class probabilities; regression the raw scores.
+    model, hp, input_dims = utils.model_from_checkpoint(check_path, name, overrides, use_softmax=not regression,
+                                                        dataset=dataset)
     seq_len = args.seq_len or None
+    if dataset == 'mosi' and hp['output_dim'] != 1:
+        # The seed's flat .pkl checkpoints record no dataset, so model_from_checkpoint cannot refuse them.
+        raise utils.UserError('--dataset mosi: checkpoint {} has {} outputs but a CMU-MOSI model has one '
+                              '(sentiment)'.format(check_path, hp['output_dim']))
 
     if args.data_path:
-        _, _, test_set, _ = utils.load_iemocap(args.data_path, args.emotion, expected_dims=input_dims)
+        _, _, test_set, _ = utils.load_data(dataset, args.data_path, name, expected_dims=input_dims,
+                                            output_dim=hp['output_dim'],
+                                            output_flag='the output_dim of checkpoint {}'.format(check_path))
         data_seq_len = test_set.text.shape[1]
         if seq_len is not None and data_seq_len != seq_len:
             raise utils.UserError('{}: text sequences have length {} but --seq_len is {}'.format(
@@ -130,33 +152,39 @@ def main(argv=None):
                   rng.randn(CHECK_SAMPLES, length, input_dims[2]).astype('float32')]
         check_source = '{} random inputs'.format(CHECK_SAMPLES)
 
-    model_dir = os.path.join(args.save_inference_dir, args.emotion)
-    print('Exporting {} ({}) from {}'.format(args.emotion, ', '.join(
+    model_dir = os.path.join(args.save_inference_dir, name)
+    print('Exporting {} ({}) from {}'.format(name, ', '.join(
         '{}={}'.format(k, hp[k]) for k in utils.MODEL_HPARAMS), check_path))
     expected = dynamic_outputs(model, inputs)
     files = export(model, input_dims, seq_len, model_dir)
-    info = {
-        'format': INFO_FORMAT,
-        'emotion': args.emotion,
-        'inputs': {name: [None] + ([seq_len] if name == 'text' else []) + [int(dim)]
-                   for name, dim in zip(INPUT_NAMES, input_dims)},
+    info = {'format': INFO_FORMAT, 'dataset': dataset, 'name': name}
+    if dataset == 'iemocap':
+        info['emotion'] = name
+    info.update({
+        'inputs': {input_name: [None] + ([seq_len] if input_name == 'text' else []) + [int(dim)]
+                   for input_name, dim in zip(INPUT_NAMES, input_dims)},
         'input_dims': [int(d) for d in input_dims],
         'seq_len': seq_len,
-        'output': 'probabilities',
+        'output': OUTPUT_KINDS[dataset],
         'output_dim': int(hp['output_dim']),
         'hparams': {k: hp[k] for k in utils.MODEL_HPARAMS},
         'checkpoint': os.path.abspath(check_path),
         'paddle_version': paddle.__version__,
-    }
+    })
     with open(files[2], 'w') as f:
         json.dump(info, f, indent=2)
         f.write('\n')
 
     diff = self_check(files, inputs, expected)
-    if not diff <= CHECK_TOLERANCE:
+    # Probabilities are at most 1, so for them this is 1e-5; raw scores (regression) can be
+    # large on random inputs, where float32 rounding alone exceeds an absolute 1e-5.
+    if not diff <= CHECK_TOLERANCE * max(1.0, float(np.abs(expected).max())):
         raise RuntimeError('exported model differs from the dynamic graph by {} on {}'.format(diff, check_source))
-    print('Input specs: ' + ', '.join('{} {}'.format(name, shape) for name, shape in info['inputs'].items()))
-    print('Output: [None, {}] class probabilities (softmax)'.format(info['output_dim']))
+    print('Input specs: ' + ', '.join('{} {}'.format(k, shape) for k, shape in info['inputs'].items()))
+    if regression:
+        print('Output: [None, {}] regression scores (no softmax)'.format(info['output_dim']))
+    else:
+        print('Output: [None, {}] class probabilities (softmax)'.format(info['output_dim']))
     print('Self-check on {}: max |exported - dynamic| = {:.2e}'.format(check_source, diff))
     for path in files:
         print('Saved {}'.format(path))

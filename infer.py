@@ -1,14 +1,24 @@
-"""Run an exported LMF model with Paddle Inference on the test split; save class probabilities.
+"""Run an exported LMF model with Paddle Inference on the test split; save its outputs.
 
     python export_model.py --emotion happy                      # first: check_inference/happy/
     python infer.py --emotion happy --data_path ./data/iemocap.pkl
     python infer.py --emotion happy --batch_size 1 --benchmark True
+    python export_model.py --dataset mosi                       # first: check_inference/mosi/
+    python infer.py --dataset mosi --data_path ./data/mosi.pkl  # -> out_pred/mosi_pred.npy
+    python infer.py --dataset pom --batch_size 1 --benchmark True
 
-Reads <save_inference_dir>/<emotion>/inference.json, inference.pdiparams and
+Reads <save_inference_dir>/<name>/inference.json, inference.pdiparams and
 inference_info.json as export_model.py writes them (a folder that holds these files
-directly is accepted too). Writes <output_dir>/<emotion>_prob.npy: one row of class
-probabilities per test sample, in test-set order. Prints weighted F1 and accuracy of the
-argmax, and with --benchmark True a timing report in the shape of PaddlePaddle's AutoLog.
+directly is accepted too); <name> is the emotion for IEMOCAP, else mosi or pom. The
+export must be one of --dataset (and of --emotion); info files written before CMU-MOSI
+and POM existed are IEMOCAP's.
+
+IEMOCAP (--dataset iemocap, the default) writes <output_dir>/<emotion>_prob.npy (default
+out_prob/): one row of class probabilities per test sample, in test-set order, and prints
+weighted F1 and accuracy of the argmax. CMU-MOSI and POM write <output_dir>/<dataset>_pred.npy
+(default out_pred/): the raw regression scores [N, K] (K = 1 for CMU-MOSI, one per trait for
+POM), in test-set order, and print the dataset's metrics as test.py does. --benchmark True
+adds a timing report in the shape of PaddlePaddle's AutoLog.
 
 Booleans are given as the TIPC scripts pass them: --use-gpu True|False.
 """
@@ -22,7 +32,7 @@ import time
 import numpy as np
 
 import utils
-from export_model import INFO_FORMAT, INPUT_NAMES
+from export_model import INFO_FORMAT, INPUT_NAMES, OUTPUT_KINDS
 # Fastest on the 2-core reference machine (BENCHMARKS.md): oneDNN off; one thread at
 # batch size 1 (1870 vs 1572 samples/s), all cores (utils.default_cpu_threads) for larger
 # batches (batch 32: 12433 vs 10795, batch 128: 12874 vs 10316 samples/s).
@@ -44,11 +54,13 @@ def str2bool(text):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--emotion', type=str, default='happy', help='one of ' + ', '.join(utils.EMOTIONS))
+    utils.add_task_args(parser, trait=False)
     parser.add_argument('--save_inference_dir', type=str, default='check_inference',
                         help='folder that export_model.py wrote (default: check_inference/)')
     utils.add_data_arg(parser)
-    parser.add_argument('--output_dir', type=str, default='out_prob', help='where <emotion>_prob.npy goes')
+    parser.add_argument('--output_dir', type=str, default=None,
+                        help='where <emotion>_prob.npy (IEMOCAP; default out_prob/) or <dataset>_pred.npy '
+                             '(CMU-MOSI, POM; default out_pred/) goes')
     parser.add_argument('--batch_size', type=int, default=32)
     parser.add_argument('--use-gpu', '--use_gpu', dest='use_gpu', type=str2bool, default=False,
                         help='True: run on GPU when this Paddle build has one (default False)')
@@ -64,9 +76,9 @@ def parse_args(argv=None):
 
 # ---------------------------------------------------------------- model files
 
-def model_folder(save_inference_dir, emotion):
-    """<dir>/<emotion>/ as export_model.py writes it, or <dir> itself when it holds the files."""
-    nested = os.path.join(save_inference_dir, emotion)
+def model_folder(save_inference_dir, name):
+    """<dir>/<name>/ as export_model.py writes it, or <dir> itself when it holds the files."""
+    nested = os.path.join(save_inference_dir, name)
     if not os.path.isfile(utils.inference_model_files(nested)[0]) \
             and os.path.isfile(utils.inference_model_files(save_inference_dir)[0]):
         return save_inference_dir
@@ -91,14 +103,22 @@ def program_input_shapes(program_path):
         return {}
 
 
-def load_model_info(model_dir, emotion, save_inference_dir):
-    """Checks the exported files; returns the info dict (input_dims, seq_len, output_dim, ...)."""
+def export_command(dataset, name):
+    return '--emotion {}'.format(name) if dataset == 'iemocap' else '--dataset {}'.format(dataset)
+
+
+def load_model_info(model_dir, name, save_inference_dir, dataset='iemocap'):
+    """Checks the exported files; returns the info dict (dataset, name, input_dims, seq_len, output, output_dim, ...).
+
+    An info file without 'dataset' (written before CMU-MOSI and POM existed) is IEMOCAP's.
+    """
     program, params, info_path = utils.inference_model_files(model_dir)
     missing = [os.path.basename(p) for p in (program, params, info_path) if not os.path.isfile(p)]
     if missing:
         raise utils.UserError('no exported {} model in {} ({} missing); export it first: '
-                              'python export_model.py --emotion {} --save_inference_dir {}'.format(
-                                  emotion, model_dir, ', '.join(missing), emotion, save_inference_dir))
+                              'python export_model.py {} --save_inference_dir {}'.format(
+                                  name, model_dir, ', '.join(missing), export_command(dataset, name),
+                                  save_inference_dir))
     try:
         with open(info_path) as f:
             info = json.load(f)
@@ -108,13 +128,24 @@ def load_model_info(model_dir, emotion, save_inference_dir):
         info['output_dim'] = int(info['output_dim'])
         seq_len = info.get('seq_len')
         info['seq_len'] = None if seq_len is None else int(seq_len)
-        if len(info['input_dims']) != 3 or info.get('output') != 'probabilities':
+        info.setdefault('dataset', 'iemocap')
+        if info['dataset'] not in OUTPUT_KINDS:
+            raise ValueError('unknown dataset {!r}'.format(info['dataset']))
+        # The name is the emotion for IEMOCAP, else the dataset (utils.model_name).
+        info.setdefault('name', info.get('emotion') if info['dataset'] == 'iemocap' else info['dataset'])
+        if info['name'] != utils.model_name(info['dataset'], info.get('emotion')):
+            raise ValueError('name {!r} for dataset {!r}'.format(info['name'], info['dataset']))
+        if len(info['input_dims']) != 3 or info.get('output') != OUTPUT_KINDS[info['dataset']]:
             raise ValueError('unexpected content')
     except (OSError, ValueError, KeyError, TypeError) as err:
         raise utils.UserError('{} is not an export_model.py info file ({}); re-export the model'.format(info_path, err))
-    if info.get('emotion') != emotion:
+    if info['dataset'] != dataset:
+        raise utils.UserError('--dataset {}: the model in {} was exported for --dataset {}{}'.format(
+            dataset, model_dir, info['dataset'],
+            ' ({})'.format(info['name']) if info['dataset'] == 'iemocap' else ''))
+    if dataset == 'iemocap' and info.get('emotion') != name:
         raise utils.UserError('--emotion {}: the model in {} was exported for {}'.format(
-            emotion, model_dir, info.get('emotion')))
+            name, model_dir, info.get('emotion')))
     # The program is what the predictor runs: its input shapes must be the ones the info file states.
     shapes = program_input_shapes(program)
     expected = {'audio': [None, info['input_dims'][0]], 'video': [None, info['input_dims'][1]],
@@ -187,14 +218,15 @@ def run_batch(predictor, audio, visual, text):
 
 
 def predict(predictor, dataset, batch_size, warmup=0):
-    """Class probabilities [N, K] in dataset order, and per-batch timings in seconds."""
+    """Model outputs [N, K] (class probabilities or regression scores) in dataset order, and
+    per-batch timings in seconds."""
     n = len(dataset)
     if warmup:
         end = min(batch_size, n)
         sample = [np.ascontiguousarray(a[:end]) for a in (dataset.audio, dataset.visual, dataset.text)]
         for _ in range(warmup):
             run_batch(predictor, *sample)
-    probs, times = [], dict(preprocess=[], inference=[], postprocess=[])
+    outputs, times = [], dict(preprocess=[], inference=[], postprocess=[])
     for start in range(0, n, batch_size):
         t0 = time.perf_counter()
         batch = [np.ascontiguousarray(a[start:start + batch_size], dtype=np.float32)
@@ -206,12 +238,12 @@ def predict(predictor, dataset, batch_size, warmup=0):
             raise utils.UserError('inference failed on samples {}..{}: {}'.format(
                 start, start + len(batch[0]) - 1, paddle_error_line(err)))
         t2 = time.perf_counter()
-        probs.append(np.asarray(out, dtype=np.float32).reshape(len(batch[0]), -1))
+        outputs.append(np.asarray(out, dtype=np.float32).reshape(len(batch[0]), -1))
         t3 = time.perf_counter()
         times['preprocess'].append(t1 - t0)
         times['inference'].append(t2 - t1)
         times['postprocess'].append(t3 - t2)
-    return np.concatenate(probs, axis=0), times
+    return np.concatenate(outputs, axis=0), times
 
 
 # ---------------------------------------------------------------- benchmark report
@@ -286,27 +318,40 @@ def benchmark_report(settings, batch_size, n_samples, data_path, times, model_di
 
 # ---------------------------------------------------------------- main
 
+def check_outputs(outputs, info, n_samples, model_dir):
+    """The predictor's outputs must be [N, output_dim] and finite; probabilities must sum to 1 per row."""
+    kind = 'class probabilities' if info['output'] == 'probabilities' else 'regression scores'
+    if outputs.shape != (n_samples, info['output_dim']) or not np.all(np.isfinite(outputs)) \
+            or (info['output'] == 'probabilities' and not np.allclose(outputs.sum(axis=1), 1.0, atol=1e-4)):
+        raise utils.UserError('the model in {} did not return {} (output shape {})'.format(
+            model_dir, kind, outputs.shape))
+    return kind
+
+
 def main(argv=None):
     args = parse_args(argv)
-    utils.emotion_hparams(args.emotion)  # validates --emotion
+    dataset, name, _ = utils.task_of(args)  # validates --dataset and --emotion
     if args.cpu_threads is None and args.batch_size >= 1:
         args.cpu_threads = default_cpu_threads(args.batch_size)
-    for name in ('batch_size', 'cpu_threads'):
-        if getattr(args, name) < 1:
-            raise utils.UserError('--{} must be >= 1, got {}'.format(name, getattr(args, name)))
+    for flag in ('batch_size', 'cpu_threads'):
+        if getattr(args, flag) < 1:
+            raise utils.UserError('--{} must be >= 1, got {}'.format(flag, getattr(args, flag)))
     if args.warmup < 0:
         raise utils.UserError('--warmup must be >= 0, got {}'.format(args.warmup))
+    regression = dataset in utils.REGRESSION
+    output_dir = args.output_dir or ('out_pred' if regression else 'out_prob')
 
-    model_dir = model_folder(args.save_inference_dir, args.emotion)
-    info = load_model_info(model_dir, args.emotion, args.save_inference_dir)
-    data_path = utils.default_data_path(args.data_path)
-    _, _, test_set, _ = utils.load_iemocap(data_path, args.emotion, expected_dims=info['input_dims'])
+    model_dir = model_folder(args.save_inference_dir, name)
+    info = load_model_info(model_dir, name, args.save_inference_dir, dataset)
+    data_path = utils.default_data_path(args.data_path, dataset)
+    _, _, test_set, _ = utils.load_data(dataset, data_path, name, expected_dims=info['input_dims'])
     if info['seq_len'] is not None and test_set.text.shape[1] != info['seq_len']:
         raise utils.UserError('{}: text sequences have length {} but the model in {} was exported for {}'.format(
             data_path, test_set.text.shape[1], model_dir, info['seq_len']))
     if test_set.labels.shape[1] != info['output_dim']:
-        raise utils.UserError('{}: labels have {} classes but the model in {} outputs {}'.format(
-            data_path, test_set.labels.shape[1], model_dir, info['output_dim']))
+        raise utils.UserError('{}: labels have {} {} but the model in {} outputs {}'.format(
+            data_path, test_set.labels.shape[1], 'columns' if regression else 'classes', model_dir,
+            info['output_dim']))
 
     predictor, settings = make_predictor(model_dir, args.use_gpu, args.enable_mkldnn, args.cpu_threads,
                                          args.ir_optim)
@@ -316,21 +361,18 @@ def main(argv=None):
     else:
         print('Inference device: GPU 0')
     print('Start inference {} on {} test samples of {} (batch size {})......'.format(
-        args.emotion, len(test_set), data_path, args.batch_size))
-    probs, times = predict(predictor, test_set, args.batch_size, warmup=args.warmup if args.benchmark else 0)
+        name, len(test_set), data_path, args.batch_size))
+    outputs, times = predict(predictor, test_set, args.batch_size, warmup=args.warmup if args.benchmark else 0)
 
-    if probs.shape != (len(test_set), info['output_dim']) or not np.all(np.isfinite(probs)) \
-            or not np.allclose(probs.sum(axis=1), 1.0, atol=1e-4):
-        raise utils.UserError('the model in {} did not return class probabilities (output shape {})'.format(
-            model_dir, probs.shape))
-    os.makedirs(args.output_dir, exist_ok=True)
-    out_path = os.path.join(args.output_dir, '{}_prob.npy'.format(args.emotion))
-    np.save(out_path, probs)
-    print('Saved class probabilities [{}, {}] to {}'.format(probs.shape[0], probs.shape[1], out_path))
+    kind = check_outputs(outputs, info, len(test_set), model_dir)
+    os.makedirs(output_dir, exist_ok=True)
+    out_path = os.path.join(output_dir, '{}_pred.npy'.format(dataset) if regression else '{}_prob.npy'.format(name))
+    np.save(out_path, outputs)
+    print('Saved {} [{}, {}] to {}'.format(kind, outputs.shape[0], outputs.shape[1], out_path))
 
-    utils.display(*utils.scores(test_set.targets, probs.argmax(axis=1)))
+    utils.show_results(dataset, utils.task_metrics(dataset, test_set.targets, outputs))
     if test_set.synthetic:
-        print(utils.SYNTHETIC_NOTE)
+        print(utils.synthetic_note(dataset))
     if args.benchmark:
         for row in benchmark_report(settings, args.batch_size, len(test_set), data_path, times, model_dir,
                                     args.warmup):

@@ -211,6 +211,165 @@ def test_export_bad_input(deployed, tmp_path):
     assert not os.path.exists(str(tmp_path / 'happy'))
 
 
+# ---------------------------------------------------------------- regression (CMU-MOSI, POM)
+
+REGRESSION_DIMS = {'mosi': ([74, 47, 300], 1), 'pom': ([43, 43, 300], 16)}  # input sizes, outputs K
+
+
+@pytest.fixture(scope='module')
+def regression_deployed(tmp_path_factory):
+    """CMU-MOSI and POM models trained for 2 epochs on small synthetic data, exported by the CLI with --data_path."""
+    import data
+    import train
+    tmp = tmp_path_factory.mktemp('deploy_regression')
+    check, inference = str(tmp / 'check'), str(tmp / 'inference')
+    paths, exports = {}, {}
+    for dataset in utils.REGRESSION:
+        reader = data.module(dataset)
+        paths[dataset] = write_pickle(tmp / '{}.pkl'.format(dataset),
+                                      reader.make_sample_data(0, split_sizes(reader.SPLIT_SIZES, 48, 16, N_TEST)))
+        train.train_and_test(dict(utils.published_hparams(dataset), epochs=2), paths[dataset], check,
+                             str(tmp / 'train_log'))
+        proc = run_script('export_model.py', '--dataset', dataset, '--check_path', check,
+                          '--save_inference_dir', inference, '--data_path', paths[dataset])
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        exports[dataset] = proc
+    return dict(tmp=tmp, data=paths, check=check, inference=inference, exports=exports)
+
+
+def dynamic_scores(checkpoint, dataset, data):
+    """The dynamic-graph regression model's raw outputs on the test split."""
+    import paddle
+    model, _, _ = utils.model_from_checkpoint(checkpoint, dataset, dataset=dataset)
+    _, _, test_set, _ = utils.load_data(dataset, data, dataset, verbose=False)
+    with paddle.no_grad():
+        return paddle.concat([model(a, v, t) for a, v, t, _ in utils.iterate_batches(test_set, 1024)]).numpy()
+
+
+@pytest.mark.parametrize('dataset', utils.REGRESSION)
+def test_regression_export_writes_scores(regression_deployed, dataset):
+    folder = os.path.join(regression_deployed['inference'], dataset)
+    assert sorted(os.listdir(folder)) == ['inference.json', 'inference.pdiparams', 'inference_info.json']
+    with open(utils.inference_model_files(folder)[2]) as f:
+        info = json.load(f)
+    dims, k = REGRESSION_DIMS[dataset]
+    assert info['dataset'] == dataset and info['name'] == dataset and 'emotion' not in info
+    assert info['output'] == 'scores' and info['output_dim'] == k
+    assert info['input_dims'] == dims and info['seq_len'] == 20
+    proc = regression_deployed['exports'][dataset]
+    assert 'Output: [None, {}] regression scores (no softmax)'.format(k) in proc.stdout
+    assert 'softmax)' not in proc.stdout.replace('(no softmax)', '')
+    # the self-check ran on the test samples that the dataset's own reader loaded
+    assert 'Self-check on 8 test samples of {}'.format(regression_deployed['data'][dataset]) in proc.stdout
+    assert 'NOTE: {} is SYNTHETIC sample data, not {}.'.format(
+        regression_deployed['data'][dataset], {'mosi': 'CMU-MOSI', 'pom': 'POM'}[dataset]) in proc.stdout
+
+
+@pytest.mark.parametrize('dataset', utils.REGRESSION)
+def test_regression_inference_equals_the_dynamic_graph(regression_deployed, dataset):
+    tmp, data = regression_deployed['tmp'], regression_deployed['data'][dataset]
+    expected = dynamic_scores(os.path.join(regression_deployed['check'], dataset + '.pdparams'), dataset, data)
+    k = REGRESSION_DIMS[dataset][1]
+    assert expected.shape == (N_TEST, k)
+    common = ['--dataset', dataset, '--save_inference_dir', regression_deployed['inference'], '--data_path', data]
+    # batch size 1 into --output_dir; batch size 32 (short last batch) into the default out_pred/ of the
+    # working directory, with the benchmark report
+    run_dir = tmp / 'cwd_{}'.format(dataset)
+    os.makedirs(str(run_dir))
+    out_bs1 = str(tmp / 'pred_bs1_{}'.format(dataset))
+    runs = [(run_script('infer.py', *common, '--batch_size', '1', '--output_dir', out_bs1), out_bs1, out_bs1),
+            (run_script(os.path.join(REPO, 'infer.py'), *common, '--batch_size', '32', '--benchmark', 'True',
+                        cwd=str(run_dir)), str(run_dir / 'out_pred'), 'out_pred')]
+    for proc, out, shown in runs:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert os.listdir(out) == ['{}_pred.npy'.format(dataset)]
+        pred = np.load(os.path.join(out, '{}_pred.npy'.format(dataset)))
+        assert pred.shape == (N_TEST, k) and pred.dtype == np.float32
+        np.testing.assert_allclose(pred, expected, rtol=0, atol=1e-5)
+        # No softmax: over one output it would be 1 everywhere; over 16 the rows would sum to 1.
+        if k == 1:
+            assert not np.allclose(pred, 1.0, atol=1e-3)
+        else:
+            assert not np.allclose(pred.sum(axis=1), 1.0, atol=1e-3)
+        assert 'Saved regression scores [{}, {}] to {}'.format(
+            N_TEST, k, os.path.join(shown, dataset + '_pred.npy')) in proc.stdout
+        metrics = utils.task_metrics(dataset, utils.load_data(dataset, data, dataset, verbose=False)[2].targets, pred)
+        lines = []
+        utils.show_results(dataset, metrics, out=lines.append)
+        assert '\n'.join(lines) in proc.stdout
+        if dataset == 'mosi':
+            for fragment in ('MAE on test set is', 'Correlation w.r.t human evaluation on test set is',
+                             'Multiclass accuracy on test set is', 'Binary accuracy on test set is',
+                             'F1-score on test set is', 'Acc-7 (prediction and truth clipped to [-3, 3])'):
+                assert fragment in proc.stdout, fragment
+        else:
+            for fragment in ('Confidence', 'Humorous', 'Means over the 16 traits:', 'MAE on test set is',
+                             'Correlation w.r.t human evaluation on test set is', 'Multiclass accuracy on test set is'):
+                assert fragment in proc.stdout, fragment
+        assert 'Accuracy score on test set is' not in proc.stdout  # IEMOCAP's line
+        assert utils.synthetic_note(dataset) in proc.stdout and utils.SYNTHETIC_NOTE not in proc.stdout
+    bench = runs[1][0].stdout
+    for key in ('runtime_device: cpu', 'batch_size: 32', 'data_num: {}'.format(N_TEST),
+                'batches: 2 (after 3 warm-up runs)', 'inference_time(ms): '):
+        assert key in bench, key
+    assert 'data_num' not in runs[0][0].stdout
+
+
+def test_regression_bad_input(regression_deployed, deployed, tmp_path):
+    mosi_model = os.path.join(regression_deployed['inference'], 'mosi')
+    # a CMU-MOSI export run as another dataset
+    for dataset in ('pom', 'iemocap'):
+        proc = run_script('infer.py', '--dataset', dataset, '--save_inference_dir', mosi_model,
+                          '--data_path', regression_deployed['data']['pom' if dataset == 'pom' else 'mosi'])
+        assert_clean_error(proc, '--dataset {}'.format(dataset), 'exported for --dataset mosi')
+    # an IEMOCAP export run as CMU-MOSI
+    proc = run_script('infer.py', '--dataset', 'mosi', '--save_inference_dir',
+                      os.path.join(deployed['inference'], 'happy'), '--data_path', regression_deployed['data']['mosi'])
+    assert_clean_error(proc, '--dataset mosi', 'exported for --dataset iemocap (happy)')
+    # --emotion belongs to IEMOCAP
+    assert_clean_error(run_script('infer.py', '--dataset', 'mosi', '--emotion', 'happy'), '--emotion')
+    # the data's label count must be the export's output_dim: a POM copy with 17 label columns
+    import data
+    pom = data.module('pom').make_sample_data(1, (('train', 4), ('valid', 4), ('test', 6)))
+    for split in (b'train', b'valid', b'test'):
+        labels = pom[split][b'label']
+        pom[split][b'label'] = np.concatenate([labels, labels[:, :1]], axis=1)
+    proc = run_script('infer.py', '--dataset', 'pom', '--save_inference_dir', regression_deployed['inference'],
+                      '--data_path', write_pickle(tmp_path / 'pom17.pkl', pom), '--output_dir', str(tmp_path / 'o'))
+    assert_clean_error(proc, 'labels have 17 columns', 'outputs 16')
+    assert not os.path.exists(str(tmp_path / 'o'))
+    # an IEMOCAP checkpoint exported as CMU-MOSI
+    proc = run_script('export_model.py', '--dataset', 'mosi', '--check_path',
+                      os.path.join(deployed['check'], 'happy.pdparams'), '--save_inference_dir', str(tmp_path))
+    assert_clean_error(proc, '--dataset mosi', 'trained on iemocap')
+    # a CMU-MOSI checkpoint exported as POM
+    proc = run_script('export_model.py', '--dataset', 'pom', '--check_path',
+                      os.path.join(regression_deployed['check'], 'mosi.pdparams'),
+                      '--save_inference_dir', str(tmp_path))
+    assert_clean_error(proc, '--dataset pom', 'trained on mosi')
+    assert os.listdir(str(tmp_path)) == ['pom17.pkl']
+
+
+def test_info_file_without_dataset_is_iemocap(deployed, tmp_path):
+    """inference_info.json as export_model.py wrote it before CMU-MOSI and POM (no 'dataset', no 'name')."""
+    folder = tmp_path / 'happy'
+    shutil.copytree(os.path.join(deployed['inference'], 'happy'), str(folder))
+    info_path = str(folder / 'inference_info.json')
+    with open(info_path) as f:
+        info = json.load(f)
+    assert info.pop('dataset') == 'iemocap' and info.pop('name') == 'happy'
+    with open(info_path, 'w') as f:
+        json.dump(info, f)
+    proc = run_script('infer.py', '--dataset', 'mosi', '--save_inference_dir', str(folder))
+    assert_clean_error(proc, 'exported for --dataset iemocap (happy)')
+    proc = run_script('infer.py', '--emotion', 'happy', '--save_inference_dir', str(tmp_path),
+                      '--data_path', deployed['data'], '--output_dir', str(tmp_path / 'out'))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    np.testing.assert_allclose(np.load(str(tmp_path / 'out' / 'happy_prob.npy')),
+                               dynamic_probabilities(os.path.join(deployed['check'], 'happy.pdparams'), 'happy',
+                                                     deployed['data']), rtol=0, atol=1e-5)
+
+
 # ---------------------------------------------------------------- TIPC
 
 @pytest.mark.tipc
