@@ -503,12 +503,14 @@ def model_from_checkpoint(path, name, overrides=None, use_softmax=False, dataset
     import paddle
     state, saved = load_checkpoint(path)
     hp, input_dims = shape_hparams(state, path)
+    flat = saved is None  # a bare state dict: the earlier LMF_Paddle port's, all IEMOCAP
     saved = saved or {}
     # Our checkpoints record the dataset (those written before CMU-MOSI/POM existed are IEMOCAP's).
-    trained_on = saved.get('dataset', 'iemocap' if saved else None)
-    if trained_on and trained_on != dataset:
-        raise UserError('--dataset {} contradicts checkpoint {}, which was trained on {}{}'.format(
-            dataset, path, trained_on, ' ({})'.format(saved['emotion']) if saved.get('emotion') else ''))
+    trained_on = saved.get('dataset', 'iemocap')
+    if trained_on != dataset:
+        raise UserError('--dataset {} contradicts checkpoint {}, which {}'.format(
+            dataset, path, 'is a bare state dict as the earlier port wrote for IEMOCAP' if flat else
+            'was trained on {}{}'.format(trained_on, ' ({})'.format(saved['emotion']) if saved.get('emotion') else '')))
     trained_for = saved.get('emotion')
     if dataset == 'iemocap' and trained_for and trained_for != name:
         raise UserError('--emotion {} contradicts checkpoint {}, which was trained for {}'.format(

@@ -296,9 +296,9 @@ def test_checkpoint_of_another_dataset_or_label_count_is_refused(tmp_path, pickl
                       '--check_path', mosi_checkpoint)
     assert_clean_error(proc, '--dataset iemocap contradicts checkpoint', 'trained on mosi')
     seed_checkpoint = os.path.join(REPO, '..', 'shared', 'reference', 'lmf_paddle_check', 'happy.pkl')
-    if os.path.isfile(seed_checkpoint):  # the earlier port's file records no dataset: its shapes decide
+    if os.path.isfile(seed_checkpoint):  # the earlier port's files are IEMOCAP's
         proc = run_script('test.py', '--dataset', 'mosi', '--data_path', pickles['mosi'], '--check_path', seed_checkpoint)
-        assert_clean_error(proc, 'feature sizes do not match the model: visual 47 (model expects 35)')
+        assert_clean_error(proc, '--dataset mosi contradicts checkpoint', 'bare state dict as the earlier port wrote')
     # a POM file with another number of traits than the checkpoint was trained for
     pom_checkpoint = tmp_path / 'pom'
     assert run_script('train.py', '--dataset', 'pom', '--data_path', pickles['pom'], '--epochs', '1',
