@@ -159,8 +159,8 @@ def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_ep
         utils.show_results(dataset, result, out=log)
         if test_set.synthetic:
             log(utils.synthetic_note(dataset))
-    result.pop('outputs')
-    return dict(result, best_valid_loss=best_valid_loss, test_loss=result.pop('loss'), checkpoint=checkpoint_path,
+    metrics = {k: v for k, v in result.items() if k not in ('loss', 'outputs')}
+    return dict(metrics, best_valid_loss=best_valid_loss, test_loss=result['loss'], checkpoint=checkpoint_path,
                 synthetic=test_set.synthetic)
 
 

@@ -163,12 +163,12 @@ def model_names(dataset):
     return EMOTIONS if dataset == 'iemocap' else (dataset,)
 
 
-def pom_row(trait):
-    """The hyperparams.txt row of a POM trait (any letter case)."""
-    by_lower = {name.lower(): row for name, row in POM_TRAIT_ROWS.items()}
-    if str(trait).lower() not in by_lower:
-        raise UserError('--trait: unknown trait {!r}; choose one of {}'.format(trait, ', '.join(POM_TRAIT_ROWS)))
-    return by_lower[str(trait).lower()]
+def pom_trait(trait):
+    """(the trait's name as POM_TRAIT_ROWS spells it, its hyperparams.txt row), from any letter case."""
+    for name, row in POM_TRAIT_ROWS.items():
+        if name.lower() == str(trait).lower():
+            return name, row
+    raise UserError('--trait: unknown trait {!r}; choose one of {}'.format(trait, ', '.join(POM_TRAIT_ROWS)))
 
 
 def published_hparams(dataset, emotion=None, trait=None):
@@ -188,9 +188,8 @@ def published_hparams(dataset, emotion=None, trait=None):
             raise UserError('--emotion: unknown emotion {!r}; choose one of {}'.format(emotion, ', '.join(EMOTIONS)))
         hp.update(EMOTION_HPARAMS[emotion], emotion=emotion)
     elif dataset == 'pom':
-        trait = DEFAULT_TRAIT if trait is None else trait
-        row = pom_row(trait)
-        hp.update(HPARAMS['pom'][row], trait=next(n for n in POM_TRAIT_ROWS if n.lower() == str(trait).lower()))
+        name, row = pom_trait(DEFAULT_TRAIT if trait is None else trait)
+        hp.update(HPARAMS['pom'][row], trait=name)
     else:
         hp.update(HPARAMS[dataset][dataset])
     return hp
