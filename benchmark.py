@@ -3,6 +3,7 @@
     python benchmark.py                      # full run (about 4 minutes on 2 cores)
     python benchmark.py --quick              # seconds: keeps the script working (the tests run it)
     python benchmark.py --markdown out.md --plot benchmarks/rank_speed.png
+    python benchmark.py --dataset mosi --sections train,step   # CMU-MOSI (or pom): its sizes, model and L1 loss
 
 Sections (each compares within the same run, alternating the contenders, median of repeats):
  1. train.py's whole process (load, train a fixed number of epochs, keep the best, test) on an
@@ -15,6 +16,12 @@ Sections (each compares within the same run, alternating the contenders, median 
     parameters, training and inference samples/s (the paper's Table 3).
  4. LMF training samples/s against rank 1..64 beside TFN (the plot).
 PyTorch columns appear when torch is installed (pip install -r requirements-bench.txt).
+
+With --dataset mosi or pom, sections 1 and 2 run that dataset's task instead: train.py --dataset X
+against benchmarks/torch_train.py --dataset X on a SYNTHETIC pickle of the dataset's real
+split sizes (CMU-MOSI 1284/229/686, POM 600/100/203) at the table's batch size, the training
+step of that dataset's model with the summed L1 loss, and inference of its exported regression
+scores. Sections 3 and 4 do not depend on the dataset.
 """
 import argparse
 import os
@@ -72,21 +79,26 @@ def median(values):
 
 # ---------------------------------------------------------------- 1. train.py
 
-def train_process(data_path, workdir, epochs, repeats, rows):
+def train_process(data_path, workdir, epochs, repeats, rows, dataset='iemocap'):
     py = sys.executable
-    for batch_size in (128, 16):
-        common = ['--emotion', 'happy', '--data_path', data_path, '--epochs', str(epochs),
-                  '--batch_size', str(batch_size)]
+    if dataset == 'iemocap':
+        task, torch_extra, batch_sizes = ['--emotion', 'happy'], [], (128, 16)
+    else:  # fixed-length runs in both: early stopping off
+        task, torch_extra = ['--dataset', dataset], ['--patience', str(epochs)]
+        batch_sizes = (utils.published_hparams(dataset)['batch_size'],)
+    for batch_size in batch_sizes:
+        common = task + ['--data_path', data_path, '--epochs', str(epochs), '--batch_size', str(batch_size)]
         contenders = {'paddle': lambda: run_measured(
             [py, 'train.py'] + common + ['--patience', str(epochs), '--model_path', workdir, '--log_dir', workdir])}
         if have_torch():
             contenders['torch'] = lambda: run_measured(
-                [py, os.path.join('benchmarks', 'torch_train.py')] + common + ['--model_path', workdir])
+                [py, os.path.join('benchmarks', 'torch_train.py')] + common + torch_extra + ['--model_path', workdir])
         results = alternate(contenders, repeats)
         paddle_wall = median([w for w, _ in results['paddle']])
         # For scale: the memory of a process that only imports paddle and makes one tensor.
         _, import_rss = run_measured([py, os.path.join('benchmarks', 'import_only.py')])
-        row = dict(section='train.py whole process', case='happy, batch {}, {} epochs'.format(batch_size, epochs),
+        row = dict(section='train.py whole process', case='{}, batch {}, {} epochs'.format(
+            'happy' if dataset == 'iemocap' else dataset, batch_size, epochs),
                    paddle='{:.2f} s'.format(paddle_wall),
                    peak='{:.0f} MB (import alone {:.0f} MB, pickle {:.0f} MB)'.format(
                        max(r for _, r in results['paddle']), import_rss, os.path.getsize(data_path) / 2 ** 20))
@@ -98,24 +110,41 @@ def train_process(data_path, workdir, epochs, repeats, rows):
         rows.append(row)
 
 
-def training_steps(batches, steps, repeats, rows):
-    """Steady-state training samples/s of happy's model, Paddle against PyTorch, in one process."""
+def regression_task(dataset):
+    """(published hyperparameters with output_dim, input dims) of CMU-MOSI or POM's model at the real file's sizes."""
+    import data
+    reader = data.module(dataset)
+    hp = utils.published_hparams(dataset)
+    hp['output_dim'] = 1 if dataset == 'mosi' else len(reader.TRAITS)
+    return hp, (reader.AUDIO_DIM, reader.VISUAL_DIM, 300)
+
+
+def training_steps(batches, steps, repeats, rows, dataset='iemocap'):
+    """Steady-state training samples/s of happy's model (or CMU-MOSI's / POM's, with the summed L1
+    loss), Paddle against PyTorch, in one process."""
     import paddle
     import paddle.nn.functional as F
     import train
-    hp = utils.emotion_hparams('happy')
+    regression = dataset in utils.REGRESSION
+    if regression:
+        hp, dims = regression_task(dataset)
+    else:
+        hp, dims = utils.emotion_hparams('happy'), (74, 35, 300)
     rng = np.random.RandomState(0)
     for batch in batches:
-        data = [rng.randn(batch, 74).astype('float32'), rng.randn(batch, 35).astype('float32'),
-                rng.randn(batch, 20, 300).astype('float32'), rng.randint(0, 2, batch).astype('int64')]
+        data = [rng.randn(batch, dims[0]).astype('float32'), rng.randn(batch, dims[1]).astype('float32'),
+                rng.randn(batch, 20, dims[2]).astype('float32'),
+                rng.randn(batch, hp['output_dim']).astype('float32') if regression
+                else rng.randint(0, 2, batch).astype('int64')]
         paddle.seed(0)
-        model = utils.build_model(hp, (74, 35, 300))
+        model = utils.build_model(hp, dims)
         model.train()
         optimizer = train.make_optimizer(model, hp['learning_rate'], hp['factor_learning_rate'], hp['weight_decay'])
 
         def paddle_step():
             audio, video, text, target = (paddle.to_tensor(a) for a in data)
-            loss = F.cross_entropy(model(audio, video, text), target, reduction='sum')
+            out = model(audio, video, text)
+            loss = train.summed_loss(out, target, True) if regression else F.cross_entropy(out, target, reduction='sum')
             loss.backward()
             optimizer.step()
             optimizer.clear_grad()
@@ -125,13 +154,20 @@ def training_steps(batches, steps, repeats, rows):
         if have_torch():
             import torch
             from benchmarks.torch_lmf import LMF as TorchLMF
-            torch_model = TorchLMF((74, 35, 300), (hp['audio_hidden'], hp['video_hidden'], hp['text_hidden']),
-                                   hp['text_hidden'] // 2, (hp['audio_dropout'], hp['video_dropout'],
-                                                            hp['text_dropout'], 0.5), 2, hp['rank'])
-            torch_optimizer = torch.optim.Adam(torch_model.parameters(), lr=1e-3, weight_decay=hp['weight_decay'])
+            if regression:  # torch_train.py's model and optimizer groups
+                from benchmarks import torch_train
+                torch_model = torch_train.build(hp, dims)
+                torch_optimizer = torch_train.make_optimizer(torch_model, hp)
+                torch_loss = torch.nn.functional.l1_loss
+            else:
+                torch_model = TorchLMF((74, 35, 300), (hp['audio_hidden'], hp['video_hidden'], hp['text_hidden']),
+                                       hp['text_hidden'] // 2, (hp['audio_dropout'], hp['video_dropout'],
+                                                                hp['text_dropout'], 0.5), 2, hp['rank'])
+                torch_optimizer = torch.optim.Adam(torch_model.parameters(), lr=1e-3, weight_decay=hp['weight_decay'])
+                torch_loss = torch.nn.functional.cross_entropy
 
             def torch_step():
-                loss = torch.nn.functional.cross_entropy(
+                loss = torch_loss(
                     torch_model(*(torch.from_numpy(a) for a in data[:3])), torch.from_numpy(data[3]), reduction='sum')
                 torch_optimizer.zero_grad()
                 loss.backward()
@@ -149,7 +185,8 @@ def training_steps(batches, steps, repeats, rows):
 
         results = {k: median(v) for k, v in alternate({k: (lambda s=s: timed(s)) for k, s in contenders.items()},
                                                           repeats).items()}
-        row = dict(section='training step (steady state)', case='happy model, batch {}'.format(batch),
+        row = dict(section='training step (steady state)', case='{} model, batch {}'.format(
+            'happy' if dataset == 'iemocap' else dataset, batch),
                    paddle='{:.0f} samples/s'.format(results['paddle']))
         if 'torch' in results:
             row.update(torch='{:.0f} samples/s'.format(results['torch']),
@@ -191,15 +228,19 @@ def timed_batches(fn, dataset, batch_size):
     return times
 
 
-def inference(checkpoint, test_set, workdir, repeats, rows, check_rows):
+def inference(checkpoint, test_set, workdir, repeats, rows, check_rows, dataset='iemocap'):
+    """IEMOCAP: happy's exported class probabilities; CMU-MOSI / POM: the exported regression scores."""
     import paddle
     import infer
-    model, hp, dims = utils.model_from_checkpoint(checkpoint, 'happy', use_softmax=True)
+    regression = dataset in utils.REGRESSION
+    name = utils.model_name(dataset, 'happy')
+    model, hp, dims = utils.model_from_checkpoint(checkpoint, name, use_softmax=not regression, dataset=dataset)
     export_dir = os.path.join(workdir, 'export')
-    subprocess.run([sys.executable, 'export_model.py', '--emotion', 'happy', '--check_path', checkpoint,
+    task = ['--dataset', dataset] if regression else ['--emotion', 'happy']
+    subprocess.run([sys.executable, 'export_model.py'] + task + ['--check_path', checkpoint,
                     '--save_inference_dir', export_dir], cwd=HERE, check=True, capture_output=True)
     # infer.py's defaults: its thread count depends on the batch size.
-    predictors = {batch_size: infer.make_predictor(os.path.join(export_dir, 'happy'), False,
+    predictors = {batch_size: infer.make_predictor(os.path.join(export_dir, name), False,
                                                    infer.DEFAULT_ENABLE_MKLDNN, infer.default_cpu_threads(batch_size),
                                                    True)[0] for batch_size in (1, 128)}
 
@@ -219,12 +260,13 @@ def inference(checkpoint, test_set, workdir, repeats, rows, check_rows):
         def torch_eval(a, v, t):
             with torch.no_grad():
                 logits = torch_model(torch.from_numpy(a), torch.from_numpy(v), torch.from_numpy(t))
-                return torch.softmax(logits, dim=1).numpy()
+                return logits.numpy() if regression else torch.softmax(logits, dim=1).numpy()
 
         contenders['PyTorch eval'] = torch_eval
         sample = [a[:64] for a in (test_set.audio, test_set.visual, test_set.text)]
         diff = np.abs(torch_eval(*sample) - paddle_inference(*sample)).max()
-        check_rows.append('PyTorch mirror vs Paddle Inference, max |prob difference| on 64 samples: {:.2e}'.format(diff))
+        check_rows.append('PyTorch mirror vs Paddle Inference, max |{} difference| on 64 samples: {:.2e}'.format(
+            'output' if regression else 'prob', diff))
 
     n = len(test_set)
     for batch_size in (128, 1):
@@ -352,6 +394,10 @@ def main():
     parser.add_argument('--plot', type=str, default=None, help='PNG of training speed against rank')
     parser.add_argument('--sections', type=str, default='train,step,infer,tfn,rank',
                         help='comma-separated subset of train,step,infer,tfn,rank')
+    parser.add_argument('--dataset', choices=utils.DATASETS, default='iemocap',
+                        help="the task of sections train, step and infer: iemocap (default; happy), mosi or pom "
+                             "(at the real split sizes and the table's batch size, summed L1 loss, regression "
+                             "scores). tfn and rank do not depend on it")
     args = parser.parse_args()
     for name in ('repeats', 'epochs'):
         if getattr(args, name) is not None and getattr(args, name) < 1:
@@ -363,25 +409,33 @@ def main():
         parser.error('--sections: unknown {}'.format(', '.join(sorted(unknown))))
     epochs = args.epochs if args.epochs is not None else (1 if args.quick else 5)
     import paddle
-    from data.iemocap import write_sample_data
+    import data
     from infer import cpu_model
 
     utils.setup_device('cpu')  # the CPU threads train.py uses, for the in-process sections
     rows, notes = [], []
+    dataset = args.dataset
+    reader = data.module(dataset)
     with tempfile.TemporaryDirectory() as workdir:
-        data_path = os.path.join(workdir, 'iemocap_sized.pkl')
-        # All four emotions, as in the real file: the loader unpickles the whole file.
-        write_sample_data(data_path, sizes=QUICK_SIZES if args.quick else IEMOCAP_SIZES)
-        notes.append('data: SYNTHETIC pickle of 4 emotions x {} samples ({:.0f} MB on disk)'.format(
-            '/'.join(str(n) for _, n in (QUICK_SIZES if args.quick else IEMOCAP_SIZES)),
-            os.path.getsize(data_path) / 2 ** 20))
+        data_path = os.path.join(workdir, '{}_sized.pkl'.format(dataset))
+        # IEMOCAP: all four emotions, as in the real file: the loader unpickles the whole file.
+        sizes = QUICK_SIZES if args.quick else (IEMOCAP_SIZES if dataset == 'iemocap' else reader.SPLIT_SIZES)
+        reader.write_sample_data(data_path, sizes=sizes)
+        if dataset == 'iemocap':
+            notes.append('data: SYNTHETIC pickle of 4 emotions x {} samples ({:.0f} MB on disk)'.format(
+                '/'.join(str(n) for _, n in sizes), os.path.getsize(data_path) / 2 ** 20))
+        else:
+            notes.append('data: SYNTHETIC pickle in the {} layout, {} samples ({:.0f} MB on disk)'.format(
+                reader.NAME, '/'.join(str(n) for _, n in sizes), os.path.getsize(data_path) / 2 ** 20))
         if 'step' in sections:
-            training_steps((128, 16), steps=2 if args.quick else 30, repeats=repeats, rows=rows)
+            step_batches = (128, 16) if dataset == 'iemocap' else (128, utils.published_hparams(dataset)['batch_size'])
+            training_steps(step_batches, steps=2 if args.quick else 30, repeats=repeats, rows=rows, dataset=dataset)
         if 'train' in sections or 'infer' in sections:
-            train_process(data_path, workdir, epochs, repeats if 'train' in sections else 1, rows)
+            train_process(data_path, workdir, epochs, repeats if 'train' in sections else 1, rows, dataset)
         if 'infer' in sections:
-            _, _, test_set, _ = utils.load_iemocap(data_path, 'happy', verbose=False)
-            inference(os.path.join(workdir, 'happy.pdparams'), test_set, workdir, repeats, rows, notes)
+            name = utils.model_name(dataset, 'happy')
+            _, _, test_set, _ = utils.load_data(dataset, data_path, name, verbose=False)
+            inference(os.path.join(workdir, name + '.pdparams'), test_set, workdir, repeats, rows, notes, dataset)
     if 'tfn' in sections:
         lmf_vs_tfn(batch=8 if args.quick else 64, steps=2 if args.quick else 20, repeats=repeats, rows=rows)
     if 'rank' in sections:

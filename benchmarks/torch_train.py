@@ -1,9 +1,19 @@
-"""train.py's whole process in PyTorch (benchmark only): load, train, keep the best, test.
+"""train.py's whole process in PyTorch: load, train, keep the best, test.
 
     python benchmarks/torch_train.py --emotion happy --data_path X [--epochs 5 --batch_size 16 --threads N]
+    python benchmarks/torch_train.py --dataset mosi --data_path X            # the authors' way: 500 epochs, patience 20
+    python benchmarks/torch_train.py --dataset pom --trait Vivid --data_path X [--seed S --patience P]
 
-Same data loader (utils.load_iemocap), hyperparameter table, optimizer groups, loss,
-early stopping and atomic best-checkpoint save as train.py, so that wall times compare.
+Same data loader (utils.load_data), hyperparameter table, optimizer groups, loss, early
+stopping and atomic best-checkpoint save as train.py, so that wall times and scores compare.
+Classification (IEMOCAP): cross-entropy summed over the batch, validation loss the mean
+cross-entropy. Regression (CMU-MOSI, POM), as the authors' train_mosi.py / train_pom.py:
+L1Loss(size_average=False), i.e. summed over the batch and the outputs; validation loss the
+summed L1 / N / K; test metrics utils.task_metrics (the authors' definitions).
+
+Defaults: IEMOCAP runs --epochs 5 without early stopping unless --patience is given (the
+benchmark's fixed-length runs); CMU-MOSI and POM use the table's epochs (500) and patience (20).
+--seed defaults to the table's seed (torch.manual_seed and the shuffling order).
 """
 import argparse
 import math
@@ -21,6 +31,7 @@ import utils  # noqa: E402
 from benchmarks.torch_lmf import LMF  # noqa: E402
 
 FACTOR_NAMES = ('audio_factor', 'video_factor', 'text_factor')
+IEMOCAP_DEFAULT_EPOCHS = 5
 
 
 def batches(dataset, batch_size, order):
@@ -30,48 +41,93 @@ def batches(dataset, batch_size, order):
                torch.from_numpy(dataset.text[idx]), torch.from_numpy(dataset.targets[idx]))
 
 
-def evaluate(model, dataset):
+def summed_loss(out, target, regression):
+    """train.summed_loss in PyTorch: L1 over samples and outputs, or cross-entropy over samples."""
+    if regression:
+        return F.l1_loss(out, target, reduction='sum')
+    return F.cross_entropy(out, target, reduction='sum')
+
+
+def evaluate(model, dataset, dataset_name=None):
+    """(loss, outputs [N, K] numpy) of the whole split in eval mode, and with dataset_name the
+    dataset's test metrics (utils.task_metrics, the same code as train.py's)."""
     model.eval()
     with torch.no_grad():
         out = model(*(torch.from_numpy(a) for a in (dataset.audio, dataset.visual, dataset.text)))
-        loss = F.cross_entropy(out, torch.from_numpy(dataset.targets), reduction='sum').item() / len(dataset)
-    predictions = out.numpy().argmax(axis=1)
-    # the same metric code as train.py, so the comparison is of the frameworks
-    return (loss,) + utils.scores(dataset.targets, predictions)
+        total = summed_loss(out, torch.from_numpy(dataset.targets), dataset.regression).item()
+    # regression: the authors' validation MAE (summed L1 / N / K); classification: mean cross-entropy
+    loss = total / dataset.targets.size if dataset.regression else total / len(dataset)
+    outputs = out.numpy()
+    metrics = utils.task_metrics(dataset_name, dataset.targets, outputs) if dataset_name else {}
+    return loss, outputs, metrics
 
 
-def main():
-    parser = argparse.ArgumentParser()
-    parser.add_argument('--emotion', default='happy')
-    parser.add_argument('--data_path', required=True)
-    parser.add_argument('--epochs', type=int, default=5)
-    parser.add_argument('--batch_size', type=int, default=None)
-    parser.add_argument('--model_path', default='/tmp')
-    parser.add_argument('--threads', type=int, default=None, help='torch.set_num_threads (default: torch default)')
-    args = parser.parse_args()
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    hp = utils.emotion_hparams(args.emotion)
-    if args.batch_size:
-        hp['batch_size'] = args.batch_size
-    torch.manual_seed(hp['seed'])
-    train_set, valid_set, test_set, dims = utils.load_iemocap(args.data_path, args.emotion, verbose=False)
-    model = LMF(dims, (hp['audio_hidden'], hp['video_hidden'], hp['text_hidden']), hp['text_hidden'] // 2,
-                (hp['audio_dropout'], hp['video_dropout'], hp['text_dropout'], 0.5), hp['output_dim'], hp['rank'])
+def build(hp, dims):
+    return LMF(dims, (hp['audio_hidden'], hp['video_hidden'], hp['text_hidden']), hp['text_hidden'] // 2,
+               (hp['audio_dropout'], hp['video_dropout'], hp['text_dropout'], utils.POST_FUSION_DROPOUT),
+               hp['output_dim'], hp['rank'])
+
+
+def make_optimizer(model, hp):
+    """Adam with the three factors at factor_learning_rate and the rest at learning_rate; L2 weight decay."""
     named = list(model.named_parameters())
-    optimizer = torch.optim.Adam(
+    return torch.optim.Adam(
         [{'params': [p for n, p in named if n in FACTOR_NAMES], 'lr': hp['factor_learning_rate']},
          {'params': [p for n, p in named if n not in FACTOR_NAMES], 'lr': hp['learning_rate']}],
         weight_decay=hp['weight_decay'])
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--dataset', choices=utils.DATASETS, default='iemocap')
+    parser.add_argument('--emotion', default=None, help='IEMOCAP only (default happy)')
+    parser.add_argument('--trait', default=None, help='POM only: whose row of the table to train with '
+                                                      '(default {})'.format(utils.DEFAULT_TRAIT))
+    parser.add_argument('--data_path', required=True)
+    parser.add_argument('--epochs', type=int, default=None,
+                        help='default: {} for IEMOCAP, the table\'s (500) for CMU-MOSI and POM'.format(
+                            IEMOCAP_DEFAULT_EPOCHS))
+    parser.add_argument('--patience', type=int, default=None,
+                        help='stop after this many epochs without a better validation loss (default: none for '
+                             'IEMOCAP, the table\'s (20) for CMU-MOSI and POM)')
+    parser.add_argument('--batch_size', type=int, default=None, help='default: the table\'s')
+    parser.add_argument('--seed', type=int, default=None, help='default: the table\'s')
+    parser.add_argument('--model_path', default='/tmp')
+    parser.add_argument('--threads', type=int, default=None, help='torch.set_num_threads (default: torch default)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
+    dataset = args.dataset
+    emotion = (args.emotion or 'happy') if dataset == 'iemocap' else args.emotion
+    hp = utils.published_hparams(dataset, emotion, args.trait)
+    regression = dataset in utils.REGRESSION
+    if args.batch_size:
+        hp['batch_size'] = args.batch_size
+    if args.seed is not None:
+        hp['seed'] = args.seed
+    epochs = args.epochs if args.epochs is not None else (hp['epochs'] if regression else IEMOCAP_DEFAULT_EPOCHS)
+    patience = args.patience if args.patience is not None else (hp['patience'] if regression else None)
+    utils.check_hparams(dict(hp, epochs=epochs, **({'patience': patience} if patience is not None else {})))
+    torch.manual_seed(hp['seed'])
+    train_set, valid_set, test_set, dims = utils.load_data(dataset, args.data_path, hp.get('emotion'), verbose=False)
+    if regression:
+        hp['output_dim'] = int(train_set.labels.shape[1])  # K from the file, as train.py
+    model = build(hp, dims)
+    optimizer = make_optimizer(model, hp)
     rng = np.random.RandomState(hp['seed'])
-    path = os.path.join(args.model_path, 'torch_{}.pt'.format(args.emotion))
-    best = math.inf
+    name = utils.model_name(dataset, hp.get('emotion'))
+    path = os.path.join(args.model_path, 'torch_{}.pt'.format(name))
+    best, patience_left = math.inf, patience
     start = time.perf_counter()
-    for epoch in range(args.epochs):
+    for epoch in range(epochs):
         model.train()
         total = 0.0
         for audio, visual, text, target in batches(train_set, hp['batch_size'], rng.permutation(len(train_set))):
-            loss = F.cross_entropy(model(audio, visual, text), target, reduction='sum')
+            loss = summed_loss(model(audio, visual, text), target, regression)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -79,15 +135,27 @@ def main():
         valid_loss = evaluate(model, valid_set)[0]
         print('Epoch {} complete! Average Training loss: {}'.format(epoch, total / len(train_set)))
         print('Validation loss is: {}'.format(valid_loss))
+        if not (math.isfinite(total) and math.isfinite(valid_loss)):
+            raise utils.UserError('the loss became {} in epoch {}; try a lower learning rate'.format(
+                total if not math.isfinite(total) else valid_loss, epoch))
         if valid_loss < best:
-            best = valid_loss
+            best, patience_left = valid_loss, patience
             torch.save(model.state_dict(), path + '.tmp')
             os.replace(path + '.tmp', path)
+        elif patience is not None:
+            patience_left -= 1
+            if patience_left <= 0:
+                print('No improvement for {} epochs, stopping.'.format(patience))
+                break
+    if regression:
+        print('Best validation loss is: {}'.format(best))
     model.load_state_dict(torch.load(path))
-    _, f1, accuracy = evaluate(model, test_set)
-    utils.display(f1, accuracy)
+    result = evaluate(model, test_set, dataset)[2]
+    utils.show_results(dataset, result)
+    if regression and test_set.synthetic:
+        print(utils.synthetic_note(dataset))
     print('train loop seconds {:.3f}'.format(time.perf_counter() - start))
 
 
 if __name__ == '__main__':
-    main()
+    utils.run_cli(main)

@@ -9,6 +9,8 @@
 # whole_train_whole_infer data/iemocap.pkl, the real dataset: it cannot be generated; exits 1 when missing
 # whole_infer             check/<emotion>.pdparams of all four emotions (bash train.sh), and
 #                         data/iemocap.pkl or else data/sample_data.pkl
+# When the config's line 9 is --dataset:mosi (or --dataset:pom), the same for that dataset: data/lite_mosi.pkl
+# (SYNTHETIC, 96/32/64), data/mosi_sample.pkl (SYNTHETIC, 1284/229/686), data/mosi.pkl (real), check/mosi.pdparams.
 # Run from the repository root (the script changes to it). Uses $PYTHON, else python.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -22,23 +24,56 @@ else
     exit 2
 fi
 PYTHON=${PYTHON:-python}
-LITE_DATA=data/lite_data.pkl
-SAMPLE_DATA=data/sample_data.pkl
-REAL_DATA=data/iemocap.pkl
+
+# The dataset: IEMOCAP unless the config's line 9 is --dataset:<name>.
+DATASET=iemocap
+if [[ $# -ge 2 ]]; then
+    if [[ ! -f $1 ]]; then
+        echo "error: config $1 does not exist" >&2
+        exit 2
+    fi
+    task_line=$(sed -n 9p "$1" | tr -d '\r')
+    if [[ ${task_line} == --dataset:* ]]; then
+        DATASET=${task_line#--dataset:}
+        case ${DATASET} in
+            iemocap | mosi | pom) ;;
+            *) echo "error: $1: line 9 '${task_line}' should name one dataset: iemocap, mosi or pom" >&2; exit 2 ;;
+        esac
+    fi
+fi
+if [[ ${DATASET} == iemocap ]]; then
+    LITE_DATA=data/lite_data.pkl
+    SAMPLE_DATA=data/sample_data.pkl
+    REAL_DATA=data/iemocap.pkl
+else
+    DATASET_NAME=$([[ ${DATASET} == mosi ]] && echo CMU-MOSI || echo POM)
+    LITE_DATA=data/lite_${DATASET}.pkl
+    SAMPLE_DATA=data/${DATASET}_sample.pkl
+    REAL_DATA=data/${DATASET}.pkl
+fi
 
 function make_lite() {
     if [[ ! -f ${LITE_DATA} ]]; then
-        "${PYTHON}" data/make_sample_data.py --out "${LITE_DATA}" --train 96 --valid 32 --test 64 || exit 1
+        "${PYTHON}" data/make_sample_data.py --dataset "${DATASET}" --out "${LITE_DATA}" --train 96 --valid 32 --test 64 || exit 1
     fi
 }
 
 function make_sample() {
     if [[ ! -f ${SAMPLE_DATA} ]]; then
-        "${PYTHON}" data/make_sample_data.py --out "${SAMPLE_DATA}" || exit 1
+        "${PYTHON}" data/make_sample_data.py --dataset "${DATASET}" --out "${SAMPLE_DATA}" || exit 1
     fi
 }
 
 function need_real_data() {
+    if [[ ! -f ${REAL_DATA} && ${DATASET} != iemocap ]]; then
+        cat >&2 <<EOF
+error: ${MODE} needs the real ${DATASET_NAME} features at ${REAL_DATA}, which is missing.
+  It cannot be generated. Download the authors' processed ${DATASET}.pkl (see
+  https://github.com/Justin1904/Low-rank-Multimodal-Fusion) and save it as ${REAL_DATA}.
+  Without it, run the lite modes on synthetic data: lite_train_lite_infer or lite_train_whole_infer.
+EOF
+        exit 1
+    fi
     if [[ ! -f ${REAL_DATA} ]]; then
         cat >&2 <<EOF
 error: ${MODE} needs the real IEMOCAP features at ${REAL_DATA}, which is missing.
@@ -64,12 +99,16 @@ case ${MODE} in
         ;;
     whole_infer)
         missing=""
-        for emotion in $("${PYTHON}" -c 'import utils; print(" ".join(utils.EMOTIONS))'); do
+        for emotion in $("${PYTHON}" -c "import utils; print(' '.join(utils.model_names('${DATASET}')))"); do
             [[ -f check/${emotion}.pdparams || -f check/${emotion}.pkl ]] || missing="${missing} check/${emotion}.pdparams"
         done
         if [[ -n ${missing} ]]; then
             echo "error: whole_infer exports and runs trained checkpoints, but these are missing:${missing}" >&2
-            echo "  Train them first: bash train.sh (or copy the earlier port's check/*.pkl files into check/)." >&2
+            if [[ ${DATASET} == iemocap ]]; then
+                echo "  Train them first: bash train.sh (or copy the earlier port's check/*.pkl files into check/)." >&2
+            else
+                echo "  Train it first: DATASET=${DATASET} bash train.sh (or python train.py --dataset ${DATASET})." >&2
+            fi
             exit 1
         fi
         [[ -f ${REAL_DATA} ]] || make_sample

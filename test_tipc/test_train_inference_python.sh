@@ -4,8 +4,10 @@
 #   bash test_tipc/test_train_inference_python.sh test_tipc/configs/lmf/train_infer_python.txt lite_train_lite_infer
 #
 # MODE: lite_train_lite_infer | lite_train_whole_infer | whole_train_whole_infer | whole_infer [GPU id]
-# For every emotion of the config: train -> eval (test.py) -> export -> inference per device and
-# batch size, each from the checkpoint trained just before, in <model_path><MODE>/<trainer>_<device>/.
+# For every model of the config's line 9 (--emotion:happy|sad|angry|neutral for IEMOCAP, or
+# --dataset:mosi / --dataset:pom for one CMU-MOSI or POM model): train -> eval (test.py) -> export ->
+# inference per device and batch size, each from the checkpoint trained just before, in
+# <model_path><MODE>/<trainer>_<device>/.
 # whole_infer trains nothing: it exports infer_model (check/) and runs inference on it.
 # Every stage appends "Run successfully|failed with command - ..." to log/<model_name>/<MODE>/results_python.log
 # (started afresh by each run); the output of each stage goes to a .log file beside it.
@@ -53,8 +55,12 @@ save_model_value=$(func_parser_value "${lines[6]}")
 func_expect_key --batch_size 7
 train_batch_key=$(func_parser_key "${lines[7]}")
 train_batch_value=$(func_parser_params "${lines[7]}" "${MODE}")
-func_expect_key --emotion 8
+# line 9: --emotion:<emotions> (IEMOCAP) or --dataset:<dataset>; each value is one model, passed as key=value
 emotion_key=$(func_parser_key "${lines[8]}")
+if [[ ${emotion_key} != "--emotion" && ${emotion_key} != "--dataset" ]]; then
+    echo "error: ${FILENAME}: line 9 should be '--emotion:...' or '--dataset:...', found '${lines[8]}'" >&2
+    exit 2
+fi
 emotion_list=$(func_parser_value "${lines[8]}")
 func_expect_key train_model_name 9
 train_model_name=$(func_parser_value "${lines[9]}")
@@ -175,6 +181,7 @@ function func_inference() {
     done
 }
 
+# The models of line 9: the emotions, or the dataset (its value also names the checkpoint: {emotion} in train_model_name).
 IFS='|' read -r -a emotions <<< "${emotion_list}"
 
 if [[ ${MODE} == "whole_infer" ]]; then
