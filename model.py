@@ -3,6 +3,7 @@
 The layer names and parameter shapes match the earlier LMF_Paddle port, so its
 published checkpoints load here key for key.
 """
+import math
 import warnings
 
 import paddle
@@ -13,20 +14,34 @@ import paddle.nn.functional as F
 warnings.filterwarnings('ignore', message='When training, we now always track global mean and variance')
 
 
+def linear(in_size, out_size, init='paddle'):
+    """nn.Linear with Paddle's initialisation (Xavier-uniform weight, zero bias), or with
+    init='torch' PyTorch's, which the authors' code had: weight and bias ~ U(-1/sqrt(in), 1/sqrt(in)),
+    about half the weight scale."""
+    if init == 'paddle':
+        return nn.Linear(in_size, out_size)
+    if init != 'torch':
+        raise ValueError('linear init must be paddle or torch, got {!r}'.format(init))
+    bound = 1.0 / math.sqrt(in_size)
+    return nn.Linear(in_size, out_size,
+                     weight_attr=paddle.ParamAttr(initializer=nn.initializer.Uniform(-bound, bound)),
+                     bias_attr=paddle.ParamAttr(initializer=nn.initializer.Uniform(-bound, bound)))
+
+
 class SubNet(nn.Layer):
     """Audio or video encoder: BatchNorm -> dropout -> three Linear+ReLU layers.
 
     [B, in_size] -> [B, hidden_size]
     """
 
-    def __init__(self, in_size, hidden_size, dropout):
+    def __init__(self, in_size, hidden_size, dropout, linear_init='paddle'):
         super().__init__()
         # Paddle's momentum is the weight of the old statistic: 0.9 == PyTorch's 0.1.
         self.norm = nn.BatchNorm1D(in_size, momentum=0.9, epsilon=1e-5)
         self.drop = nn.Dropout(p=dropout)
-        self.linear_1 = nn.Linear(in_size, hidden_size)
-        self.linear_2 = nn.Linear(hidden_size, hidden_size)
-        self.linear_3 = nn.Linear(hidden_size, hidden_size)
+        self.linear_1 = linear(in_size, hidden_size, linear_init)
+        self.linear_2 = linear(hidden_size, hidden_size, linear_init)
+        self.linear_3 = linear(hidden_size, hidden_size, linear_init)
 
     def forward(self, x):
         dropped = self.drop(self.norm(x))
@@ -41,11 +56,11 @@ class TextSubNet(nn.Layer):
     [B, T, in_size] -> [B, out_size]
     """
 
-    def __init__(self, in_size, hidden_size, out_size, dropout=0.2):
+    def __init__(self, in_size, hidden_size, out_size, dropout=0.2, linear_init='paddle'):
         super().__init__()
         self.rnn = nn.LSTM(in_size, hidden_size, num_layers=1)
         self.dropout = nn.Dropout(dropout)
-        self.linear_1 = nn.Linear(hidden_size, out_size)
+        self.linear_1 = linear(hidden_size, out_size, linear_init)
 
     def forward(self, x):
         _, (final_hidden, _) = self.rnn(x)  # final_hidden: [num_layers, B, hidden]
@@ -65,11 +80,14 @@ class LMF(nn.Layer):
         output_dim: number of outputs (2 for the binary IEMOCAP tasks).
         rank: rank of the modality-specific factors.
         use_softmax: return softmax probabilities instead of logits.
+        linear_init: initialisation of the subnetworks' Linear layers, 'paddle' (default, as the
+            earlier Paddle port) or 'torch' (as the authors' PyTorch code); see linear().
 
     forward(audio_x [B, audio_in], video_x [B, video_in], text_x [B, T, text_in]) -> [B, output_dim]
     """
 
-    def __init__(self, input_dims, hidden_dims, text_out, dropouts, output_dim, rank, use_softmax=False):
+    def __init__(self, input_dims, hidden_dims, text_out, dropouts, output_dim, rank, use_softmax=False,
+                 linear_init='paddle'):
         super().__init__()
         self.audio_in, self.video_in, self.text_in = (int(d) for d in input_dims)
         self.audio_hidden, self.video_hidden, self.text_hidden = (int(d) for d in hidden_dims)
@@ -79,9 +97,9 @@ class LMF(nn.Layer):
         self.use_softmax = use_softmax
         self.audio_prob, self.video_prob, self.text_prob, self.post_fusion_prob = dropouts
 
-        self.audio_subnet = SubNet(self.audio_in, self.audio_hidden, self.audio_prob)
-        self.video_subnet = SubNet(self.video_in, self.video_hidden, self.video_prob)
-        self.text_subnet = TextSubNet(self.text_in, self.text_hidden, self.text_out, dropout=self.text_prob)
+        self.audio_subnet = SubNet(self.audio_in, self.audio_hidden, self.audio_prob, linear_init)
+        self.video_subnet = SubNet(self.video_in, self.video_hidden, self.video_prob, linear_init)
+        self.text_subnet = TextSubNet(self.text_in, self.text_hidden, self.text_out, self.text_prob, linear_init)
 
         xavier = nn.initializer.XavierNormal()
         # Each factor maps a 1-augmented modality vector to rank x output_dim values.

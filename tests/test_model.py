@@ -167,3 +167,22 @@ def test_lmf_has_far_fewer_parameters_than_tfn_at_the_papers_setting():
     lmf = LMF((74, 35, 300), (32, 32, 128), 64, (0, 0, 0, 0), 1, 4)
     tfn = TFN((74, 35, 300), (32, 32, 128), 64, (0, 0, 0, 0), 128, 1)
     assert count(lmf) * 11 <= count(tfn)
+
+
+def test_linear_init_torch_is_pytorchs_default_and_paddle_is_unchanged():
+    """CMU-MOSI and POM build their Linear layers as the authors' PyTorch code did; IEMOCAP keeps Paddle's."""
+    paddle.seed(0)
+    torch_style = utils.build_model(dict(utils.published_hparams('mosi'), output_dim=1), (74, 47, 300))
+    paddle.seed(0)
+    paddle_style = utils.build_model(utils.emotion_hparams('happy'), (74, 35, 300))
+    paddle.seed(0)
+    default = LMF((74, 35, 300), (4, 16, 128), 64, (0.3, 0.1, 0.5, 0.5), 2, 1)
+    for name, p in default.named_parameters():  # IEMOCAP: the same draws as before the option existed
+        np.testing.assert_array_equal(p.numpy(), dict(paddle_style.named_parameters())[name].numpy())
+    for layer in (torch_style.audio_subnet.linear_1, torch_style.video_subnet.linear_3,
+                  torch_style.text_subnet.linear_1):
+        fan_in = layer.weight.shape[0]
+        for values in (layer.weight.numpy(), layer.bias.numpy()):
+            assert np.abs(values).max() <= 1 / np.sqrt(fan_in)
+            assert np.abs(values).max() > 0.8 / np.sqrt(fan_in)  # uniform over the whole range, bias included
+    assert np.all(paddle_style.audio_subnet.linear_1.bias.numpy() == 0)  # Paddle's zero bias
