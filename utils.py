@@ -579,7 +579,7 @@ def pearson(x, y):
     """Pearson correlation as np.corrcoef gives it (nan when either side is constant)."""
     x, y = np.asarray(x, dtype=np.float64).ravel(), np.asarray(y, dtype=np.float64).ravel()
     with np.errstate(divide='ignore', invalid='ignore'):
-        return float(np.corrcoef(x, y)[0, 1]) if x.std() > 0 and y.std() > 0 else float('nan')
+        return float(np.corrcoef(x, y)[0, 1]) if np.ptp(x) > 0 and np.ptp(y) > 0 else float('nan')  # exact for constants
 
 
 def mosi_metrics(truth, predictions):

@@ -124,6 +124,7 @@ def test_mosi_metrics_against_sklearn_scipy_and_hand_cases():
     assert hand['binary_acc'] == 0.75  # y >= 0: T F T T; p >= 0: T F T F
     assert hand['binary_acc_nonzero'] == 1.0  # the y == 0 sample is left out
     assert np.isnan(utils.mosi_metrics(y, np.zeros_like(y))['corr'])  # constant predictions: no correlation
+    assert np.isnan(utils.pearson(np.full(7, 0.1) + np.full(7, 0.2), y[:7]))  # constant, whatever the rounding
 
 
 def test_pom_metrics_per_trait_and_means():
