@@ -160,7 +160,7 @@ function func_inference() {
                 continue
             fi
             for batch_size in ${infer_batch_list}; do
-                output_dir="${LOG_PATH}/out_prob/${prefix}_gpu_batchsize_${batch_size}"
+                output_dir="${LOG_PATH}/${out_folder}/${prefix}_gpu_batchsize_${batch_size}"
                 run_stage "${prefix}_${emotion}_python_infer_gpu_batchsize_${batch_size}" \
                     "${python} ${inference_py} ${use_gpu_key}=True $(func_set_params "${infer_batch_key}" "${batch_size}") ${common} --output_dir=${output_dir}"
             done
@@ -168,7 +168,7 @@ function func_inference() {
             for mkldnn in ${mkldnn_list}; do
                 for threads in ${threads_list}; do
                     for batch_size in ${infer_batch_list}; do
-                        output_dir="${LOG_PATH}/out_prob/${prefix}_cpu_usemkldnn_${mkldnn}_threads_${threads}_batchsize_${batch_size}"
+                        output_dir="${LOG_PATH}/${out_folder}/${prefix}_cpu_usemkldnn_${mkldnn}_threads_${threads}_batchsize_${batch_size}"
                         run_stage "${prefix}_${emotion}_python_infer_cpu_usemkldnn_${mkldnn}_threads_${threads}_batchsize_${batch_size}" \
                             "${python} ${inference_py} ${use_gpu_key}=False $(func_set_params "${mkldnn_key}" "${mkldnn}") $(func_set_params "${threads_key}" "${threads}") $(func_set_params "${infer_batch_key}" "${batch_size}") ${common} --output_dir=${output_dir}"
                     done
@@ -183,6 +183,8 @@ function func_inference() {
 
 # The models of line 9: the emotions, or the dataset (its value also names the checkpoint: {emotion} in train_model_name).
 IFS='|' read -r -a emotions <<< "${emotion_list}"
+# infer.py's own default folders: class probabilities (IEMOCAP) or regression predictions (CMU-MOSI, POM)
+out_folder=$([[ ${emotion_key} == "--dataset" && ${emotion_list} != "iemocap" ]] && echo out_pred || echo out_prob)
 
 if [[ ${MODE} == "whole_infer" ]]; then
     GPUID=${3:-}

@@ -62,7 +62,7 @@ def test_tipc_mosi_lite_train_lite_infer(tmp_path):
     eval_mae = float(re.search(r'^MAE on test set is (\S+)', eval_log, re.M).group(1))
     # Paddle Inference's predictions of the exported model, at both batch sizes, give test.py's MAE
     for batch_size in (1, 32):
-        (saved,) = glob.glob(str(log_dir / 'out_prob' / '*_batchsize_{}'.format(batch_size) / 'mosi_pred.npy'))
+        (saved,) = glob.glob(str(log_dir / 'out_pred' / '*_batchsize_{}'.format(batch_size) / 'mosi_pred.npy'))
         predictions = np.load(saved).reshape(-1)
         assert predictions.shape == (64,)
         np.testing.assert_allclose(np.mean(np.abs(predictions - test_set.labels[:, 0])), eval_mae, rtol=1e-5)
