@@ -50,6 +50,20 @@ def tiny_pkl(tmp_path):
     return write_pickle(tmp_path / 'tiny.pkl', tiny_data())
 
 
+def repo_copy(tmp_path):
+    """A copy of the repository's code (no data, checkpoints or logs) for the TIPC scripts, which write
+    into the folder they run in; returns (its path, an environment whose python is this interpreter)."""
+    import glob
+    import shutil
+    repo = tmp_path / 'repo'
+    os.makedirs(str(repo / 'data'))
+    for pattern in ('*.py', os.path.join('data', '*.py')):
+        for path in glob.glob(os.path.join(REPO, pattern)):
+            shutil.copy(path, str(repo / os.path.relpath(path, REPO)))
+    shutil.copytree(os.path.join(REPO, 'test_tipc'), str(repo / 'test_tipc'))
+    return repo, dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''))
+
+
 def run_script(*args, cwd=REPO, env=None, timeout=600):
     """Run a repository script with this interpreter; returns CompletedProcess (text)."""
     full_env = dict(os.environ, **(env or {}))

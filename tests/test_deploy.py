@@ -7,12 +7,11 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import REPO, SEED_CHECKPOINTS, assert_clean_error, run_script, tiny_data, write_pickle
+from conftest import REPO, SEED_CHECKPOINTS, assert_clean_error, repo_copy, run_script, tiny_data, write_pickle
 from data.iemocap import make_sample_data, SPLIT_SIZES
 from data.common import split_sizes
 import utils
@@ -375,14 +374,7 @@ def test_info_file_without_dataset_is_iemocap(deployed, tmp_path):
 @pytest.mark.tipc
 def test_tipc_lite_train_lite_infer(tmp_path):
     """The seed's TIPC command, in a copy of the repository, passes every stage."""
-    repo = tmp_path / 'repo'
-    os.makedirs(str(repo / 'data'))
-    # The code, without the data, checkpoints and logs of the working tree.
-    for pattern in ('*.py', os.path.join('data', '*.py')):
-        for path in glob.glob(os.path.join(REPO, pattern)):
-            shutil.copy(path, str(repo / os.path.relpath(path, REPO)))
-    shutil.copytree(os.path.join(REPO, 'test_tipc'), str(repo / 'test_tipc'))
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''))
+    repo, env = repo_copy(tmp_path)
     proc = subprocess.run(['bash', 'test_tipc/test_train_inference_python.sh',
                            'test_tipc/configs/lmf/train_infer_python.txt', 'lite_train_lite_infer'],
                           cwd=str(repo), env=env, capture_output=True, text=True, timeout=900)

@@ -5,14 +5,12 @@ Deselect with `-m "not tipc"`.
 import glob
 import os
 import re
-import shutil
 import subprocess
-import sys
 
 import numpy as np
 import pytest
 
-from conftest import REPO
+from conftest import repo_copy
 import utils
 
 CONFIG = 'test_tipc/configs/lmf/train_infer_python_mosi.txt'
@@ -22,14 +20,7 @@ MODE = 'lite_train_lite_infer'
 @pytest.mark.tipc
 def test_tipc_mosi_lite_train_lite_infer(tmp_path):
     """prepare.sh makes data/lite_mosi.pkl; the test script then trains, evaluates, exports and infers mosi."""
-    repo = tmp_path / 'repo'
-    os.makedirs(str(repo / 'data'))
-    # The code, without the data, checkpoints and logs of the working tree.
-    for pattern in ('*.py', os.path.join('data', '*.py')):
-        for path in glob.glob(os.path.join(REPO, pattern)):
-            shutil.copy(path, str(repo / os.path.relpath(path, REPO)))
-    shutil.copytree(os.path.join(REPO, 'test_tipc'), str(repo / 'test_tipc'))
-    env = dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''))
+    repo, env = repo_copy(tmp_path)
 
     proc = subprocess.run(['bash', 'test_tipc/prepare.sh', CONFIG, MODE], cwd=str(repo), env=env,
                           capture_output=True, text=True, timeout=300)
