@@ -131,7 +131,6 @@ POST_FUSION_DROPOUT = 0.5  # every script of the paper and the seed uses 0.5
 MODEL_HPARAMS = ('audio_hidden', 'video_hidden', 'text_hidden', 'rank', 'output_dim')
 DROPOUT_HPARAMS = ('audio_dropout', 'video_dropout', 'text_dropout')
 SYNTHETIC_NOTE_FORMAT = '(These scores are on SYNTHETIC sample data, not {} results.)'
-SYNTHETIC_NOTE = SYNTHETIC_NOTE_FORMAT.format('IEMOCAP')
 
 
 class UserError(Exception):
@@ -345,11 +344,6 @@ def load_data(dataset, data_path, task=None, expected_dims=None, verbose=True, o
     where output_dim came from in the error when the labels disagree with it."""
     return data_module(dataset).load(data_path, task, expected_dims=expected_dims, verbose=verbose,
                                      output_dim=output_dim, output_flag=output_flag)
-
-
-def load_iemocap(data_path, emotion, expected_dims=None, verbose=True, classes=None):
-    """One emotion of the IEMOCAP pickle (data/iemocap.py)."""
-    return load_data('iemocap', data_path, emotion, expected_dims, verbose, classes)
 
 
 def synthetic_note(dataset='iemocap'):

@@ -45,7 +45,7 @@ def dynamic_probabilities(checkpoint, emotion, data):
     import paddle
     import paddle.nn.functional as F
     model, _, _ = utils.model_from_checkpoint(checkpoint, emotion)
-    _, _, test_set, _ = utils.load_iemocap(data, emotion, verbose=False)
+    _, _, test_set, _ = utils.load_data('iemocap', data, emotion, verbose=False)
     with paddle.no_grad():
         logits = [model(a, v, t) for a, v, t, _ in utils.iterate_batches(test_set, 1024)]
     return F.softmax(paddle.concat(logits), axis=-1).numpy()
@@ -81,7 +81,7 @@ def test_inference_equals_the_dynamic_graph(deployed, emotion):
         np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-6)
         np.testing.assert_allclose(probs, expected, rtol=0, atol=1e-5)
         assert 'F1-score on test set is' in proc.stdout and 'Accuracy score on test set is' in proc.stdout
-        assert utils.SYNTHETIC_NOTE in proc.stdout
+        assert utils.synthetic_note('iemocap') in proc.stdout
         assert 'Inference device: CPU' in proc.stdout
 
 
@@ -306,7 +306,7 @@ def test_regression_inference_equals_the_dynamic_graph(regression_deployed, data
                              'Correlation w.r.t human evaluation on test set is', 'Multiclass accuracy on test set is'):
                 assert fragment in proc.stdout, fragment
         assert 'Accuracy score on test set is' not in proc.stdout  # IEMOCAP's line
-        assert utils.synthetic_note(dataset) in proc.stdout and utils.SYNTHETIC_NOTE not in proc.stdout
+        assert utils.synthetic_note(dataset) in proc.stdout and utils.synthetic_note('iemocap') not in proc.stdout
     bench = runs[1][0].stdout
     for key in ('runtime_device: cpu', 'batch_size: 32', 'data_num: {}'.format(N_TEST),
                 'batches: 2 (after 3 warm-up runs)', 'inference_time(ms): '):

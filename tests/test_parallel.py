@@ -69,7 +69,7 @@ def test_train_py_on_two_processes(tmp_path):
 
     # and the recorded validation loss is that of the whole validation split (23 + 17 rows, none twice)
     model, _, _ = utils.model_from_checkpoint(str(tmp_path / 'check' / 'sad.pdparams'), 'sad')
-    _, valid_set, test_set, _ = utils.load_iemocap(data, 'sad', verbose=False)
+    _, valid_set, test_set, _ = utils.load_data('iemocap', data, 'sad', verbose=False)
     best = float(re.search(r'Best validation loss is: (\S+)', log).group(1))
     assert abs(utils.evaluate(model, valid_set)['loss'] - best) < 1e-6
     result = utils.evaluate(model, test_set, metrics='iemocap')

@@ -61,7 +61,7 @@ def test_weight_decay_is_applied():
 
 
 def test_same_seed_same_numbers(tmp_path):
-    data = utils.load_iemocap(write_pickle(tmp_path / 'd.pkl', tiny_data(emotions=('sad',))), 'sad', verbose=False)
+    data = utils.load_data('iemocap', write_pickle(tmp_path / 'd.pkl', tiny_data(emotions=('sad',))), 'sad', verbose=False)
     logs = []
     for run in ('a', 'b'):
         lines = []
@@ -79,7 +79,7 @@ def test_same_seed_same_numbers(tmp_path):
 
 
 def test_early_stopping_and_log_lines(tmp_path):
-    data = utils.load_iemocap(write_pickle(tmp_path / 'd.pkl', tiny_data(emotions=('sad',))), 'sad', verbose=False)
+    data = utils.load_data('iemocap', write_pickle(tmp_path / 'd.pkl', tiny_data(emotions=('sad',))), 'sad', verbose=False)
     lines = []
     # A learning rate this small cannot improve the validation loss for long.
     hp = tiny_hp(epochs=40, patience=2, learning_rate=1e-9, factor_learning_rate=1e-9)
@@ -93,7 +93,7 @@ def test_early_stopping_and_log_lines(tmp_path):
 
 
 def test_nan_loss_stops_with_clear_message(tmp_path, monkeypatch):
-    data = utils.load_iemocap(write_pickle(tmp_path / 'd.pkl', tiny_data(emotions=('sad',))), 'sad', verbose=False)
+    data = utils.load_data('iemocap', write_pickle(tmp_path / 'd.pkl', tiny_data(emotions=('sad',))), 'sad', verbose=False)
     build = utils.build_model
 
     def poisoned(hp, dims, use_softmax=False):
