@@ -12,8 +12,10 @@ Writes, for --save_inference_dir DIR (default check_inference/) and the model's 
     DIR/<name>/inference.json           the program (Paddle 3 PIR format; an LSTM model
                                         cannot be written as a legacy .pdmodel)
     DIR/<name>/inference.pdiparams      the weights
+    DIR/<name>/inference.onnx           the same model as ONNX (paddle2onnx, opset 17,
+                                        dynamic batch axis) for infer.py --use_onnx True
     DIR/<name>/inference_info.json      dataset, name (and emotion), input sizes, output kind,
-                                        hyperparameters, source checkpoint
+                                        hyperparameters, source checkpoint, the ONNX file and opset
 
 Inputs (dynamic batch): audio [N, A], video [N, V], text [N, --seq_len, 300] float32,
 named 'audio', 'video', 'text'; the feature sizes come from the checkpoint (IEMOCAP 74 and
@@ -26,7 +28,8 @@ The architecture comes from the checkpoint; hyperparameter flags, if given, must
 with it (dropouts do not change the exported model), and a checkpoint trained on another
 dataset than --dataset is refused. The dataset is not needed; if --data_path is given (a
 pickle of --dataset), its feature sizes and label count are checked against the model and
-its first test samples are used for the numerical self-check of the export.
+its first test samples are used for the numerical self-check of the export, which runs
+both Paddle Inference and ONNX Runtime (CPU) on them.
 """
 import argparse
 import json
@@ -40,6 +43,8 @@ import utils
 INFO_FORMAT = 'lmf-paddle-inference-v1'
 INPUT_NAMES = ('audio', 'video', 'text')
 CHECK_SAMPLES = 8  # samples compared between the dynamic graph and the exported model
+ONNX_FILE = 'inference.onnx'
+ONNX_OPSET = 17  # ONNX opset of inference.onnx; ONNX Runtime >= 1.13 runs it
 CHECK_TOLERANCE = 1e-5  # per unit of output scale: max |exported - dynamic| <= 1e-5 * max(1, max |dynamic|)
 # What the exported model returns, per dataset (the 'output' of inference_info.json).
 OUTPUT_KINDS = {dataset: 'scores' if dataset in utils.REGRESSION else 'probabilities'
@@ -79,6 +84,69 @@ def dynamic_outputs(model, inputs):
     import paddle
     with paddle.no_grad():
         return model(*[paddle.to_tensor(a) for a in inputs]).numpy()
+
+
+def require_onnx_packages():
+    """paddle2onnx (the converter) and onnxruntime (the self-check) must be installed; checked before writing."""
+    import importlib.util
+
+    def installed(package):
+        try:
+            return importlib.util.find_spec(package) is not None
+        except (ImportError, ValueError):
+            return False
+    missing = [p for p in ('paddle2onnx', 'onnxruntime') if not installed(p)]
+    if missing:
+        raise utils.UserError('{} not installed; the ONNX export needs it: pip install -r requirements.txt'.format(
+            ' and '.join(missing) + (' is' if len(missing) == 1 else ' are')))
+
+
+def onnx_input_shapes(onnx_path):
+    """{input name: shape} of an ONNX file; a symbolic or unknown dimension is None."""
+    import onnx
+    model = onnx.load(onnx_path, load_external_data=False)
+    initializers = {init.name for init in model.graph.initializer}
+    shapes = {}
+    for value in model.graph.input:
+        if value.name in initializers:
+            continue
+        shapes[value.name] = [d.dim_value if d.HasField('dim_value') else None
+                              for d in value.type.tensor_type.shape.dim]
+    return shapes
+
+
+def export_onnx(files, onnx_path):
+    """Convert the saved Paddle model (files from export()) to ONNX with paddle2onnx; writes onnx_path."""
+    import logging
+    import paddle2onnx
+    # paddle2onnx logs its steps on the root logger at INFO; keep only its warnings and errors.
+    logging.getLogger().setLevel(logging.WARNING)
+    try:
+        # optimize_tool 'None': the default ('polygraphy') installs packages at run time.
+        model_bytes = paddle2onnx.export(files[0], files[1], save_file=None, opset_version=ONNX_OPSET,
+                                         auto_upgrade_opset=False, enable_onnx_checker=True,
+                                         optimize_tool='None')
+    except (NameError, UnboundLocalError):  # paddle2onnx logs the conversion error, then fails to return
+        model_bytes = None
+    if not model_bytes:
+        raise RuntimeError('paddle2onnx could not convert {}'.format(files[0]))
+    with open(onnx_path, 'wb') as f:
+        f.write(model_bytes)
+    shapes = onnx_input_shapes(onnx_path)
+    if sorted(shapes) != sorted(INPUT_NAMES) or any(shape[0] is not None for shape in shapes.values()):
+        raise RuntimeError('{} has inputs {}; expected {} with a dynamic batch axis'.format(
+            onnx_path, shapes, list(INPUT_NAMES)))
+    return onnx_path
+
+
+def onnx_check(onnx_path, inputs, expected):
+    """Run inference.onnx with ONNX Runtime (CPU) on `inputs`; max |difference| to `expected`."""
+    import onnxruntime
+    options = onnxruntime.SessionOptions()
+    options.log_severity_level = 3
+    session = onnxruntime.InferenceSession(onnx_path, options, providers=['CPUExecutionProvider'])
+    exported = session.run(None, {name: np.ascontiguousarray(a) for name, a in zip(INPUT_NAMES, inputs)})[0]
+    return float(np.abs(exported - expected).max())
 
 
 def self_check(files, inputs, expected):
@@ -122,6 +190,7 @@ def main(argv=None):
     overrides = utils.explicit_hparams(args, utils.MODEL_HPARAMS + utils.DROPOUT_HPARAMS)
     utils.check_hparams(overrides)
 
+    require_onnx_packages()
     import paddle
     paddle.set_device('cpu')
     # Classification exports class probabilities; regression the raw scores.
@@ -170,23 +239,33 @@ def main(argv=None):
         'hparams': {k: hp[k] for k in utils.MODEL_HPARAMS},
         'checkpoint': os.path.abspath(check_path),
         'paddle_version': paddle.__version__,
+        'onnx': {'file': ONNX_FILE, 'opset': ONNX_OPSET},
     })
     with open(files[2], 'w') as f:
         json.dump(info, f, indent=2)
         f.write('\n')
 
-    diff = self_check(files, inputs, expected)
+    onnx_path = export_onnx(files, os.path.join(model_dir, ONNX_FILE))
+
     # Probabilities are at most 1, so for them this is 1e-5; raw scores (regression) can be
     # large on random inputs, where float32 rounding alone exceeds an absolute 1e-5.
-    if not diff <= CHECK_TOLERANCE * max(1.0, float(np.abs(expected).max())):
+    tolerance = CHECK_TOLERANCE * max(1.0, float(np.abs(expected).max()))
+    diff = self_check(files, inputs, expected)
+    if not diff <= tolerance:
         raise RuntimeError('exported model differs from the dynamic graph by {} on {}'.format(diff, check_source))
+    onnx_diff = onnx_check(onnx_path, inputs, expected)
+    if not onnx_diff <= tolerance:
+        raise RuntimeError('{} (ONNX Runtime) differs from the dynamic graph by {} on {}'.format(
+            onnx_path, onnx_diff, check_source))
     print('Input specs: ' + ', '.join('{} {}'.format(k, shape) for k, shape in info['inputs'].items()))
     if regression:
         print('Output: [None, {}] regression scores (no softmax)'.format(info['output_dim']))
     else:
         print('Output: [None, {}] class probabilities (softmax)'.format(info['output_dim']))
     print('Self-check on {}: max |exported - dynamic| = {:.2e}'.format(check_source, diff))
-    for path in files:
+    print('ONNX self-check (onnxruntime, opset {}) on {}: max |onnx - dynamic| = {:.2e}'.format(
+        ONNX_OPSET, check_source, onnx_diff))
+    for path in files[:2] + (onnx_path, files[2]):
         print('Saved {}'.format(path))
 
 

@@ -1,4 +1,4 @@
-"""Run an exported LMF model with Paddle Inference on the test split; save its outputs.
+"""Run an exported LMF model with Paddle Inference (or ONNX Runtime) on the test split; save its outputs.
 
     python export_model.py --emotion happy                      # first: check_inference/happy/
     python infer.py --emotion happy --data_path ./data/iemocap.pkl
@@ -6,9 +6,11 @@
     python export_model.py --dataset mosi                       # first: check_inference/mosi/
     python infer.py --dataset mosi --data_path ./data/mosi.pkl  # -> out_pred/mosi_pred.npy
     python infer.py --dataset pom --batch_size 1 --benchmark True
+    python infer.py --emotion happy --use_onnx True             # inference.onnx on ONNX Runtime (CPU)
 
 Reads <save_inference_dir>/<name>/inference.json, inference.pdiparams and
-inference_info.json as export_model.py writes them (a folder that holds these files
+inference_info.json as export_model.py writes them (with --use_onnx True: inference.onnx
+and inference_info.json; a folder that holds these files
 directly is accepted too); <name> is the emotion for IEMOCAP, else mosi or pom. The
 export must be one of --dataset (and of --emotion); info files written before CMU-MOSI
 and POM existed are IEMOCAP's.
@@ -32,11 +34,15 @@ import time
 import numpy as np
 
 import utils
-from export_model import INFO_FORMAT, INPUT_NAMES, OUTPUT_KINDS
+from export_model import INFO_FORMAT, INPUT_NAMES, ONNX_FILE, OUTPUT_KINDS
 # Fastest on the 2-core reference machine (BENCHMARKS.md): oneDNN off; one thread at
 # batch size 1 (1870 vs 1572 samples/s), all cores (utils.default_cpu_threads) for larger
 # batches (batch 32: 12433 vs 10795, batch 128: 12874 vs 10316 samples/s).
 DEFAULT_ENABLE_MKLDNN = False
+# ONNX Runtime (--use_onnx True) takes the same thread rule (intra_op_num_threads), measured on the
+# 2-core AMD EPYC machine (README section 5): one thread at batch size 1, both cores for larger batches.
+# The graph optimisation level made no consistent difference (ORT_ENABLE_ALL is kept); the model is one
+# chain of ops, so the execution mode is sequential.
 
 
 def default_cpu_threads(batch_size):
@@ -67,7 +73,11 @@ def parse_args(argv=None):
     parser.add_argument('--enable_mkldnn', type=str2bool, default=DEFAULT_ENABLE_MKLDNN,
                         help='CPU: use oneDNN kernels (default {})'.format(DEFAULT_ENABLE_MKLDNN))
     parser.add_argument('--cpu_threads', type=int, default=None,
-                        help='CPU math library threads (default: 1 at batch size 1, else available cores up to 4)')
+                        help='CPU math library threads (default: 1 at batch size 1, else available cores up to 4); '
+                             'with --use_onnx True the ONNX Runtime intra-op threads (same default)')
+    parser.add_argument('--use_onnx', '--use-onnx', dest='use_onnx', type=str2bool, default=False,
+                        help='True: run <model dir>/inference.onnx with ONNX Runtime (CPU) instead of Paddle '
+                             'Inference (default False)')
     parser.add_argument('--ir_optim', type=str2bool, default=True, help='graph optimisation passes (default True)')
     parser.add_argument('--benchmark', type=str2bool, default=False, help='print an AutoLog-style timing report')
     parser.add_argument('--warmup', type=int, default=3, help='untimed warm-up runs before the benchmark (default 3)')
@@ -107,13 +117,16 @@ def export_command(dataset, name):
     return '--emotion {}'.format(name) if dataset == 'iemocap' else '--dataset {}'.format(dataset)
 
 
-def load_model_info(model_dir, name, save_inference_dir, dataset='iemocap'):
+def load_model_info(model_dir, name, save_inference_dir, dataset='iemocap', use_onnx=False):
     """Checks the exported files; returns the info dict (dataset, name, input_dims, seq_len, output, output_dim, ...).
 
     An info file without 'dataset' (written before CMU-MOSI and POM existed) is IEMOCAP's.
+    use_onnx: the files needed are inference.onnx and the info file; the ONNX inputs are checked.
     """
     program, params, info_path = utils.inference_model_files(model_dir)
-    missing = [os.path.basename(p) for p in (program, params, info_path) if not os.path.isfile(p)]
+    onnx_path = os.path.join(model_dir, ONNX_FILE)
+    needed = (onnx_path, info_path) if use_onnx else (program, params, info_path)
+    missing = [os.path.basename(p) for p in needed if not os.path.isfile(p)]
     if missing:
         raise utils.UserError('no exported {} model in {} ({} missing); export it first: '
                               'python export_model.py {} --save_inference_dir {}'.format(
@@ -146,14 +159,27 @@ def load_model_info(model_dir, name, save_inference_dir, dataset='iemocap'):
     if dataset == 'iemocap' and info.get('emotion') != name:
         raise utils.UserError('--emotion {}: the model in {} was exported for {}'.format(
             name, model_dir, info.get('emotion')))
-    # The program is what the predictor runs: its input shapes must be the ones the info file states.
-    shapes = program_input_shapes(program)
+    # The program (or ONNX graph) is what runs: its input shapes must be the ones the info file states.
     expected = {'audio': [None, info['input_dims'][0]], 'video': [None, info['input_dims'][1]],
                 'text': [None, info['seq_len'], info['input_dims'][2]]}
+    if use_onnx:
+        model_file, shapes = onnx_path, onnx_shapes(onnx_path)
+    else:
+        model_file, shapes = program, program_input_shapes(program)
     if shapes and shapes != expected:
         raise utils.UserError('{} takes inputs {} but {} says {}; re-export the model'.format(
-            program, shapes, info_path, expected))
+            model_file, shapes, info_path, expected))
     return info
+
+
+def onnx_shapes(onnx_path):
+    """Input shapes of an ONNX file (None = dynamic); a file that is not ONNX is refused."""
+    from export_model import onnx_input_shapes
+    try:
+        return onnx_input_shapes(onnx_path)
+    except Exception as err:  # onnx raises DecodeError and others for a damaged file
+        raise utils.UserError('{} is not a readable ONNX model ({}); re-export the model'.format(
+            onnx_path, str(err).splitlines()[0] if str(err) else type(err).__name__))
 
 
 # ---------------------------------------------------------------- predictor
@@ -208,7 +234,48 @@ def make_predictor(model_dir, use_gpu, enable_mkldnn, cpu_threads, ir_optim):
     return predictor, settings
 
 
+class OnnxPredictor:
+    """inference.onnx on ONNX Runtime's CPU execution provider."""
+
+    def __init__(self, onnx_path, threads):
+        import onnxruntime
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.execution_mode = onnxruntime.ExecutionMode.ORT_SEQUENTIAL
+        options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
+        options.log_severity_level = 3  # errors only: paddle2onnx leaves unused constants ORT warns about
+        try:
+            self.session = onnxruntime.InferenceSession(onnx_path, options, providers=['CPUExecutionProvider'])
+        except Exception as err:  # onnxruntime's Fail / InvalidGraph / NoSuchFile
+            raise utils.UserError('cannot load {}: {}'.format(onnx_path, str(err).splitlines()[0]))
+        self.version = onnxruntime.__version__
+        self.output = self.session.get_outputs()[0].name
+
+    def run(self, audio, visual, text):
+        try:
+            return self.session.run([self.output], {'audio': audio, 'video': visual, 'text': text})[0]
+        except Exception as err:  # onnxruntime's exceptions do not derive from RuntimeError
+            raise RuntimeError(str(err).splitlines()[0] if str(err) else type(err).__name__)
+
+
+def make_onnx_predictor(model_dir, threads):
+    """Returns (OnnxPredictor, settings dict describing what runs)."""
+    import onnxruntime
+    predictor = OnnxPredictor(os.path.join(model_dir, ONNX_FILE), threads)
+    names = [i.name for i in predictor.session.get_inputs()]
+    if sorted(names) != sorted(INPUT_NAMES) or len(predictor.session.get_outputs()) != 1:
+        raise utils.UserError('{} is not an LMF export: inputs {}, outputs {}'.format(
+            os.path.join(model_dir, ONNX_FILE), names, [o.name for o in predictor.session.get_outputs()]))
+    settings = dict(device='cpu', backend='onnxruntime', onnxruntime_version=onnxruntime.__version__,
+                    execution_provider='CPUExecutionProvider', intra_op_num_threads=threads,
+                    graph_optimization_level='ORT_ENABLE_ALL', execution_mode='ORT_SEQUENTIAL')
+    return predictor, settings
+
+
 def run_batch(predictor, audio, visual, text):
+    if isinstance(predictor, OnnxPredictor):
+        return predictor.run(audio, visual, text)
     for name, array in (('audio', audio), ('video', visual), ('text', text)):
         handle = predictor.get_input_handle(name)
         handle.reshape(array.shape)
@@ -290,14 +357,30 @@ def benchmark_report(settings, batch_size, n_samples, data_path, times, model_di
         ' log_api_version: 1.0 (AutoLog layout, written by infer.py)',
         '----------------------- Conf info -----------------------',
         ' runtime_device: {}'.format(settings['device']),
-        ' ir_optim: {}'.format(settings['ir_optim']),
-        ' enable_memory_optim: {}'.format(settings['enable_memory_optim']),
-        ' enable_tensorrt: False',
-        ' enable_mkldnn: {}'.format(settings['enable_mkldnn']),
-        ' cpu_math_library_num_threads: {}'.format(settings['cpu_math_library_num_threads']),
+    ]
+    if settings.get('backend') == 'onnxruntime':
+        rows += [
+            ' inference_backend: onnxruntime',
+            ' onnxruntime_version: {}'.format(settings['onnxruntime_version']),
+            ' execution_provider: {}'.format(settings['execution_provider']),
+            ' intra_op_num_threads: {}'.format(settings['intra_op_num_threads']),
+            ' graph_optimization_level: {}'.format(settings['graph_optimization_level']),
+            ' execution_mode: {}'.format(settings['execution_mode']),
+        ]
+    else:
+        rows += [
+            ' inference_backend: paddle_inference',
+            ' ir_optim: {}'.format(settings['ir_optim']),
+            ' enable_memory_optim: {}'.format(settings['enable_memory_optim']),
+            ' enable_tensorrt: False',
+            ' enable_mkldnn: {}'.format(settings['enable_mkldnn']),
+            ' cpu_math_library_num_threads: {}'.format(settings['cpu_math_library_num_threads']),
+        ]
+    rows += [
         '----------------------- Model info ----------------------',
         ' model_name: lmf',
-        ' model_dir: {}'.format(model_dir),
+        ' model_dir: {}'.format(model_dir) + (' ({})'.format(ONNX_FILE) if settings.get('backend') == 'onnxruntime'
+                                                else ''),
         ' precision: fp32',
         '----------------------- Data info -----------------------',
         ' data_path: {}'.format(data_path),
@@ -312,6 +395,9 @@ def benchmark_report(settings, batch_size, n_samples, data_path, times, model_di
         ' total time spent(s): {:.4f}'.format(total),
         ' preprocess_time(ms): {:.4f}, inference_time(ms): {:.4f}, postprocess_time(ms): {:.4f}'.format(
             ms('preprocess'), ms('inference'), ms('postprocess')),
+        # per-batch latency of the inference call (at batch size 1: per sample)
+        ' inference_latency(ms): p50 {:.4f}, p99 {:.4f}'.format(
+            *(1000.0 * np.percentile(times['inference'], q) for q in (50, 99))),
     ]
     return [line(r) for r in rows]
 
@@ -342,7 +428,18 @@ def main(argv=None):
     output_dir = args.output_dir or ('out_pred' if regression else 'out_prob')
 
     model_dir = model_folder(args.save_inference_dir, name)
-    info = load_model_info(model_dir, name, args.save_inference_dir, dataset)
+    if args.use_onnx:
+        import importlib.util
+        if importlib.util.find_spec('onnxruntime') is None:
+            raise utils.UserError('--use_onnx True needs onnxruntime: pip install -r requirements.txt')
+        if args.use_gpu:
+            print('--use-gpu True: --use_onnx True runs on ONNX Runtime\'s CPU provider; running on CPU')
+        onnx_path = os.path.join(model_dir, ONNX_FILE)
+        if not os.path.isfile(onnx_path):
+            raise utils.UserError('--use_onnx True: {} does not exist; export it first (export_model.py writes it): '
+                                  'python export_model.py {} --save_inference_dir {}'.format(
+                                      onnx_path, export_command(dataset, name), args.save_inference_dir))
+    info = load_model_info(model_dir, name, args.save_inference_dir, dataset, use_onnx=args.use_onnx)
     data_path = utils.default_data_path(args.data_path, dataset)
     _, _, test_set, _ = utils.load_data(dataset, data_path, name, expected_dims=info['input_dims'])
     if info['seq_len'] is not None and test_set.text.shape[1] != info['seq_len']:
@@ -353,13 +450,18 @@ def main(argv=None):
             data_path, test_set.labels.shape[1], 'columns' if regression else 'classes', model_dir,
             info['output_dim']))
 
-    predictor, settings = make_predictor(model_dir, args.use_gpu, args.enable_mkldnn, args.cpu_threads,
-                                         args.ir_optim)
-    if settings['device'] == 'cpu':
-        print('Inference device: CPU (cpu_threads={}, oneDNN {}, ir_optim {})'.format(
-            args.cpu_threads, 'on' if args.enable_mkldnn else 'off', 'on' if args.ir_optim else 'off'))
+    if args.use_onnx:
+        predictor, settings = make_onnx_predictor(model_dir, args.cpu_threads)
+        print('Inference backend: ONNX Runtime {} (CPUExecutionProvider, intra_op_num_threads={})'.format(
+            settings['onnxruntime_version'], args.cpu_threads))
     else:
-        print('Inference device: GPU 0')
+        predictor, settings = make_predictor(model_dir, args.use_gpu, args.enable_mkldnn, args.cpu_threads,
+                                             args.ir_optim)
+        if settings['device'] == 'cpu':
+            print('Inference device: CPU (cpu_threads={}, oneDNN {}, ir_optim {})'.format(
+                args.cpu_threads, 'on' if args.enable_mkldnn else 'off', 'on' if args.ir_optim else 'off'))
+        else:
+            print('Inference device: GPU 0')
     print('Start inference {} on {} test samples of {} (batch size {})......'.format(
         name, len(test_set), data_path, args.batch_size))
     outputs, times = predict(predictor, test_set, args.batch_size, warmup=args.warmup if args.benchmark else 0)

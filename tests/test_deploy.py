@@ -5,6 +5,7 @@ The TIPC test takes about 40 s; deselect it with `-m "not tipc"`.
 import glob
 import json
 import os
+import re
 import shutil
 import subprocess
 
@@ -55,14 +56,18 @@ def test_export_writes_the_documented_files(deployed):
     for emotion in utils.EMOTIONS:
         folder = os.path.join(deployed['inference'], emotion)
         program, params, info_path = utils.inference_model_files(folder)
-        assert sorted(os.listdir(folder)) == ['inference.json', 'inference.pdiparams', 'inference_info.json']
+        assert sorted(os.listdir(folder)) == ['inference.json', 'inference.onnx', 'inference.pdiparams',
+                                              'inference_info.json']
         with open(info_path) as f:
             info = json.load(f)
         assert info['emotion'] == emotion and info['output'] == 'probabilities'
         assert info['input_dims'] == [74, 35, 300] and info['seq_len'] == 20
         assert info['inputs'] == {'audio': [None, 74], 'video': [None, 35], 'text': [None, 20, 300]}
+        assert info['onnx'] == {'file': 'inference.onnx', 'opset': 17}
         stdout = deployed['exports'][emotion].stdout
         assert 'Self-check on' in stdout and 'Traceback' not in deployed['exports'][emotion].stderr
+        assert 'ONNX self-check (onnxruntime, opset 17) on' in stdout
+        assert 'Saved {}'.format(os.path.join(folder, 'inference.onnx')) in stdout
     # With --data_path the self-check runs on that data's test samples.
     assert 'test samples of {}'.format(deployed['data']) in deployed['exports']['happy'].stdout
 
@@ -95,6 +100,8 @@ def test_benchmark_report(deployed):
                 'total time spent(s): ', 'preprocess_time(ms): ', 'inference_time(ms): ', 'postprocess_time(ms): '):
         assert key in proc.stdout, key
     assert 'batches: 5 (after 3 warm-up runs)' in proc.stdout
+    p50, p99 = (float(v) for v in re.search(r'inference_latency\(ms\): p50 ([0-9.]+), p99 ([0-9.]+)', proc.stdout).groups())
+    assert 0 < p50 <= p99
 
 
 def test_use_gpu_on_a_cpu_build_runs_on_cpu_and_says_so(deployed):
@@ -248,7 +255,8 @@ def dynamic_scores(checkpoint, dataset, data):
 @pytest.mark.parametrize('dataset', utils.REGRESSION)
 def test_regression_export_writes_scores(regression_deployed, dataset):
     folder = os.path.join(regression_deployed['inference'], dataset)
-    assert sorted(os.listdir(folder)) == ['inference.json', 'inference.pdiparams', 'inference_info.json']
+    assert sorted(os.listdir(folder)) == ['inference.json', 'inference.onnx', 'inference.pdiparams',
+                                          'inference_info.json']
     with open(utils.inference_model_files(folder)[2]) as f:
         info = json.load(f)
     dims, k = REGRESSION_DIMS[dataset]
@@ -367,6 +375,103 @@ def test_info_file_without_dataset_is_iemocap(deployed, tmp_path):
     np.testing.assert_allclose(np.load(str(tmp_path / 'out' / 'happy_prob.npy')),
                                dynamic_probabilities(os.path.join(deployed['check'], 'happy.pdparams'), 'happy',
                                                      deployed['data']), rtol=0, atol=1e-5)
+
+
+# ---------------------------------------------------------------- ONNX (paddle2onnx, ONNX Runtime)
+
+def onnx_inputs(path):
+    """{input name: shape} of an ONNX file, symbolic dimensions as their names."""
+    import onnx
+    model = onnx.load(path)
+    return {v.name: [d.dim_param if not d.HasField('dim_value') else d.dim_value
+                     for d in v.type.tensor_type.shape.dim] for v in model.graph.input}
+
+
+def test_export_writes_onnx_with_a_dynamic_batch_axis(deployed, regression_deployed):
+    for folder, dims in ((os.path.join(deployed['inference'], 'sad'), (74, 35)),
+                         (os.path.join(regression_deployed['inference'], 'mosi'), (74, 47))):
+        shapes = onnx_inputs(os.path.join(folder, 'inference.onnx'))
+        assert sorted(shapes) == ['audio', 'text', 'video']
+        assert shapes['audio'][1:] == [dims[0]] and shapes['video'][1:] == [dims[1]] and shapes['text'][1:] == [20, 300]
+        for shape in shapes.values():  # the batch axis is symbolic, not a number
+            assert isinstance(shape[0], str) and shape[0], shapes
+
+
+def test_onnx_inference_equals_the_dynamic_graph(deployed, regression_deployed):
+    """--use_onnx True: the same .npy outputs as the dynamic graph within 1e-5, batch sizes 1 and 32."""
+    cases = [('iemocap', 'happy', deployed['inference'], deployed['data'],
+              dynamic_probabilities(os.path.join(deployed['check'], 'happy.pdparams'), 'happy', deployed['data'])),
+             ('mosi', 'mosi', regression_deployed['inference'], regression_deployed['data']['mosi'],
+              dynamic_scores(os.path.join(regression_deployed['check'], 'mosi.pdparams'), 'mosi',
+                             regression_deployed['data']['mosi']))]
+    for dataset, name, inference, data, expected in cases:
+        task = ['--emotion', name] if dataset == 'iemocap' else ['--dataset', dataset]
+        for batch_size in (1, 32):
+            out = str(deployed['tmp'] / 'onnx_{}_bs{}'.format(name, batch_size))
+            args = ['infer.py', *task, '--save_inference_dir', inference, '--data_path', data, '--use_onnx', 'True',
+                    '--batch_size', str(batch_size), '--output_dir', out]
+            if batch_size == 32:
+                args += ['--benchmark', 'True']
+            proc = run_script(*args)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            result = np.load(os.path.join(out, '{}_prob.npy'.format(name) if dataset == 'iemocap'
+                                          else '{}_pred.npy'.format(dataset)))
+            assert result.shape == expected.shape and result.dtype == np.float32
+            np.testing.assert_allclose(result, expected, rtol=0, atol=1e-5)
+            assert 'Inference backend: ONNX Runtime' in proc.stdout and 'Inference device' not in proc.stdout
+            lines = []
+            utils.show_results(dataset, utils.task_metrics(
+                dataset, utils.load_data(dataset, data, name, verbose=False)[2].targets, result), out=lines.append)
+            assert '\n'.join(lines) in proc.stdout
+            if batch_size == 32:
+                for key in ('inference_backend: onnxruntime', 'onnxruntime_version: ',
+                            'intra_op_num_threads: {}'.format(utils.default_cpu_threads()),
+                            'execution_provider: CPUExecutionProvider', 'batch_size: 32',
+                            'data_num: {}'.format(N_TEST), 'batches: 2 (after 3 warm-up runs)', 'inference_time(ms): '):
+                    assert key in proc.stdout, key
+                assert 'cpu_math_library_num_threads' not in proc.stdout
+
+
+def test_onnx_bad_input(deployed, tmp_path):
+    # a model folder without inference.onnx (exported before ONNX, or the file removed)
+    folder = tmp_path / 'old' / 'happy'
+    shutil.copytree(os.path.join(deployed['inference'], 'happy'), str(folder))
+    os.remove(str(folder / 'inference.onnx'))
+    proc = run_script('infer.py', '--emotion', 'happy', '--save_inference_dir', str(tmp_path / 'old'),
+                      '--data_path', deployed['data'], '--use_onnx', 'True')
+    assert_clean_error(proc, 'inference.onnx does not exist', 'python export_model.py --emotion happy')
+    # the Paddle path still works from that folder
+    proc = run_script('infer.py', '--emotion', 'happy', '--save_inference_dir', str(tmp_path / 'old'),
+                      '--data_path', deployed['data'], '--output_dir', str(tmp_path / 'out'))
+    assert proc.returncode == 0, proc.stderr
+    # an inference.onnx with other input sizes (audio 70) beside an info file that says 74
+    hp = dict(utils.emotion_hparams('happy'), emotion='happy')
+    utils.save_checkpoint(str(tmp_path / 'happy.pdparams'), utils.build_model(hp, (70, 35, 300)), hp, (70, 35, 300))
+    proc = run_script('export_model.py', '--emotion', 'happy', '--check_path', str(tmp_path),
+                      '--save_inference_dir', str(tmp_path / 'a70'))
+    assert proc.returncode == 0, proc.stderr
+    shutil.copy(str(tmp_path / 'a70' / 'happy' / 'inference.onnx'), str(folder / 'inference.onnx'))
+    proc = run_script('infer.py', '--emotion', 'happy', '--save_inference_dir', str(tmp_path / 'old'),
+                      '--data_path', deployed['data'], '--use_onnx', 'True')
+    assert_clean_error(proc, 'inference.onnx takes inputs', "'audio': [None, 70]", 're-export')
+    # a damaged file
+    (folder / 'inference.onnx').write_bytes(b'not an onnx model')
+    proc = run_script('infer.py', '--emotion', 'happy', '--save_inference_dir', str(tmp_path / 'old'),
+                      '--data_path', deployed['data'], '--use_onnx', 'True')
+    assert_clean_error(proc, 'not a readable ONNX model')
+
+
+def test_export_without_paddle2onnx(deployed, tmp_path):
+    """Without paddle2onnx installed, export says which package is missing and writes nothing."""
+    blocker = tmp_path / 'block'
+    os.makedirs(str(blocker))
+    # loaded at start-up: a None entry in sys.modules makes `import paddle2onnx` fail as if it were not installed
+    (blocker / 'sitecustomize.py').write_text('import sys\nsys.modules["paddle2onnx"] = None\n')
+    proc = run_script('export_model.py', '--emotion', 'happy', '--check_path', deployed['check'],
+                      '--save_inference_dir', str(tmp_path / 'inference'),
+                      env={'PYTHONPATH': str(blocker) + os.pathsep + os.environ.get('PYTHONPATH', '')})
+    assert_clean_error(proc, 'paddle2onnx is not installed', 'requirements.txt')
+    assert not os.path.exists(str(tmp_path / 'inference'))
 
 
 # ---------------------------------------------------------------- TIPC
