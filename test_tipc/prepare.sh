@@ -9,6 +9,13 @@
 # whole_train_whole_infer data/iemocap.pkl, the real dataset: it cannot be generated; exits 1 when missing
 # whole_infer             check/<emotion>.pdparams of all four emotions (bash train.sh), and
 #                         data/iemocap.pkl or else data/sample_data.pkl
+# paddle2onnx_infer       (config model_linux_gpu_normal_normal_paddle2onnx_python_linux_cpu.txt) the checkpoints
+#                         that test_paddle2onnx.sh exports: its --check_path (line 13, e.g.
+#                         ./log/lmf/paddle2onnx/lite_check/{emotion}.pdparams) for every model of line 12. Missing
+#                         ones are trained here as LITE checkpoints (SYNTHETIC data/lite_data.pkl, 3 epochs, batch 32)
+#                         with line 14's lite_train script; with lite_train:null a missing checkpoint is an error
+#                         (point --check_path at real ones, e.g. ./check/{emotion}.pdparams from bash train.sh).
+#                         Also makes the data of line 17 (--data_path) when it is the lite or the sample file.
 # When the config's line 9 is --dataset:mosi (or --dataset:pom), the same for that dataset: data/lite_mosi.pkl
 # (SYNTHETIC, 96/32/64), data/mosi_sample.pkl (SYNTHETIC, 1284/229/686), data/mosi.pkl (real), check/mosi.pdparams.
 # Run from the repository root (the script changes to it). Uses $PYTHON, else python.
@@ -32,7 +39,8 @@ if [[ $# -ge 2 ]]; then
         echo "error: config $1 does not exist" >&2
         exit 2
     fi
-    task_line=$(sed -n 9p "$1" | tr -d '\r')
+    # the model line: 9 in train_infer_python.txt, 12 in the paddle2onnx config
+    task_line=$(sed -n "$([[ ${MODE} == paddle2onnx_infer ]] && echo 12 || echo 9)p" "$1" | tr -d '\r')
     if [[ ${task_line} == --dataset:* ]]; then
         DATASET=${task_line#--dataset:}
         case ${DATASET} in
@@ -113,9 +121,51 @@ case ${MODE} in
         fi
         [[ -f ${REAL_DATA} ]] || make_sample
         ;;
+    paddle2onnx_infer)
+        if [[ $# -lt 2 ]]; then
+            echo "error: paddle2onnx_infer needs the config: bash test_tipc/prepare.sh CONFIG paddle2onnx_infer" >&2
+            exit 2
+        fi
+        IFS=$'\n' read -r -d '' -a p2o_lines < <(tr -d '\r' < "$1")
+        for check in "12 --emotion --dataset" "13 --check_path" "14 lite_train" "17 --data_path"; do
+            read -r number key alt <<< "${check}"
+            found=${p2o_lines[$((number - 1))]%%:*}
+            if [[ ${found} != "${key}" && ${found} != "${alt:-${key}}" ]]; then
+                echo "error: $1: line ${number} should be '${key}:...', found '${p2o_lines[$((number - 1))]}'" >&2
+                exit 2
+            fi
+        done
+        p2o_models=${p2o_lines[11]#*:}
+        p2o_check=${p2o_lines[12]#*:}
+        p2o_train=${p2o_lines[13]#*:}
+        p2o_data=${p2o_lines[16]#*:}
+        [[ ${p2o_data#./} == "${LITE_DATA}" ]] && make_lite
+        [[ ${p2o_data#./} == "${SAMPLE_DATA}" ]] && make_sample
+        IFS='|' read -r -a p2o_names <<< "${p2o_models}"
+        for name in "${p2o_names[@]}"; do
+            checkpoint=${p2o_check//\{emotion\}/${name}}
+            [[ -f ${checkpoint} ]] && continue
+            if [[ ${p2o_train} == null || -z ${p2o_train} ]]; then
+                echo "error: the checkpoint ${checkpoint} is missing and the config's lite_train is null;" \
+                     "train it (bash train.sh) or set line 14 to lite_train:train.py" >&2
+                exit 1
+            fi
+            if [[ $(basename "${checkpoint}") != "${name}.pdparams" ]]; then
+                echo "error: cannot train ${checkpoint}: ${p2o_train} writes <folder>/${name}.pdparams;" \
+                     "make line 13 end in {emotion}.pdparams" >&2
+                exit 2
+            fi
+            make_lite
+            task_flag=$([[ ${DATASET} == iemocap ]] && echo "--emotion=${name}" || echo "--dataset=${name}")
+            echo "${checkpoint} is missing: training a LITE checkpoint on SYNTHETIC ${LITE_DATA} (3 epochs, batch 32)"
+            "${PYTHON}" "${p2o_train}" ${task_flag} --data_path="${LITE_DATA}" --epochs=3 --batch_size=32 \
+                --model_path="$(dirname "${checkpoint}")" --log_dir="$(dirname "${checkpoint}")/train_log" \
+                --device=cpu || exit 1
+        done
+        ;;
     *)
         echo "error: unknown mode '${MODE}'; use lite_train_lite_infer, lite_train_whole_infer," \
-             "whole_train_whole_infer or whole_infer" >&2
+             "whole_train_whole_infer, whole_infer or paddle2onnx_infer" >&2
         exit 2
         ;;
 esac
