@@ -11,11 +11,13 @@ Sections (each compares within the same run, alternating the contenders, median 
     batch 128 and 16, against the same process in PyTorch (benchmarks/torch_train.py), with peak RSS;
     and the steady-state training step of the same model in both, in this process.
  2. Inference over the 938-sample test split: infer.py's Paddle Inference path, the Paddle dynamic
-    graph, and PyTorch eval of the same weights; batch-1 latency p50/p99.
+    graph, ONNX Runtime (CPU) on the exported inference.onnx, and PyTorch eval of the same weights;
+    batch-1 latency p50/p99.
  3. LMF against TFN at the paper's setting (audio/video hidden 32, text out 64, rank 4, output 1):
     parameters, training and inference samples/s (the paper's Table 3).
  4. LMF training samples/s against rank 1..64 beside TFN (the plot).
-PyTorch columns appear when torch is installed (pip install -r requirements-bench.txt).
+PyTorch columns appear when torch is installed (pip install -r requirements-bench.txt), the ONNX Runtime
+rows when onnxruntime and paddle2onnx are (requirements.txt); otherwise the report says they were left out.
 
 With --dataset mosi or pom, sections 1 and 2 run that dataset's task instead: train.py --dataset X
 against benchmarks/torch_train.py --dataset X on a SYNTHETIC pickle of the dataset's real
@@ -39,6 +41,12 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 IEMOCAP_SIZES = (('train', 2717), ('valid', 798), ('test', 938))
 QUICK_SIZES = (('train', 96), ('valid', 32), ('test', 48))
 PAPER_SETTING = dict(audio_hidden=32, video_hidden=32, text_hidden=128, rank=4, output_dim=1)
+
+
+def have_onnx():
+    """onnxruntime and paddle2onnx both importable (the ONNX Runtime rows need them)."""
+    import importlib.util
+    return all(importlib.util.find_spec(name) is not None for name in ('onnxruntime', 'paddle2onnx'))
 
 
 def have_torch():
@@ -252,6 +260,23 @@ def inference(checkpoint, test_set, workdir, repeats, rows, check_rows, dataset=
             return model(paddle.to_tensor(a), paddle.to_tensor(v), paddle.to_tensor(t)).numpy()
 
     contenders = {'Paddle Inference': paddle_inference, 'Paddle dynamic': paddle_dynamic}
+    if have_onnx():
+        # infer.py --use_onnx True's predictors, with its thread rule per batch size
+        onnx = {batch_size: infer.make_onnx_predictor(os.path.join(export_dir, name),
+                                                      infer.default_cpu_threads(batch_size))
+                for batch_size in (1, 128)}
+        check_rows.append('ONNX Runtime {} (CPUExecutionProvider, infer.py --use_onnx True): intra-op threads {} at '
+                          'batch 1, {} at batch 128'.format(onnx[1][1]['onnxruntime_version'],
+                                                            onnx[1][1]['intra_op_num_threads'],
+                                                            onnx[128][1]['intra_op_num_threads']))
+        contenders['ONNX Runtime'] = lambda a, v, t: infer.run_batch(onnx[1 if len(a) == 1 else 128][0], a, v, t)
+        sample = [np.ascontiguousarray(a[:64]) for a in (test_set.audio, test_set.visual, test_set.text)]
+        check_rows.append('ONNX Runtime vs Paddle Inference, max |{} difference| on 64 samples: {:.2e}'.format(
+            'output' if regression else 'prob',
+            np.abs(contenders['ONNX Runtime'](*sample) - paddle_inference(*sample)).max()))
+    else:
+        check_rows.append('ONNX Runtime rows left out: onnxruntime and paddle2onnx are not both installed '
+                          '(pip install -r requirements.txt)')
     if have_torch():
         import torch
         state, _ = utils.load_checkpoint(checkpoint)
@@ -273,6 +298,9 @@ def inference(checkpoint, test_set, workdir, repeats, rows, check_rows, dataset=
         results = alternate({name: (lambda fn=fn: timed_batches(fn, test_set, batch_size))
                              for name, fn in contenders.items()}, repeats)
         base = n / median([sum(t) for t in results['Paddle Inference']])
+        if 'ONNX Runtime' in results and 'PyTorch eval' in results:
+            ort, pt = (n / median([sum(t) for t in results[k]]) for k in ('ONNX Runtime', 'PyTorch eval'))
+            check_rows.append('ONNX Runtime / PyTorch eval samples/s at batch {}: {:.2f}'.format(batch_size, ort / pt))
         for name, runs in results.items():
             total = median([sum(t) for t in runs])
             row = dict(section='inference, {} test samples'.format(n),

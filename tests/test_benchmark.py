@@ -20,8 +20,24 @@ def test_benchmark_quick_runs_every_section(tmp_path):
     assert re.search(r'\| parameters \| LMF 237,157 / TFN 9,313,877 \| .*1/39\.3', report), report
     assert 'p50' in report and 'p99' in report and 'MB' in report
     if 'PyTorch mirror' in report:  # torch installed: the mirror must compute the same probabilities
-        diff = float(re.search(r'max \|prob difference\| on 64 samples: ([0-9.e+-]+)', report).group(1))
+        diff = float(re.search(r'PyTorch mirror vs Paddle Inference, max \|prob difference\| on 64 samples: ([0-9.e+-]+)',
+                               report).group(1))
         assert diff < 1e-5
+    assert_onnx_rows(report, 'prob')
+
+
+def assert_onnx_rows(report, kind):
+    """ONNX Runtime rows at batch 128 and 1 (with latency) and its agreement with Paddle Inference, or the note
+    saying why they are missing."""
+    import benchmark
+    if not benchmark.have_onnx():
+        assert 'ONNX Runtime rows left out' in report, report
+        return
+    assert re.search(r'\| ONNX Runtime, batch 128 \| [0-9]+ samples/s \|', report), report
+    assert re.search(r'\| ONNX Runtime, batch 1 \| [0-9]+ samples/s \|.*\| p50 [0-9.]+ ms, p99 [0-9.]+ ms \|', report), report
+    diff = float(re.search(r'ONNX Runtime vs Paddle Inference, max \|{} difference\| on 64 samples: ([0-9.e+-]+)'.format(
+        kind), report).group(1))
+    assert diff < 1e-5
 
 
 def test_benchmark_regression_sections_quick(tmp_path):
@@ -38,8 +54,10 @@ def test_benchmark_regression_sections_quick(tmp_path):
     assert '| inference, 48 test samples | Paddle Inference, batch 1 |' in report, report
     assert 'happy' not in report, report
     if 'PyTorch mirror' in report:  # the mirror computes the same (unsoftmaxed) scores
-        diff = float(re.search(r'max \|output difference\| on 64 samples: ([0-9.e+-]+)', report).group(1))
+        diff = float(re.search(r'PyTorch mirror vs Paddle Inference, max \|output difference\| on 64 samples: '
+                               r'([0-9.e+-]+)', report).group(1))
         assert diff < 1e-4
+    assert_onnx_rows(report, 'output')
 
 
 def test_learning_parity_result_lines_parse():
