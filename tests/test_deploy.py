@@ -398,12 +398,13 @@ def test_export_writes_onnx_with_a_dynamic_batch_axis(deployed, regression_deplo
 
 
 def test_onnx_inference_equals_the_dynamic_graph(deployed, regression_deployed):
-    """--use_onnx True: the same .npy outputs as the dynamic graph within 1e-5, batch sizes 1 and 32."""
+    """--use_onnx True: the same .npy outputs as the dynamic graph within 1e-5, batch sizes 1 and 32, for every
+    kind of export (IEMOCAP probabilities, CMU-MOSI and POM scores)."""
     cases = [('iemocap', 'happy', deployed['inference'], deployed['data'],
               dynamic_probabilities(os.path.join(deployed['check'], 'happy.pdparams'), 'happy', deployed['data'])),
-             ('mosi', 'mosi', regression_deployed['inference'], regression_deployed['data']['mosi'],
-              dynamic_scores(os.path.join(regression_deployed['check'], 'mosi.pdparams'), 'mosi',
-                             regression_deployed['data']['mosi']))]
+             *((name, name, regression_deployed['inference'], regression_deployed['data'][name],
+                dynamic_scores(os.path.join(regression_deployed['check'], name + '.pdparams'), name,
+                               regression_deployed['data'][name])) for name in ('mosi', 'pom'))]
     for dataset, name, inference, data, expected in cases:
         task = ['--emotion', name] if dataset == 'iemocap' else ['--dataset', dataset]
         for batch_size in (1, 32):
