@@ -163,11 +163,5 @@ for batch_size in "${batch_sizes[@]}"; do
     done
 done
 
-echo
-echo "Results (${status_log}):"
-cat "${status_log}"
-if [[ ${failed} -ne 0 ]]; then
-    echo "Some runs FAILED."
-    exit 1
-fi
+report_results runs
 exit 0

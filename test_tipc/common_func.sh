@@ -69,3 +69,28 @@ function status_check() {
         echo "Run failed with command - ${run_command}!" >> "${run_log}"
     fi
 }
+
+# run_stage name command: runs command with its output in ${LOG_PATH}/<name>.log (shown afterwards),
+# records the result in ${status_log} and sets failed=1 when it fails. The calling script sets
+# LOG_PATH, status_log and failed=0.
+function run_stage() {
+    local name=$1 command=$2 stage_log="${LOG_PATH}/$1.log" status
+    echo "+ ${command}"
+    eval "${command}" > "${stage_log}" 2>&1
+    status=$?
+    cat "${stage_log}"
+    status_check ${status} "${command}" "${status_log}"
+    [[ ${status} -eq 0 ]] || failed=1
+    return ${status}
+}
+
+# report_results what: prints ${status_log}; exits 1 with "Some <what> FAILED." when anything failed.
+function report_results() {
+    echo
+    echo "Results (${status_log}):"
+    cat "${status_log}"
+    if [[ ${failed} -ne 0 ]]; then
+        echo "Some $1 FAILED."
+        exit 1
+    fi
+}

@@ -120,19 +120,6 @@ status_log="${LOG_PATH}/results_paddle2onnx.log"
 rm -f "${status_log}"
 failed=0
 
-# run_stage name command: runs command with its output in ${LOG_PATH}/<name>.log (shown afterwards)
-# and records the result.
-function run_stage() {
-    local name=$1 command=$2 stage_log="${LOG_PATH}/$1.log" status
-    echo "+ ${command}"
-    eval "${command}" > "${stage_log}" 2>&1
-    status=$?
-    cat "${stage_log}"
-    status_check ${status} "${command}" "${status_log}"
-    [[ ${status} -eq 0 ]] || failed=1
-    return ${status}
-}
-
 # {emotion} -> the model's name
 function for_model() {
     echo "${1//\{emotion\}/$2}"
@@ -168,12 +155,6 @@ for emotion in "${emotions[@]}"; do
     done
 done
 
-echo
-echo "Results (${status_log}):"
-cat "${status_log}"
-if [[ ${failed} -ne 0 ]]; then
-    echo "Some stages FAILED."
-    exit 1
-fi
+report_results stages
 echo "All stages succeeded."
 exit 0

@@ -118,19 +118,6 @@ status_log="${LOG_PATH}/results_python.log"
 rm -f "${status_log}"
 failed=0
 
-# run_stage name command: runs command with its output in ${LOG_PATH}/<name>.log (shown afterwards)
-# and records the result.
-function run_stage() {
-    local name=$1 command=$2 stage_log="${LOG_PATH}/$1.log" status
-    echo "+ ${command}"
-    eval "${command}" > "${stage_log}" 2>&1
-    status=$?
-    cat "${stage_log}"
-    status_check ${status} "${command}" "${status_log}"
-    [[ ${status} -eq 0 ]] || failed=1
-    return ${status}
-}
-
 # Does this Paddle build see a GPU?
 if "${python}" -c 'import sys, paddle; sys.exit(0 if paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0 else 1)' 2>/dev/null; then
     have_gpu=True
@@ -265,12 +252,6 @@ else
     done
 fi
 
-echo
-echo "Results (${status_log}):"
-cat "${status_log}"
-if [[ ${failed} -ne 0 ]]; then
-    echo "Some stages FAILED."
-    exit 1
-fi
+report_results stages
 echo "All stages succeeded."
 exit 0
