@@ -1,7 +1,11 @@
 """Data-parallel training with paddle.distributed.launch on 2 CPU processes (gloo)."""
 import os
 import re
+import signal
+import socket
+import subprocess
 import sys
+import time
 
 import numpy as np
 import paddle
@@ -74,3 +78,74 @@ def test_train_py_on_two_processes(tmp_path):
     assert abs(utils.evaluate(model, valid_set)['loss'] - best) < 1e-6
     result = utils.evaluate(model, test_set, metrics='iemocap')
     assert (result['f1'], result['accuracy']) == tuple(float(v) for v in printed)
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def test_two_nodes_train_what_one_node_with_two_processes_trains(tmp_path):
+    """Two launchers on this machine as two nodes (--nnodes 2, one process each, loopback master).
+
+    --cpu_threads 1 in both runs: by default the threads per process depend on the processes per
+    node (utils.default_cpu_threads reads PADDLE_LOCAL_SIZE: 1 here, 2 in the one-node run), which
+    changes the last digits of the sums.
+    """
+    data = write_pickle(tmp_path / 'tiny.pkl', tiny_data(emotions=('sad',), sizes=(49, 17, 23)))
+    train_args = ['train.py', '--emotion', 'sad', '--data_path', data, '--epochs', '3', '--text_hidden', '16',
+                  '--batch_size', '16', '--cpu_threads', '1']
+    master = '127.0.0.1:{}'.format(free_port())
+    nodes = []
+    try:
+        for rank in (0, 1):
+            cmd = [sys.executable, '-m', 'paddle.distributed.launch', '--nnodes', '2', '--rank', str(rank),
+                   '--master', master, '--nproc_per_node', '1', '--max_restart', '0',
+                   '--log_dir', str(tmp_path / 'launch_{}'.format(rank))] + train_args + [
+                   '--model_path', str(tmp_path / 'check_{}'.format(rank)),
+                   '--log_dir', str(tmp_path / 'log_{}'.format(rank))]
+            nodes.append(subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                          text=True, start_new_session=True))
+        deadline = time.monotonic() + 150
+        outputs = [node.communicate(timeout=max(1, deadline - time.monotonic()))[0] for node in nodes]
+    finally:
+        for node in nodes:  # on a timeout or an error: the launcher and its worker, nothing else
+            if node.poll() is None:
+                os.killpg(node.pid, signal.SIGKILL)
+                node.wait()
+    workers = [path.read_text() if path.exists() else '' for path in
+               (tmp_path / 'launch_{}'.format(rank) / 'workerlog.0' for rank in (0, 1))]
+    assert [node.returncode for node in nodes] == [0, 0], '\n'.join(o[-2000:] for o in outputs + workers)
+    for rank in (0, 1):  # each launcher ran one process of a 2-process job, as that job's rank
+        env = dict(line.split('=', 1) for line in
+                   (tmp_path / 'launch_{}'.format(rank) / 'envlog.0').read_text().splitlines() if '=' in line)
+        assert (env['PADDLE_TRAINER_ID'], env['PADDLE_TRAINERS_NUM'], env['PADDLE_LOCAL_SIZE'],
+                env['PADDLE_NNODES']) == (str(rank), '2', '1', '2'), env
+
+    # rank 0 logs and writes the checkpoint; rank 1 trains and writes nothing
+    assert os.listdir(tmp_path / 'log_0') == ['train_sad.txt'] and os.listdir(tmp_path / 'check_0') == ['sad.pdparams']
+    assert not (tmp_path / 'log_1').exists() and not (tmp_path / 'check_1').exists()
+    assert 'Epoch 2 complete!' in workers[0] and 'Epoch' not in workers[1]
+    log = (tmp_path / 'log_0' / 'train_sad.txt').read_text()
+    assert len(re.findall(r'Validation loss is: ', log)) == 3
+    printed = F1.search(log).groups()
+
+    # test.py evaluates rank 0's checkpoint and prints the scores of the training log
+    test = run_script('test.py', '--emotion', 'sad', '--data_path', data, '--check_path', str(tmp_path / 'check_0'))
+    assert test.returncode == 0, test.stderr
+    assert F1.search(test.stdout).groups() == printed
+
+    # the documented one-node run with two processes, same seed and data: the same model
+    one_node = launch(tmp_path, *train_args, '--model_path', str(tmp_path / 'check_one'),
+                      '--log_dir', str(tmp_path / 'log_one'))
+    assert one_node.returncode == 0, one_node.stdout[-3000:] + str(worker_logs(tmp_path))
+    reference = (tmp_path / 'log_one' / 'train_sad.txt').read_text()
+    best, best_one = (float(re.search(r'Best validation loss is: (\S+)', text).group(1)) for text in (log, reference))
+    assert abs(best - best_one) <= 1e-5 * abs(best_one), (best, best_one)
+    assert F1.search(reference).groups() == printed
+    two_nodes = paddle.load(str(tmp_path / 'check_0' / 'sad.pdparams'))['state_dict']
+    one_node_state = paddle.load(str(tmp_path / 'check_one' / 'sad.pdparams'))['state_dict']
+    assert sorted(two_nodes) == sorted(one_node_state)
+    for name, value in two_nodes.items():
+        np.testing.assert_allclose(value.numpy(), one_node_state[name].numpy(), rtol=1e-5, atol=1e-5, err_msg=name)
