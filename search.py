@@ -23,9 +23,11 @@ import contextlib
 import csv
 import json
 import os
+import random
 import shlex
 import socket
 import sys
+import time
 import warnings
 
 import utils
@@ -148,10 +150,11 @@ def one_line(err):
     return '{}: {}'.format(type(err).__name__, text[0] if text else '')
 
 
-def open_storage(url, default_path):
+def open_storage(url, default_path, heartbeat_interval=60, grace_period=180):
     """Optuna storage: a journal file (default, no server; safe for several processes on one
-    machine), or an RDB URL (sqlite:///, postgresql://, mysql://) with heartbeats so that the
-    trials of a killed worker are marked failed."""
+    machine), or an RDB URL (sqlite:///, postgresql://, mysql://) with heartbeats every
+    heartbeat_interval seconds, so that the trials of a worker killed on any machine are marked
+    failed grace_period seconds after its last heartbeat."""
     import optuna
     from optuna.storages.journal import JournalFileBackend, JournalStorage
     if url is None or '://' not in url:
@@ -166,18 +169,48 @@ def open_storage(url, default_path):
         connect_args['timeout'] = 60  # wait for other workers' writes instead of 'database is locked'
     elif url.startswith(('postgresql', 'mysql')):
         connect_args['connect_timeout'] = 10
+    shown = safe_url(url)
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)  # heartbeat_interval
+                storage = optuna.storages.RDBStorage(url, engine_kwargs={'connect_args': connect_args},
+                                                     heartbeat_interval=heartbeat_interval, grace_period=grace_period)
+            return storage, shown
+        except ImportError as err:
+            raise utils.UserError('--storage {}: the database driver is not installed ({}); for PostgreSQL '
+                                  '`pip install "psycopg[binary]"`, for MySQL `pip install PyMySQL` and a '
+                                  'mysql+pymysql:// URL'.format(shown, hide_password(one_line(err), url)))
+        except Exception as err:
+            # Workers started at the same moment on an empty database all create Optuna's tables: all but one
+            # fail (PostgreSQL: UniqueViolation on pg_type); by the next attempt the tables exist.
+            if _is_creation_race(err) and attempt + 1 < CREATE_ATTEMPTS:
+                time.sleep(random.uniform(0.2, 0.5) * (attempt + 1))
+                continue
+            raise utils.UserError('--storage {}: cannot open ({})'.format(shown, hide_password(one_line(err), url)))
+
+
+CREATE_ATTEMPTS = 8
+
+
+def _is_creation_race(err):
+    """An error of creating tables or rows that another process created at the same moment."""
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)  # heartbeat_interval
-            storage = optuna.storages.RDBStorage(url, engine_kwargs={'connect_args': connect_args},
-                                                 heartbeat_interval=60, grace_period=180)
-    except ImportError as err:
-        raise utils.UserError('--storage {}: the database driver is not installed ({}); for PostgreSQL '
-                              '`pip install psycopg2-binary`, for MySQL `pip install PyMySQL` and a mysql+pymysql:// '
-                              'URL'.format(safe_url(url), one_line(err)))
-    except Exception as err:
-        raise utils.UserError('--storage {}: cannot open ({})'.format(safe_url(url), one_line(err)))
-    return storage, safe_url(url)
+        from sqlalchemy.exc import IntegrityError, ProgrammingError
+    except ImportError:
+        return False
+    text = str(err)
+    return isinstance(err, IntegrityError) or (isinstance(err, ProgrammingError) and 'already exists' in text)
+
+
+def hide_password(text, url):
+    """text without the URL's password (drivers may echo the connection string)."""
+    try:
+        from sqlalchemy.engine import make_url
+        password = make_url(url).password
+    except Exception:
+        return text
+    return text.replace(password, '***') if password else text
 
 
 def claim_run_folder(config, where):
@@ -205,14 +238,21 @@ def open_study(config, create=False):
     """Load (or, with create, create) the study; check that it was run with the same settings."""
     import optuna
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # this script prints its own line per trial
-    storage, where = open_storage(config['storage'], config['journal'])
+    storage, where = open_storage(config['storage'], config['journal'], config['heartbeat_interval'],
+                                  config['grace_period'])
     pruner = (optuna.pruners.MedianPruner(n_startup_trials=5, n_warmup_steps=config['prune_warmup'])
               if config['prune'] else optuna.pruners.NopPruner())
-    try:
-        study = optuna.create_study(study_name=config['study'], storage=storage, direction='minimize',
-                                    sampler=make_sampler(config['sampler']), pruner=pruner, load_if_exists=True)
-    except Exception as err:
-        raise utils.UserError('--storage {}: cannot open study {} ({})'.format(where, config['study'], one_line(err)))
+    for attempt in range(CREATE_ATTEMPTS):
+        try:
+            study = optuna.create_study(study_name=config['study'], storage=storage, direction='minimize',
+                                        sampler=make_sampler(config['sampler']), pruner=pruner, load_if_exists=True)
+            break
+        except Exception as err:
+            if _is_creation_race(err) and attempt + 1 < CREATE_ATTEMPTS:  # another worker created it just now
+                time.sleep(random.uniform(0.2, 0.5) * (attempt + 1))
+                continue
+            raise utils.UserError('--storage {}: cannot open study {} ({})'.format(
+                where, config['study'], hide_password(one_line(err), config['storage'] or '')))
     if study.direction != optuna.study.StudyDirection.MINIMIZE:
         raise utils.UserError('study {} in {} maximises; it is not an LMF search'.format(config['study'], where))
     saved = dict(study.user_attrs)
@@ -220,9 +260,18 @@ def open_study(config, create=False):
         saved.setdefault('dataset', 'iemocap')  # a study from before --dataset existed
     mine = {key: config['meta'][key] for key in STUDY_KEYS}
     if create and not saved:
-        for key, value in mine.items():
-            study.set_user_attr(key, value)
-        study.set_user_attr('data_path', config['data_path'])
+        for attempt in range(CREATE_ATTEMPTS):
+            try:
+                for key, value in mine.items():
+                    study.set_user_attr(key, value)
+                study.set_user_attr('data_path', config['data_path'])
+                break
+            except Exception as err:
+                if _is_creation_race(err) and attempt + 1 < CREATE_ATTEMPTS:  # workers started together
+                    time.sleep(random.uniform(0.2, 0.5) * (attempt + 1))
+                    continue
+                raise utils.UserError('--storage {}: cannot write study {} ({})'.format(
+                    where, config['study'], hide_password(one_line(err), config['storage'] or '')))
     elif saved:
         for key in STUDY_KEYS:
             if key in saved and saved[key] != mine[key]:
@@ -285,6 +334,30 @@ def fail_dead_local_trials(study, storage):
             pass
 
 
+def fail_stale_trials(study):
+    """Optuna's heartbeat check: mark failed the RUNNING trials (of any machine) whose worker stopped beating."""
+    import optuna
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+        optuna.storages.fail_stale_trials(study)
+
+
+def database_error(err):
+    """The SQLAlchemy error that err is or was raised while handling (Optuna may raise another error from its
+    cleanup after the database went away), or None."""
+    try:
+        from sqlalchemy.exc import SQLAlchemyError
+    except ImportError:
+        return None
+    seen = set()
+    while err is not None and id(err) not in seen:
+        if isinstance(err, SQLAlchemyError):
+            return err
+        seen.add(id(err))
+        err = err.__cause__ or err.__context__
+    return None
+
+
 def counts_toward_budget(trial):
     """COMPLETE, PRUNED, diverged, or RUNNING and not yet skipped: one setting of the study's --trials."""
     from optuna.trial import TrialState
@@ -333,6 +406,8 @@ class Worker:
         import numpy as np
         self.config, self.label, self.cpu_threads = config, label, cpu_threads
         self.study, self.storage, self.where = open_study(config)
+        from optuna.storages._heartbeat import is_heartbeat_enabled
+        self.heartbeat = is_heartbeat_enabled(self.storage)
         self.duplicates_in_a_row = 0
         self.rng = np.random.RandomState()
 
@@ -414,11 +489,40 @@ class Worker:
             study.stop()
 
     def run(self):
+        try:
+            self._run()
+        except (utils.UserError, KeyboardInterrupt, SystemExit):
+            raise
+        except Exception as err:
+            cause = database_error(err)
+            if cause is None:
+                raise
+            raise utils.UserError('--storage {}: lost the database ({}); rerun the same command to finish the '
+                                  'study'.format(self.where, hide_password(one_line(cause), self.config['storage'])))
+
+    def _run(self):
         import train
-        fail_dead_local_trials(self.study, self.storage)
-        if self.done():
-            return
-        self.study.optimize(self.objective, catch=(SkipTrial, train.TrainingDiverged), callbacks=[self.after_trial])
+        while True:
+            fail_dead_local_trials(self.study, self.storage)
+            if self.heartbeat:
+                fail_stale_trials(self.study)
+            if self.finished():
+                return
+            if not self.done():
+                self.study.optimize(self.objective, catch=(SkipTrial, train.TrainingDiverged),
+                                    callbacks=[self.after_trial])
+                if not self.done():  # stopped for another reason (every setting tried)
+                    return
+            elif not self.heartbeat:
+                return  # trials running elsewhere; without heartbeats a dead worker's cannot be told from a live one
+            else:  # wait for the trials running elsewhere: if their worker died, their settings are tried again
+                time.sleep(min(self.config['heartbeat_interval'], 5))
+
+    def finished(self):
+        """The study has --trials settings that are over (not running)."""
+        from optuna.trial import TrialState
+        return sum(counts_toward_budget(t) for t in self.study.get_trials(deepcopy=False)
+                   if t.state != TrialState.RUNNING) >= self.config['trials']
 
 
 def describe(trial, dataset):
@@ -618,6 +722,11 @@ def parse_args(argv=None):
                         help='Optuna storage: an RDB URL (postgresql://..., mysql://..., sqlite:///...) or a '
                              'journal file path (default search/<study>.journal)')
     parser.add_argument('--workers', type=int, default=1, help='worker processes on this machine')
+    parser.add_argument('--heartbeat_interval', type=int, default=60,
+                        help='RDB storages: seconds between a running trial\'s heartbeats')
+    parser.add_argument('--grace_period', type=int, default=180,
+                        help='RDB storages: a running trial without a heartbeat for this many seconds is marked '
+                             'failed (its worker died) and its setting is tried again')
     parser.add_argument('--out', type=str, default=DEFAULT_OUT,
                         help='folder for trial checkpoints (<out>/<study>/trial_<n>/) and the CSV')
     parser.add_argument('--csv', type=str, default=None, help='default <out>/<study>.csv')
@@ -632,6 +741,11 @@ def make_config(args):
         raise utils.UserError('--trials must be >= 1, got {}'.format(args.trials))
     if args.workers < 1:
         raise utils.UserError('--workers must be >= 1, got {}'.format(args.workers))
+    if args.heartbeat_interval < 1:
+        raise utils.UserError('--heartbeat_interval must be >= 1, got {}'.format(args.heartbeat_interval))
+    if args.grace_period <= args.heartbeat_interval:
+        raise utils.UserError('--grace_period must be greater than --heartbeat_interval ({}), got {}'.format(
+            args.heartbeat_interval, args.grace_period))
     if args.prune_warmup < 0:
         raise utils.UserError('--prune_warmup must be >= 0, got {}'.format(args.prune_warmup))
     base = base_hparams(args)
@@ -651,7 +765,8 @@ def make_config(args):
                 patience=base['patience'], seed=base['seed'], space=space, data_bytes=os.path.getsize(data_path))
     return dict(dataset=dataset, name=name, label_count=int(train_set.labels.shape[1]),
                 trials=args.trials, base=base, space=space, study=study,
-                storage=args.storage, journal=os.path.join(args.out, '{}.journal'.format(study)),
+                storage=args.storage, heartbeat_interval=args.heartbeat_interval, grace_period=args.grace_period,
+                journal=os.path.join(args.out, '{}.journal'.format(study)),
                 out=args.out, csv=args.csv or os.path.join(args.out, '{}.csv'.format(study)),
                 data_path=data_path, sampler=args.sampler, prune=args.prune, prune_warmup=args.prune_warmup,
                 device=args.device, verbose=args.verbose, meta=meta, synthetic=train_set.synthetic)

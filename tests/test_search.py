@@ -172,6 +172,9 @@ def test_prune_reports_the_validation_loss_of_every_epoch(tmp_path, happy_pkl):
     (['--trials', '2'], {'rank': [0]}, ['rank must be >= 1']),
     (['--trials', '2', '--storage', 'sqlite:////no/such/folder/x.db'], None, ['--storage', 'cannot open']),
     (['--trials', '2', '--storage', 'postgresql://lmf:secret@127.0.0.1:9/lmf'], None, ['--storage', '***']),
+    (['--trials', '2', '--heartbeat_interval', '0'], None, ['--heartbeat_interval must be >= 1']),
+    (['--trials', '2', '--heartbeat_interval', '5', '--grace_period', '5'], None,
+     ['--grace_period must be greater than --heartbeat_interval (5)']),
     (['--trials', '2', '--dataset', 'mosi'], None, ['--emotion', 'mosi']),  # --emotion happy is in search_args
     (['--trials', '2', '--trait', 'Vivid'], None, ['--trait', 'iemocap']),
 ])
