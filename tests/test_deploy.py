@@ -187,12 +187,17 @@ def test_model_exported_for_another_input_size(deployed, tmp_path):
     assert_clean_error(proc, 'audio 74 (model expects 70)')
 
 
-def test_infer_refuses_an_info_file_that_contradicts_the_program(deployed, tmp_path):
+def copied_export(deployed, tmp_path):
+    """A copy of the exported happy model to edit: (its folder, its info file's path, the info dict)."""
     folder = tmp_path / 'happy'
     shutil.copytree(os.path.join(deployed['inference'], 'happy'), str(folder))
     info_path = str(folder / 'inference_info.json')
     with open(info_path) as f:
-        info = json.load(f)
+        return folder, info_path, json.load(f)
+
+
+def test_infer_refuses_an_info_file_that_contradicts_the_program(deployed, tmp_path):
+    folder, info_path, info = copied_export(deployed, tmp_path)
     info['input_dims'][0] = 70
     with open(info_path, 'w') as f:
         json.dump(info, f)
@@ -359,11 +364,7 @@ def test_regression_bad_input(regression_deployed, deployed, tmp_path):
 
 def test_info_file_without_dataset_is_iemocap(deployed, tmp_path):
     """inference_info.json as export_model.py wrote it before CMU-MOSI and POM (no 'dataset', no 'name')."""
-    folder = tmp_path / 'happy'
-    shutil.copytree(os.path.join(deployed['inference'], 'happy'), str(folder))
-    info_path = str(folder / 'inference_info.json')
-    with open(info_path) as f:
-        info = json.load(f)
+    folder, info_path, info = copied_export(deployed, tmp_path)
     assert info.pop('dataset') == 'iemocap' and info.pop('name') == 'happy'
     with open(info_path, 'w') as f:
         json.dump(info, f)

@@ -27,6 +27,18 @@ def worker_logs(tmp_path):
             for name in sorted(os.listdir(tmp_path / 'launch')) if name.startswith('workerlog')}
 
 
+def logged_scores_equal_test_py(log_path, data, check_dir):
+    """The rank-0 training log has 3 validations; test.py on its checkpoint prints the log's F1 and accuracy.
+    Returns the log's text and those scores."""
+    log = log_path.read_text()
+    assert len(re.findall(r'Validation loss is: ', log)) == 3
+    printed = F1.search(log).groups()
+    test = run_script('test.py', '--emotion', 'sad', '--data_path', data, '--check_path', str(check_dir))
+    assert test.returncode == 0, test.stderr
+    assert F1.search(test.stdout).groups() == printed
+    return log, printed
+
+
 def test_shards_partition_every_global_batch():
     audio = paddle.arange(10, dtype='float32').reshape([5, 2])
     target = paddle.arange(5, dtype='int64')
@@ -62,14 +74,8 @@ def test_train_py_on_two_processes(tmp_path):
     # rank 0 logs and writes; rank 1 trains silently
     assert os.listdir(tmp_path / 'log') == ['train_sad.txt'] and os.listdir(tmp_path / 'check') == ['sad.pdparams']
     assert 'Epoch 2 complete!' in logs['workerlog.0'] and 'Epoch' not in logs['workerlog.1']
-    log = (tmp_path / 'log' / 'train_sad.txt').read_text()
-    assert len(re.findall(r'Validation loss is: ', log)) == 3
-    printed = F1.search(log).groups()
-
     # the checkpoint loads in test.py, which evaluates the whole test split: same scores
-    test = run_script('test.py', '--emotion', 'sad', '--data_path', data, '--check_path', str(tmp_path / 'check'))
-    assert test.returncode == 0, test.stderr
-    assert F1.search(test.stdout).groups() == printed
+    log, printed = logged_scores_equal_test_py(tmp_path / 'log' / 'train_sad.txt', data, tmp_path / 'check')
 
     # and the recorded validation loss is that of the whole validation split (23 + 17 rows, none twice)
     model, _, _ = utils.model_from_checkpoint(str(tmp_path / 'check' / 'sad.pdparams'), 'sad')
@@ -127,14 +133,8 @@ def test_two_nodes_train_what_one_node_with_two_processes_trains(tmp_path):
     assert os.listdir(tmp_path / 'log_0') == ['train_sad.txt'] and os.listdir(tmp_path / 'check_0') == ['sad.pdparams']
     assert not (tmp_path / 'log_1').exists() and not (tmp_path / 'check_1').exists()
     assert 'Epoch 2 complete!' in workers[0] and 'Epoch' not in workers[1]
-    log = (tmp_path / 'log_0' / 'train_sad.txt').read_text()
-    assert len(re.findall(r'Validation loss is: ', log)) == 3
-    printed = F1.search(log).groups()
-
     # test.py evaluates rank 0's checkpoint and prints the scores of the training log
-    test = run_script('test.py', '--emotion', 'sad', '--data_path', data, '--check_path', str(tmp_path / 'check_0'))
-    assert test.returncode == 0, test.stderr
-    assert F1.search(test.stdout).groups() == printed
+    log, printed = logged_scores_equal_test_py(tmp_path / 'log_0' / 'train_sad.txt', data, tmp_path / 'check_0')
 
     # the documented one-node run with two processes, same seed and data: the same model
     one_node = launch(tmp_path, *train_args, '--model_path', str(tmp_path / 'check_one'),
