@@ -91,6 +91,15 @@ def test_workers_started_together_on_an_empty_database_finish_the_budget(tmp_pat
     assert sorted(rows) == sorted(tuple(float(v) for v in s) for s in settings(done))
 
 
+STALLS = """import time
+import train, utils, search
+def stall(*args, **kwargs):  # the victim holds its claimed trial until it is killed, however fast training is
+    time.sleep(3600)
+train.train_and_test = stall
+utils.run_cli(search.main)
+"""
+
+
 def other_machine(argv):
     """argv run with another host name (a UTS namespace), so that workers on this one cannot see its pid."""
     return ['unshare', '--uts', 'sh', '-c', 'hostname elsewhere && exec "$@"', 'sh', sys.executable] + argv
@@ -106,7 +115,8 @@ def can_fake_another_machine():
 @pytest.mark.skipif(not can_fake_another_machine(), reason='needs `unshare --uts` (root) to run a worker as another host')
 def test_a_killed_worker_trial_is_failed_by_heartbeat_and_the_others_finish(tmp_path, sample, pg_url):
     from optuna.trial import TrialState
-    victim = subprocess.Popen(other_machine(args(tmp_path, sample, pg_url, 'victim', 4, *HEARTBEAT)), cwd=REPO,
+    victim_argv = ['-c', STALLS] + args(tmp_path, sample, pg_url, 'victim', 4, *HEARTBEAT)[1:]
+    victim = subprocess.Popen(other_machine(victim_argv), cwd=REPO,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 60
     running = []
@@ -117,7 +127,7 @@ def test_a_killed_worker_trial_is_failed_by_heartbeat_and_the_others_finish(tmp_
         except Exception:  # the study does not exist yet
             pass
     assert running, 'the victim never started a trial'
-    os.kill(victim.pid, signal.SIGKILL)  # in the middle of its trial: it has claimed a setting and is training
+    os.kill(victim.pid, signal.SIGKILL)  # in the middle of its trial: it has claimed a setting and is 'training'
     victim.wait(timeout=30)
     killed = [t for t in trials_of(pg_url) if t.state == TrialState.RUNNING]
     assert len(killed) == 1 and killed[0].user_attrs['worker'].startswith('elsewhere:'), killed
