@@ -124,13 +124,14 @@ def describe_task(hp):
     return name + (' (hyperparameters of trait {})'.format(hp['trait']) if hp.get('trait') else '')
 
 
-def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_epoch=None):
+def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_epoch=None, sets=None):
     """Load data, train hp's task (hp['dataset'], and hp['emotion'] for IEMOCAP), evaluate the best
     checkpoint on test.
 
     Returns dict(best_valid_loss, test_loss, checkpoint, synthetic, and the dataset's test
     metrics: f1 and accuracy for IEMOCAP, see utils.mosi_metrics / pom_metrics otherwise).
-    on_epoch goes to fit. On ranks other than 0 of a data-parallel run the test entries are
+    on_epoch goes to fit; sets, if given, is load_for_training's result for this data_path, and hp
+    has its output_dim (reproduce.py loads a task once for all its runs). On ranks other than 0 of a data-parallel run the test entries are
     missing (rank 0 tests and writes the log). Bad data raises before anything is written.
     """
     dataset, hp = hp['dataset'], dict(hp)
@@ -138,7 +139,9 @@ def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_ep
     log_path = os.path.join(log_dir, 'train_{}.txt'.format(name))
     checkpoint_path = os.path.join(model_path, '{}.pdparams'.format(name))
     main = parallel.is_main()
-    train_set, valid_set, test_set, input_dims = load_for_training(hp, data_path, verbose=main)
+    if sets is None:
+        sets = load_for_training(hp, data_path, verbose=main)
+    train_set, valid_set, test_set, input_dims = sets
     if not main:  # another rank of a data-parallel run: trains its shard, writes nothing
         best_valid_loss = fit(hp, train_set, valid_set, input_dims, checkpoint_path, on_epoch=on_epoch)
         return dict(best_valid_loss=best_valid_loss, test_loss=None, checkpoint=checkpoint_path,

@@ -1,0 +1,261 @@
+"""reproduce.py: the tables come from the runs' logs, a rerun trains nothing twice, a killed or interrupted
+run finishes with the same numbers, --only picks parts, and the committed results/ are what its logs say."""
+import glob
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import pytest
+
+from conftest import REPO, assert_clean_error, run_script
+
+QUICK_RUNS = 24  # 4 emotions + CMU-MOSI (ranks 1..64) + POM, 2 seeds each: 4*2 + 7*2 + 2
+
+# What each table's "this repository" cells hold, read here without reproduce.py's code: the log line and scale.
+LOG_PATTERNS = {
+    'iemocap': {'F1': (r'^F1-score on test set is (\S+)$', 100)},
+    'mosi': {'MAE': (r'^MAE on test set is (\S+)$', 1), 'Corr': (r'^Correlation w\.r\.t human evaluation on test set is (\S+)$', 1),
+             'Acc-2': (r'^Binary accuracy on test set is (\S+)$', 100), 'F1': (r'^F1-score on test set is (\S+)$', 100),
+             'Acc-7': (r'^Multiclass accuracy on test set is (\S+)$', 100)},
+    'pom': {'MAE': (r'^MAE on test set is (\S+)$', 1), 'Corr': (r'^Correlation w\.r\.t human evaluation on test set is (\S+)$', 1),
+            'Acc': (r'^Multiclass accuracy on test set is (\S+)$', 100)},
+}
+CELL = re.compile(r'^(-?[\d.]+) ± ([\d.]+) \((-?[\d.]+)–(-?[\d.]+)\)$')
+
+
+def quick(out, *extra):
+    return run_script('reproduce.py', '--quick', '--out', str(out), *extra)
+
+
+@pytest.fixture(scope='module')
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp('reproduce') / 'quick'
+    proc = quick(out)
+    assert proc.returncode == 0 and 'Traceback' not in proc.stderr, proc.stdout + proc.stderr
+    return out, proc
+
+
+def log_values(path, pattern, scale):
+    with open(path) as f:
+        found = re.search(pattern, f.read(), flags=re.MULTILINE)
+    assert found, (path, pattern)
+    return float(found.group(1)) * scale
+
+
+def table_rows(text, heading_cell):
+    """{first cell: [other cells]} of the markdown table whose header starts with heading_cell."""
+    lines = text.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith('| ' + heading_cell + ' |'))
+    header = [c.strip() for c in lines[start].strip('|').split('|')]
+    rows = {}
+    for line in lines[start + 2:]:
+        if not line.startswith('|'):
+            break
+        cells = [c.strip() for c in line.strip('|').split('|')]
+        rows[cells[0]] = dict(zip(header[1:], cells[1:]))
+    return rows
+
+
+def this_repo(rows):
+    (row,) = [cells for label, cells in rows.items() if label.startswith('this repository')]
+    return row
+
+
+def assert_cell(cell, values):
+    """The cell shows mean ± std (n-1) (min–max) of values, to the digits it prints."""
+    m = CELL.match(cell)
+    assert m, cell
+    digits = len(m.group(1).split('.')[1])
+    tol = 0.5 * 10 ** -digits + 1e-9
+    values = np.asarray(values)
+    expected = (values.mean(), values.std(ddof=1), values.min(), values.max())
+    for shown, value in zip(m.groups(), expected):
+        assert abs(float(shown) - value) <= tol, (cell, expected)
+
+
+def runs_of(out, task, rank):
+    return sorted(glob.glob(os.path.join(str(out), 'runs', task, 'rank_{}'.format(rank), 'seed_*')))
+
+
+def test_quick_writes_three_tables_the_rank_figure_and_every_run(quick_run):
+    out, proc = quick_run
+    text = (out / 'RESULTS.md').read_text()
+    for heading in ('## Table 1: CMU-MOSI and POM', '## Table 2: IEMOCAP, F1 per emotion',
+                    '## Table 3: efficiency, LMF against TFN', '## Rank study', '![', 'SYNTHETIC'):
+        assert heading in text, heading
+    with open(str(out / 'rank.png'), 'rb') as f:
+        assert f.read(8) == b'\x89PNG\r\n\x1a\n'
+    assert '{} training runs: 0 recorded, {} to train'.format(QUICK_RUNS, QUICK_RUNS) in proc.stdout
+    assert re.search(r'^\[{0}/{0}\] .* \| 0 left, about'.format(QUICK_RUNS), proc.stdout, re.MULTILINE), proc.stdout
+    finished = glob.glob(os.path.join(str(out), 'runs', '*', 'rank_*', 'seed_*', 'run.json'))
+    assert len(finished) == QUICK_RUNS
+    for record in finished:
+        names = os.listdir(os.path.dirname(record))
+        assert any(n.endswith('.pdparams') for n in names) and any(n.startswith('train_') for n in names), names
+    assert 'paper (LMF)' in text and 'earlier Paddle port' in text
+
+
+def test_every_number_in_the_tables_is_recomputed_from_the_run_logs(quick_run):
+    out, _ = quick_run
+    text = (out / 'RESULTS.md').read_text()
+    ranks = {'happy': 1, 'sad': 4, 'angry': 8, 'neutral': 16, 'mosi': 4, 'pom': 4}  # utils.HPARAMS
+    iemocap = this_repo(table_rows(text, 'IEMOCAP F1'))
+    for emotion in ('happy', 'sad', 'angry', 'neutral'):
+        runs = runs_of(out, emotion, ranks[emotion])
+        assert len(runs) == 2
+        pattern, scale = LOG_PATTERNS['iemocap']['F1']
+        assert_cell(iemocap[emotion], [log_values(os.path.join(r, 'train_{}.txt'.format(emotion)), pattern, scale)
+                                       for r in runs])
+    for dataset, title in (('mosi', 'CMU-MOSI'), ('pom', 'POM')):
+        row = this_repo(table_rows(text, title))
+        runs = runs_of(out, dataset, ranks[dataset])
+        for column, (pattern, scale) in LOG_PATTERNS[dataset].items():
+            assert_cell(row[column], [log_values(os.path.join(r, 'train_{}.txt'.format(dataset)), pattern, scale)
+                                      for r in runs])
+    rank_rows = table_rows(text, 'rank')
+    assert sorted(int(r) for r in rank_rows) == [1, 2, 4, 8, 16, 32, 64]
+    for rank, cells in rank_rows.items():
+        runs = runs_of(out, 'mosi', rank)
+        assert cells['runs'] == str(len(runs)) == '2'
+        for column in ('MAE', 'Corr'):
+            pattern, scale = LOG_PATTERNS['mosi'][column]
+            assert_cell(cells[column], [log_values(os.path.join(r, 'train_mosi.txt'), pattern, scale) for r in runs])
+    # Table 3 from runs/efficiency/efficiency.txt
+    measured = {}
+    with open(os.path.join(str(out), 'runs', 'efficiency', 'efficiency.txt')) as f:
+        for line in f:
+            m = re.match(r'^(LMF|TFN) (parameters|training samples/s|inference samples/s): (\S+)$', line.strip())
+            if m:
+                measured[m.group(1), m.group(2)] = float(m.group(3))
+    assert len(measured) == 6
+    efficiency = table_rows(text, 'model')
+    for model in ('LMF', 'TFN'):
+        cells = efficiency['this run, {} (CPU)'.format(model)]
+        assert int(cells['parameters'].replace(',', '')) == measured[model, 'parameters']
+        for column in ('training samples/s', 'inference samples/s'):
+            assert abs(float(cells[column]) - measured[model, column]) <= 0.5 + 1e-9
+    assert 'CPU: ' in text
+
+
+def files_of(out):
+    """{path: (mtime_ns, bytes)} of every recorded run's files."""
+    snapshot = {}
+    for record in glob.glob(os.path.join(str(out), 'runs', '*', 'rank_*', 'seed_*', 'run.json')):
+        for name in os.listdir(os.path.dirname(record)):
+            path = os.path.join(os.path.dirname(record), name)
+            with open(path, 'rb') as f:
+                snapshot[path] = (os.stat(path).st_mtime_ns, f.read())
+    return snapshot
+
+
+def tables(text):
+    """RESULTS.md without its efficiency section (speeds differ between runs; the training results must not)."""
+    before, rest = text.split('## Table 3')
+    return before + rest[rest.index('## Rank study'):]
+
+
+def test_a_rerun_trains_nothing_and_a_changed_setting_is_trained_again(quick_run, tmp_path):
+    out, _ = quick_run
+    copy = tmp_path / 'copy'
+    shutil.copytree(str(out), str(copy))
+    before = files_of(copy)
+    again = quick(copy)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert '{} recorded, 0 to train'.format(QUICK_RUNS) in again.stdout and 'measuring' not in again.stdout
+    assert files_of(copy) == before
+    assert (copy / 'RESULTS.md').read_text() == (out / 'RESULTS.md').read_text()
+    # a run recorded with other hyperparameters is not a finished run of these: it trains again
+    record = os.path.join(runs_of(copy, 'pom', 4)[0], 'run.json')
+    text = open(record).read()
+    open(record, 'w').write(text.replace('"batch_size": 16', '"batch_size": 17'))
+    third = quick(copy)
+    assert third.returncode == 0 and '{} recorded, 1 to train'.format(QUICK_RUNS - 1) in third.stdout, third.stdout
+    assert tables((copy / 'RESULTS.md').read_text()) == tables((out / 'RESULTS.md').read_text())
+
+
+def wait_for_runs(out, count, proc, timeout=120):
+    deadline = time.time() + timeout
+    while time.time() < deadline and proc.poll() is None:
+        if len(glob.glob(os.path.join(str(out), 'runs', '*', 'rank_*', 'seed_*', 'run.json'))) >= count:
+            return
+        time.sleep(0.05)
+    raise AssertionError('the run did not record {} runs'.format(count))
+
+
+def test_interrupted_and_killed_runs_finish_without_retraining_and_with_the_same_numbers(quick_run, tmp_path):
+    out = tmp_path / 'resumed'
+    cmd = [sys.executable, 'reproduce.py', '--quick', '--out', str(out)]
+    # Ctrl-C: one line saying what is kept, exit 130
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_runs(out, 3, proc)
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 130 and 'Traceback' not in stderr, stdout + stderr
+    kept = len(files_of(out)) // 3
+    assert 'interrupted: {} of {} runs are recorded'.format(kept, QUICK_RUNS) in stdout, stdout
+    # a kill (no chance to clean up), later in the next attempt
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for_runs(out, kept + 6, proc)
+    proc.kill()
+    proc.communicate(timeout=60)
+    before = files_of(out)
+    finished = len(before) // 3
+    assert kept + 6 <= finished < QUICK_RUNS
+    last = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=300)
+    assert last.returncode == 0, last.stdout + last.stderr
+    assert '{} recorded, {} to train'.format(finished, QUICK_RUNS - finished) in last.stdout, last.stdout
+    after = files_of(out)
+    assert {p: after[p] for p in before} == before  # no finished run trained again
+    assert len(after) == 3 * QUICK_RUNS
+    # same seeds, same numbers as the run that was never stopped
+    assert tables((out / 'RESULTS.md').read_text()) == tables((quick_run[0] / 'RESULTS.md').read_text())
+
+
+def test_only_trains_the_parts_named_and_says_what_is_missing(tmp_path):
+    out = tmp_path / 'only'
+    proc = quick(out, '--only', 'pom', '--seeds', '1')
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert '1 training runs: 0 recorded, 1 to train' in proc.stdout
+    assert os.listdir(str(out / 'runs')) == ['pom']
+    text = (out / 'RESULTS.md').read_text()
+    assert 'python reproduce.py --quick --seeds 1' in text
+    assert this_repo(table_rows(text, 'IEMOCAP F1'))['happy'] == 'not run'
+    assert this_repo(table_rows(text, 'CMU-MOSI'))['MAE'] == 'not run'
+    assert CELL.match(this_repo(table_rows(text, 'POM'))['MAE'])
+    assert 'python reproduce.py --only efficiency' in text and 'python reproduce.py --only rank' in text
+    assert not (out / 'rank.png').exists()
+
+
+@pytest.mark.parametrize('flags, fragments', [
+    (('--only', 'happy,joy'), ("'joy'", 'iemocap', 'efficiency')),
+    (('--seeds', '0'), ('--seeds', '>= 1')),
+    (('--ranks', '4,x'), ('--ranks', 'integers')),
+    (('--ranks', '0,4'), ('--ranks', '>= 1')),
+])
+def test_bad_flags_are_one_line(tmp_path, flags, fragments):
+    proc = quick(tmp_path / 'out', *flags)
+    assert_clean_error(proc, *fragments)
+    assert not (tmp_path / 'out').exists()
+
+
+def test_out_that_is_a_file_is_one_line(tmp_path):
+    path = tmp_path / 'file'
+    path.write_text('mine')
+    assert_clean_error(quick(path), '--out', 'not a folder')
+    assert path.read_text() == 'mine'
+
+
+def test_the_committed_results_are_what_their_logs_say(tmp_path):
+    """results/RESULTS.md (README) is rebuilt from results/runs/*/ logs to the byte."""
+    committed = os.path.join(REPO, 'results')
+    copy = tmp_path / 'results'
+    shutil.copytree(committed, str(copy))
+    proc = run_script('reproduce.py', '--tables_only', '--out', str(copy))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert (copy / 'RESULTS.md').read_text() == open(os.path.join(committed, 'RESULTS.md')).read()
+    assert 'not run' not in (copy / 'RESULTS.md').read_text()
