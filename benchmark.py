@@ -34,6 +34,7 @@ import sys
 import tempfile
 import time
 
+import hparams
 import utils  # noqa: F401  (sets the CPU runtime defaults before paddle is imported)
 import numpy as np
 
@@ -93,7 +94,7 @@ def train_process(data_path, workdir, epochs, repeats, rows, dataset='iemocap'):
         task, torch_extra, batch_sizes = ['--emotion', 'happy'], [], (128, 16)
     else:  # fixed-length runs in both: early stopping off
         task, torch_extra = ['--dataset', dataset], ['--patience', str(epochs)]
-        batch_sizes = (utils.published_hparams(dataset)['batch_size'],)
+        batch_sizes = (hparams.published_hparams(dataset)['batch_size'],)
     for batch_size in batch_sizes:
         common = task + ['--data_path', data_path, '--epochs', str(epochs), '--batch_size', str(batch_size)]
         contenders = {'paddle': lambda: run_measured(
@@ -122,9 +123,9 @@ def regression_task(dataset):
     """(published hyperparameters with output_dim, input dims) of CMU-MOSI or POM's model at the real file's sizes."""
     import data
     reader = data.module(dataset)
-    hp = utils.published_hparams(dataset)
+    hp = hparams.published_hparams(dataset)
     hp['output_dim'] = 1 if dataset == 'mosi' else len(reader.TRAITS)
-    return hp, (reader.AUDIO_DIM, reader.VISUAL_DIM, 300)
+    return hp, (reader.AUDIO_DIM, reader.VIDEO_DIM, 300)
 
 
 def training_steps(batches, steps, repeats, rows, dataset='iemocap'):
@@ -133,11 +134,11 @@ def training_steps(batches, steps, repeats, rows, dataset='iemocap'):
     import paddle
     import paddle.nn.functional as F
     import train
-    regression = dataset in utils.REGRESSION
+    regression = dataset in hparams.REGRESSION
     if regression:
         hp, dims = regression_task(dataset)
     else:
-        hp, dims = utils.emotion_hparams('happy'), (74, 35, 300)
+        hp, dims = hparams.emotion_hparams('happy'), (74, 35, 300)
     rng = np.random.RandomState(0)
     for batch in batches:
         data = [rng.randn(batch, dims[0]).astype('float32'), rng.randn(batch, dims[1]).astype('float32'),
@@ -224,8 +225,8 @@ def torch_from_paddle_state(state, hp, dims):
 
 
 def timed_batches(fn, dataset, batch_size):
-    """Seconds per batch of fn(audio, visual, text) over the dataset (after one warm-up batch)."""
-    arrays = (dataset.audio, dataset.visual, dataset.text)
+    """Seconds per batch of fn(audio, video, text) over the dataset (after one warm-up batch)."""
+    arrays = (dataset.audio, dataset.video, dataset.text)
     fn(*(a[:batch_size] for a in arrays))
     times = []
     for start in range(0, len(dataset), batch_size):
@@ -240,8 +241,8 @@ def inference(checkpoint, test_set, workdir, repeats, rows, check_rows, dataset=
     """IEMOCAP: happy's exported class probabilities; CMU-MOSI / POM: the exported regression scores."""
     import paddle
     import infer
-    regression = dataset in utils.REGRESSION
-    name = utils.model_name(dataset, 'happy')
+    regression = dataset in hparams.REGRESSION
+    name = hparams.model_name(dataset, 'happy')
     model, hp, dims = utils.model_from_checkpoint(checkpoint, name, use_softmax=not regression, dataset=dataset)
     export_dir = os.path.join(workdir, 'export')
     task = ['--dataset', dataset] if regression else ['--emotion', 'happy']
@@ -270,7 +271,7 @@ def inference(checkpoint, test_set, workdir, repeats, rows, check_rows, dataset=
                                                             onnx[1][1]['intra_op_num_threads'],
                                                             onnx[128][1]['intra_op_num_threads']))
         contenders['ONNX Runtime'] = lambda a, v, t: infer.run_batch(onnx[1 if len(a) == 1 else 128][0], a, v, t)
-        sample = [np.ascontiguousarray(a[:64]) for a in (test_set.audio, test_set.visual, test_set.text)]
+        sample = [np.ascontiguousarray(a[:64]) for a in (test_set.audio, test_set.video, test_set.text)]
         check_rows.append('ONNX Runtime vs Paddle Inference, max |{} difference| on 64 samples: {:.2e}'.format(
             'output' if regression else 'prob',
             np.abs(contenders['ONNX Runtime'](*sample) - paddle_inference(*sample)).max()))
@@ -288,7 +289,7 @@ def inference(checkpoint, test_set, workdir, repeats, rows, check_rows, dataset=
                 return logits.numpy() if regression else torch.softmax(logits, dim=1).numpy()
 
         contenders['PyTorch eval'] = torch_eval
-        sample = [a[:64] for a in (test_set.audio, test_set.visual, test_set.text)]
+        sample = [a[:64] for a in (test_set.audio, test_set.video, test_set.text)]
         diff = np.abs(torch_eval(*sample) - paddle_inference(*sample)).max()
         check_rows.append('PyTorch mirror vs Paddle Inference, max |{} difference| on 64 samples: {:.2e}'.format(
             'output' if regression else 'prob', diff))
@@ -422,7 +423,7 @@ def main():
     parser.add_argument('--plot', type=str, default=None, help='PNG of training speed against rank')
     parser.add_argument('--sections', type=str, default='train,step,infer,tfn,rank',
                         help='comma-separated subset of train,step,infer,tfn,rank')
-    parser.add_argument('--dataset', choices=utils.DATASETS, default='iemocap',
+    parser.add_argument('--dataset', choices=hparams.DATASETS, default='iemocap',
                         help="the task of sections train, step and infer: iemocap (default; happy), mosi or pom "
                              "(at the real split sizes and the table's batch size, summed L1 loss, regression "
                              "scores). tfn and rank do not depend on it")
@@ -456,12 +457,12 @@ def main():
             notes.append('data: SYNTHETIC pickle in the {} layout, {} samples ({:.0f} MB on disk)'.format(
                 reader.NAME, '/'.join(str(n) for _, n in sizes), os.path.getsize(data_path) / 2 ** 20))
         if 'step' in sections:
-            step_batches = (128, 16) if dataset == 'iemocap' else (128, utils.published_hparams(dataset)['batch_size'])
+            step_batches = (128, 16) if dataset == 'iemocap' else (128, hparams.published_hparams(dataset)['batch_size'])
             training_steps(step_batches, steps=2 if args.quick else 30, repeats=repeats, rows=rows, dataset=dataset)
         if 'train' in sections or 'infer' in sections:
             train_process(data_path, workdir, epochs, repeats if 'train' in sections else 1, rows, dataset)
         if 'infer' in sections:
-            name = utils.model_name(dataset, 'happy')
+            name = hparams.model_name(dataset, 'happy')
             _, _, test_set, _ = utils.load_data(dataset, data_path, name, verbose=False)
             inference(os.path.join(workdir, name + '.pdparams'), test_set, workdir, repeats, rows, notes, dataset)
     if 'tfn' in sections:

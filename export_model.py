@@ -38,6 +38,7 @@ import warnings
 
 import numpy as np
 
+import hparams
 import utils
 
 INFO_FORMAT = 'lmf-paddle-inference-v1'
@@ -47,8 +48,8 @@ ONNX_FILE = 'inference.onnx'
 ONNX_OPSET = 17  # ONNX opset of inference.onnx; ONNX Runtime >= 1.13 runs it
 CHECK_TOLERANCE = 1e-5  # per unit of output scale: max |exported - dynamic| <= 1e-5 * max(1, max |dynamic|)
 # What the exported model returns, per dataset (the 'output' of inference_info.json).
-OUTPUT_KINDS = {dataset: 'scores' if dataset in utils.REGRESSION else 'probabilities'
-                for dataset in utils.DATASETS}
+OUTPUT_KINDS = {dataset: 'scores' if dataset in hparams.REGRESSION else 'probabilities'
+                for dataset in hparams.DATASETS}
 
 
 def input_specs(input_dims, seq_len):
@@ -167,10 +168,9 @@ def self_check(files, inputs, expected):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    utils.add_hparam_args(parser, trait=False)
-    parser.add_argument('--check_path', type=str, default=None,
-                        help='checkpoint file, or a folder holding <name>.pdparams, name being the emotion, mosi '
-                             'or pom (default: check/)')
+    hparams.add_task_args(parser, trait=False)
+    hparams.add_hparam_args(parser, default="the checkpoint's")
+    utils.add_check_path_arg(parser)
     parser.add_argument('--save_inference_dir', type=str, default='check_inference',
                         help='the model goes to <save_inference_dir>/<name>/ (default: check_inference/)')
     parser.add_argument('--data_path', type=str, default=None,
@@ -180,15 +180,15 @@ def main(argv=None):
                         help='text sequence length of the exported input (default 20); 0 = any length')
     args = parser.parse_args(argv)
 
-    dataset, name, _ = utils.task_of(args)  # validates --dataset and --emotion
-    regression = dataset in utils.REGRESSION
+    dataset, name, _ = hparams.task_of(args)  # validates --dataset and --emotion
+    regression = dataset in hparams.REGRESSION
     if args.seq_len < 0:
         raise utils.UserError('--seq_len must be >= 1, or 0 for any length; got {}'.format(args.seq_len))
     if args.data_path and not os.path.isfile(args.data_path):
         raise utils.UserError('--data_path {} does not exist'.format(args.data_path))
     check_path = utils.checkpoint_file(args.check_path, name, dataset=dataset)
-    overrides = utils.explicit_hparams(args, utils.MODEL_HPARAMS + utils.DROPOUT_HPARAMS)
-    utils.check_hparams(overrides)
+    overrides = hparams.explicit_hparams(args, hparams.MODEL_HPARAMS + hparams.DROPOUT_HPARAMS)
+    hparams.check_hparams(overrides)
 
     require_onnx_packages()
     import paddle
@@ -211,7 +211,7 @@ def main(argv=None):
             raise utils.UserError('{}: text sequences have length {} but --seq_len is {}'.format(
                 args.data_path, data_seq_len, seq_len))
         n = min(CHECK_SAMPLES, len(test_set))
-        inputs = [test_set.audio[:n], test_set.visual[:n], test_set.text[:n]]
+        inputs = [test_set.audio[:n], test_set.video[:n], test_set.text[:n]]
         check_source = '{} test samples of {}'.format(n, args.data_path)
     else:
         rng = np.random.RandomState(0)
@@ -223,7 +223,7 @@ def main(argv=None):
 
     model_dir = os.path.join(args.save_inference_dir, name)
     print('Exporting {} ({}) from {}'.format(name, ', '.join(
-        '{}={}'.format(k, hp[k]) for k in utils.MODEL_HPARAMS), check_path))
+        '{}={}'.format(k, hp[k]) for k in hparams.MODEL_HPARAMS), check_path))
     expected = dynamic_outputs(model, inputs)
     files = export(model, input_dims, seq_len, model_dir)
     info = {'format': INFO_FORMAT, 'dataset': dataset, 'name': name}
@@ -236,7 +236,7 @@ def main(argv=None):
         'seq_len': seq_len,
         'output': OUTPUT_KINDS[dataset],
         'output_dim': int(hp['output_dim']),
-        'hparams': {k: hp[k] for k in utils.MODEL_HPARAMS},
+        'hparams': {k: hp[k] for k in hparams.MODEL_HPARAMS},
         'checkpoint': os.path.abspath(check_path),
         'paddle_version': paddle.__version__,
         'onnx': {'file': ONNX_FILE, 'opset': ONNX_OPSET},

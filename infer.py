@@ -33,6 +33,7 @@ import time
 
 import numpy as np
 
+import hparams
 import utils
 from export_model import INFO_FORMAT, INPUT_NAMES, ONNX_FILE, OUTPUT_KINDS
 # Fastest on the 2-core reference machine (BENCHMARKS.md): oneDNN off; one thread at
@@ -60,7 +61,7 @@ def str2bool(text):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    utils.add_task_args(parser, trait=False)
+    hparams.add_task_args(parser, trait=False)
     parser.add_argument('--save_inference_dir', type=str, default='check_inference',
                         help='folder that export_model.py wrote (default: check_inference/)')
     utils.add_data_arg(parser)
@@ -144,9 +145,9 @@ def load_model_info(model_dir, name, save_inference_dir, dataset='iemocap', use_
         info.setdefault('dataset', 'iemocap')
         if info['dataset'] not in OUTPUT_KINDS:
             raise ValueError('unknown dataset {!r}'.format(info['dataset']))
-        # The name is the emotion for IEMOCAP, else the dataset (utils.model_name).
+        # The name is the emotion for IEMOCAP, else the dataset (hparams.model_name).
         info.setdefault('name', info.get('emotion') if info['dataset'] == 'iemocap' else info['dataset'])
-        if info['name'] != utils.model_name(info['dataset'], info.get('emotion')):
+        if info['name'] != hparams.model_name(info['dataset'], info.get('emotion')):
             raise ValueError('name {!r} for dataset {!r}'.format(info['name'], info['dataset']))
         if len(info['input_dims']) != 3 or info.get('output') != OUTPUT_KINDS[info['dataset']]:
             raise ValueError('unexpected content')
@@ -184,11 +185,6 @@ def onnx_shapes(onnx_path):
 
 # ---------------------------------------------------------------- predictor
 
-def gpu_available():
-    import paddle
-    return paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
-
-
 def paddle_error_line(err):
     """The informative line of a Paddle exception (they span many lines)."""
     lines = [line.strip() for line in str(err).splitlines() if line.strip()]
@@ -203,7 +199,7 @@ def make_predictor(model_dir, use_gpu, enable_mkldnn, cpu_threads, ir_optim):
     from paddle import inference
     program, params, _ = utils.inference_model_files(model_dir)
     config = inference.Config(program, params)
-    device = 'gpu' if use_gpu and gpu_available() else 'cpu'
+    device = 'gpu' if use_gpu and utils.gpu_available() else 'cpu'
     if use_gpu and device == 'cpu':
         print('--use-gpu True: this Paddle build has no usable GPU; running on CPU')
     if device == 'gpu':
@@ -252,9 +248,9 @@ class OnnxPredictor:
         self.version = onnxruntime.__version__
         self.output = self.session.get_outputs()[0].name
 
-    def run(self, audio, visual, text):
+    def run(self, audio, video, text):
         try:
-            return self.session.run([self.output], {'audio': audio, 'video': visual, 'text': text})[0]
+            return self.session.run([self.output], {'audio': audio, 'video': video, 'text': text})[0]
         except Exception as err:  # onnxruntime's exceptions do not derive from RuntimeError
             raise RuntimeError(str(err).splitlines()[0] if str(err) else type(err).__name__)
 
@@ -273,10 +269,10 @@ def make_onnx_predictor(model_dir, threads):
     return predictor, settings
 
 
-def run_batch(predictor, audio, visual, text):
+def run_batch(predictor, audio, video, text):
     if isinstance(predictor, OnnxPredictor):
-        return predictor.run(audio, visual, text)
-    for name, array in (('audio', audio), ('video', visual), ('text', text)):
+        return predictor.run(audio, video, text)
+    for name, array in (('audio', audio), ('video', video), ('text', text)):
         handle = predictor.get_input_handle(name)
         handle.reshape(array.shape)
         handle.copy_from_cpu(array)
@@ -290,14 +286,14 @@ def predict(predictor, dataset, batch_size, warmup=0):
     n = len(dataset)
     if warmup:
         end = min(batch_size, n)
-        sample = [np.ascontiguousarray(a[:end]) for a in (dataset.audio, dataset.visual, dataset.text)]
+        sample = [np.ascontiguousarray(a[:end]) for a in (dataset.audio, dataset.video, dataset.text)]
         for _ in range(warmup):
             run_batch(predictor, *sample)
     outputs, times = [], dict(preprocess=[], inference=[], postprocess=[])
     for start in range(0, n, batch_size):
         t0 = time.perf_counter()
         batch = [np.ascontiguousarray(a[start:start + batch_size], dtype=np.float32)
-                 for a in (dataset.audio, dataset.visual, dataset.text)]
+                 for a in (dataset.audio, dataset.video, dataset.text)]
         t1 = time.perf_counter()
         try:
             out = run_batch(predictor, *batch)
@@ -416,7 +412,7 @@ def check_outputs(outputs, info, n_samples, model_dir):
 
 def main(argv=None):
     args = parse_args(argv)
-    dataset, name, _ = utils.task_of(args)  # validates --dataset and --emotion
+    dataset, name, _ = hparams.task_of(args)  # validates --dataset and --emotion
     if args.cpu_threads is None and args.batch_size >= 1:
         args.cpu_threads = default_cpu_threads(args.batch_size)
     for flag in ('batch_size', 'cpu_threads'):
@@ -424,7 +420,7 @@ def main(argv=None):
             raise utils.UserError('--{} must be >= 1, got {}'.format(flag, getattr(args, flag)))
     if args.warmup < 0:
         raise utils.UserError('--warmup must be >= 0, got {}'.format(args.warmup))
-    regression = dataset in utils.REGRESSION
+    regression = dataset in hparams.REGRESSION
     output_dir = args.output_dir or ('out_pred' if regression else 'out_prob')
 
     model_dir = model_folder(args.save_inference_dir, name)

@@ -74,12 +74,12 @@ def shard_batches(batches, rank=None, world_size=None):
         yield from batches
         return
     import paddle
-    for audio, visual, text, target in batches:
+    for audio, video, text, target in batches:
         if target.shape[0] > rank:
-            yield audio[rank::world_size], visual[rank::world_size], text[rank::world_size], target[rank::world_size]
+            yield audio[rank::world_size], video[rank::world_size], text[rank::world_size], target[rank::world_size]
         else:
             ignored = float('nan') if target.is_floating_point() else IGNORE_INDEX
-            yield audio[:1], visual[:1], text[:1], paddle.full([1] + list(target.shape[1:]), ignored, dtype=target.dtype)
+            yield audio[:1], video[:1], text[:1], paddle.full([1] + list(target.shape[1:]), ignored, dtype=target.dtype)
 
 
 def sum_over_ranks(value):

@@ -16,6 +16,7 @@ changed is trained again. Every number in RESULTS.md is read back from the runs'
 """
 import argparse
 import contextlib
+import functools
 import hashlib
 import json
 import os
@@ -25,9 +26,10 @@ import time
 
 import numpy as np
 
+import hparams
 import utils
 
-EMOTIONS = utils.EMOTIONS
+EMOTIONS = hparams.EMOTIONS
 TASKS = EMOTIONS + ('mosi', 'pom')
 PARTS = TASKS + ('rank', 'efficiency')
 RANKS = (1, 2, 4, 8, 16, 32, 64)
@@ -67,7 +69,7 @@ def dataset_of(task):
 
 
 def log_name(task):
-    return 'train_{}.txt'.format(utils.model_name(dataset_of(task), task if task in EMOTIONS else None))
+    return 'train_{}.txt'.format(hparams.model_name(dataset_of(task), task if task in EMOTIONS else None))
 
 
 def read_log(path, lines):
@@ -102,7 +104,7 @@ def parse_only(text):
 
 
 def task_hparams(task, quick):
-    hp = utils.published_hparams(dataset_of(task), task if task in EMOTIONS else None)
+    hp = hparams.published_hparams(dataset_of(task), task if task in EMOTIONS else None)
     if quick:
         hp.update(epochs=QUICK_EPOCHS, patience=QUICK_EPOCHS)
     return hp
@@ -137,7 +139,7 @@ def quick_data(out):
     """Tiny SYNTHETIC files of every dataset under <out>/data (made once; the same bytes every time)."""
     import data
     paths = {}
-    for dataset in utils.DATASETS:
+    for dataset in hparams.DATASETS:
         path = os.path.join(out, 'data', '{}_quick.pkl'.format(dataset))
         if not os.path.isfile(path):
             with contextlib.redirect_stdout(open(os.devnull, 'w')):
@@ -146,22 +148,21 @@ def quick_data(out):
     return paths
 
 
-def fingerprint(path, _cache={}):
+@functools.lru_cache(maxsize=None)
+def fingerprint(path):
     """sha256 of a data file: a run recorded on other data is not a finished run of this one."""
-    if path not in _cache:
-        digest = hashlib.sha256()
-        with open(path, 'rb') as f:
-            for block in iter(lambda: f.read(1 << 22), b''):
-                digest.update(block)
-        _cache[path] = digest.hexdigest()
-    return _cache[path]
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 22), b''):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def data_paths(parts, quick, out):
     if quick:
         return quick_data(out)
     needed = {dataset_of(t) for t in TASKS if t in parts or (t == RANK_TASK and 'rank' in parts)}
-    return {d: utils.default_data_path(None, d) for d in utils.DATASETS if d in needed}
+    return {d: utils.default_data_path(None, d) for d in hparams.DATASETS if d in needed}
 
 
 def is_synthetic(path, dataset):
@@ -180,10 +181,8 @@ def record_of(directory):
 
 
 def write_json(path, obj):
-    tmp = '{}.tmp{}'.format(path, os.getpid())
-    with open(tmp, 'w') as f:
+    with utils.atomic_write(path) as f:
         json.dump(obj, f, indent=1, sort_keys=True)
-    os.replace(tmp, path)
 
 
 def setting_of(hp, data_path, dataset):
@@ -435,10 +434,9 @@ def draw_rank_figure(results, ranks, path, synthetic, seeds):
         ax.legend()
     fig.suptitle('CMU-MOSI{}: mean ± std over {} seeds per rank'.format(' (SYNTHETIC data)' if synthetic else '', seeds))
     fig.tight_layout()
-    tmp = '{}.tmp{}.png'.format(path, os.getpid())
-    fig.savefig(tmp, dpi=100)
+    with utils.atomic_write(path, 'wb') as f:
+        fig.savefig(f, format='png', dpi=100)
     plt.close(fig)
-    os.replace(tmp, path)
 
 
 def command_of(seeds, ranks, quick):
@@ -466,7 +464,7 @@ def write_results(out, seeds, ranks, quick, shas):
         text += ['**Rows marked SYNTHETIC were trained on the generated sample files (the real datasets were not '
                  'present): they are not results on the datasets and cannot be compared with the paper.**', '']
     text += ['Each "this repository" cell: mean ± std (n-1) over seeds, then (min–max). The seeds are each task\'s '
-             'published seed + 0, 1, ..., its hyperparameters the published ones (`utils.HPARAMS`); accuracies and F1 '
+             'published seed + 0, 1, ..., its hyperparameters the published ones (`hparams.py`); accuracies and F1 '
              'in percent. Each number is read from a run log under `runs/<task>/rank_<r>/seed_<s>/`.', '']
     text += ['## Table 1: CMU-MOSI and POM', '']
     for dataset in ('mosi', 'pom'):
@@ -502,10 +500,8 @@ def write_results(out, seeds, ranks, quick, shas):
     seconds = sum(m['seconds'] for m in meta.values())
     text += ['Training time of the recorded runs: {:.1f} min in total.'.format(seconds / 60)]
     path = os.path.join(out, 'RESULTS.md')
-    tmp = '{}.tmp{}'.format(path, os.getpid())
-    with open(tmp, 'w') as f:
+    with utils.atomic_write(path) as f:
         f.write('\n'.join(text) + '\n')
-    os.replace(tmp, path)
     return path
 
 

@@ -30,27 +30,9 @@ import sys
 import time
 import warnings
 
+import hparams
 import utils
 
-# The authors' grids (Low-rank-Multimodal-Fusion), in their CSVs' column order: train_iemocap.py's,
-# and that of train_mosi.py and train_pom.py, which differs in audio_hidden and batch_size only.
-IEMOCAP_SPACE = {
-    'audio_hidden': [8, 16, 32],
-    'video_hidden': [4, 8, 16],
-    'text_hidden': [64, 128, 256],
-    'audio_dropout': [0, 0.1, 0.15, 0.2, 0.3, 0.5],
-    'video_dropout': [0, 0.1, 0.15, 0.2, 0.3, 0.5],
-    'text_dropout': [0, 0.1, 0.15, 0.2, 0.3, 0.5],
-    'factor_learning_rate': [0.0003, 0.0005, 0.001, 0.003],
-    'learning_rate': [0.0003, 0.0005, 0.001, 0.003],
-    'rank': [1, 4, 8, 16],
-    'batch_size': [8, 16, 32, 64, 128],
-    'weight_decay': [0, 0.001, 0.002, 0.01],
-}
-REGRESSION_SPACE = dict(IEMOCAP_SPACE, audio_hidden=[4, 8, 16], batch_size=[4, 8, 16, 32, 64, 128])
-SPACES = {'iemocap': IEMOCAP_SPACE, 'mosi': REGRESSION_SPACE, 'pom': REGRESSION_SPACE}
-SEARCH_HPARAMS = tuple(IEMOCAP_SPACE)
-INT_HPARAMS = ('audio_hidden', 'video_hidden', 'text_hidden', 'rank', 'batch_size')
 # The CSV's columns after the 11 hyperparameters, as the authors' scripts wrote them: (header, trial user attribute).
 RESULT_COLUMNS = {
     'iemocap': (('Best Validation CrossEntropyLoss', 'best_valid_loss'), ('Test CrossEntropyLoss', 'test_loss'),
@@ -84,8 +66,9 @@ class SkipTrial(Exception):
 # ---------------------------------------------------------------- configuration
 
 def load_space(path, dataset='iemocap'):
-    """The dataset's grid, with the lists of a JSON file {name: [values]} replacing the grid's."""
-    space = {name: list(values) for name, values in SPACES[dataset].items()}
+    """The dataset's grid (hparams.search_space), with the lists of a JSON file {name: [values]} replacing
+    the grid's."""
+    space = hparams.search_space(dataset)
     if path is None:
         return space
     if not os.path.isfile(path):
@@ -100,18 +83,18 @@ def load_space(path, dataset='iemocap'):
     for name, values in given.items():
         if name not in space:
             raise utils.UserError('--space {}: unknown hyperparameter {!r} (known: {})'.format(
-                path, name, ', '.join(SEARCH_HPARAMS)))
+                path, name, ', '.join(hparams.SEARCH_HPARAMS)))
         if not isinstance(values, list) or not values:
             raise utils.UserError('--space {}: {} must be a non-empty list of values, got {}'.format(
                 path, name, json.dumps(values)))
         unique = []
         for value in values:
-            kind = int if name in INT_HPARAMS else (int, float)
-            if isinstance(value, bool) or not isinstance(value, kind):
+            integer = hparams.BY_NAME[name].type is int
+            if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
                 raise utils.UserError('--space {}: {} value {} is not {}'.format(
-                    path, name, json.dumps(value), 'an integer' if name in INT_HPARAMS else 'a number'))
+                    path, name, json.dumps(value), 'an integer' if integer else 'a number'))
             try:
-                utils.check_hparams({name: value})
+                hparams.check_hparams({name: value})
             except utils.UserError as err:
                 raise utils.UserError('--space {}: {}'.format(path, str(err).lstrip('-')))
             if value not in unique:
@@ -130,9 +113,9 @@ def space_size(space):
 def base_hparams(args):
     """Everything but the searched hyperparameters: the task's row of the table (--dataset, --emotion,
     --trait) with its identity keys, and --epochs, --patience, --seed."""
-    _, _, hp = utils.task_of(args)
-    hp.update(utils.explicit_hparams(args, ('epochs', 'patience', 'seed')))
-    utils.check_hparams(hp)
+    _, _, hp = hparams.task_of(args)
+    hp.update(hparams.explicit_hparams(args, ('epochs', 'patience', 'seed')))
+    hparams.check_hparams(hp)
     return hp
 
 
@@ -367,7 +350,7 @@ def counts_toward_budget(trial):
 
 
 def setting(params):
-    return tuple(params[name] for name in SEARCH_HPARAMS)
+    return tuple(params[name] for name in hparams.SEARCH_HPARAMS)
 
 
 def find_duplicate(study, trial):
@@ -421,7 +404,7 @@ class Worker:
         import train
         config = self.config
         trial.set_user_attr('worker', worker_id())
-        params = {name: trial.suggest_categorical(name, config['space'][name]) for name in SEARCH_HPARAMS}
+        params = {name: trial.suggest_categorical(name, config['space'][name]) for name in hparams.SEARCH_HPARAMS}
         trial.set_user_attr('claimed', True)
         self._skip_if_duplicate_or_over_budget(trial)
         hp = dict(config['base'], **params)
@@ -562,22 +545,19 @@ def result_columns(dataset, label_count=None):
 
 
 def csv_columns(dataset, label_count=None):
-    return list(SEARCH_HPARAMS) + [header for header, _ in result_columns(dataset, label_count)]
+    return list(hparams.SEARCH_HPARAMS) + [header for header, _ in result_columns(dataset, label_count)]
 
 
 def export_csv(study, config):
     """One row per completed trial, the authors' columns in their order (written atomically)."""
     path = config['csv']
     columns = result_columns(config['dataset'], config['label_count'])
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = '{}.tmp{}'.format(path, os.getpid())
-    with open(tmp, 'w', newline='') as f:
+    with utils.atomic_write(path, newline='') as f:
         writer = csv.writer(f)
         writer.writerow(csv_columns(config['dataset'], config['label_count']))
         for trial in completed(study):
-            writer.writerow([trial.params[name] for name in SEARCH_HPARAMS] +
+            writer.writerow([trial.params[name] for name in hparams.SEARCH_HPARAMS] +
                             [value(trial.user_attrs) for _, value in columns])
-    os.replace(tmp, path)
     return path
 
 
@@ -595,7 +575,7 @@ def reproduce_command(config, params, cpu_threads=None):
     thread count changes the last digits of the losses."""
     hp = dict(config['base'], **params)
     words = ['python', 'train.py'] + task_flags(hp) + ['--data_path', config['data_path']]
-    for name in ('epochs', 'patience') + SEARCH_HPARAMS + ('seed',):
+    for name in ('epochs', 'patience') + hparams.SEARCH_HPARAMS + ('seed',):
         words += ['--' + name, repr(hp[name]) if isinstance(hp[name], float) else str(hp[name])]
     if config['device'] != 'auto':
         words += ['--device', config['device']]
@@ -626,7 +606,7 @@ def summary(config):
     best = min(done, key=lambda t: (t.value, t.number))
     attrs = best.user_attrs
     # A regression's test loss is its (mean) MAE, shown already.
-    shown = (() if config['dataset'] in utils.REGRESSION else (('test_loss', 'loss'),)) + \
+    shown = (() if config['dataset'] in hparams.REGRESSION else (('test_loss', 'loss'),)) + \
         SHOWN_METRICS[config['dataset']]
     print('Best trial {} by validation loss (test scores only reported, never used to choose): '
           'validation loss {}{}'.format(best.number, best.value, ''.join(
@@ -682,32 +662,17 @@ def run_workers(config, count):
             ', '.join('{} (exit {})'.format(i, code) for i, code in failed)))
 
 
-def dataset_defaults(key):
-    """A setting's default per dataset for the help, e.g. '100 for iemocap, 500 for mosi and pom'."""
-    datasets = {}
-    for dataset in utils.DATASETS:
-        datasets.setdefault(utils.DATASET_HPARAMS[dataset][key], []).append(dataset)
-    if len(datasets) == 1:
-        return str(next(iter(datasets)))
-    return ', '.join('{} for {}'.format(value, ' and '.join(names)) for value, names in datasets.items())
-
-
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    utils.add_task_args(parser, trait=False)
+    hparams.add_task_args(parser, trait=False)
     parser.add_argument('--trait', type=str, default=None,
                         help="POM only: the row of the authors' hyperparams.txt that gives the settings the search "
                              'does not vary (seed; default {}); it names the task in the study and the checkpoints, '
-                             'and the model predicts all traits'.format(utils.DEFAULT_TRAIT))
+                             'and the model predicts all traits'.format(hparams.DEFAULT_TRAIT))
     parser.add_argument('--trials', type=int, default=50,
                         help="the study's total number of settings to try (resuming runs only the missing ones)")
     utils.add_data_arg(parser)
-    parser.add_argument('--epochs', type=int, default=None, help='per trial (default {})'.format(
-        dataset_defaults('epochs')))
-    parser.add_argument('--patience', type=int, default=None, help='per trial (default {})'.format(
-        dataset_defaults('patience')))
-    parser.add_argument('--seed', type=int, default=None,
-                        help="every trial's seed (default: the task's published seed)")
+    hparams.add_hparam_args(parser, ('epochs', 'patience', 'seed'))  # the same for every trial
     parser.add_argument('--space', type=str, default=None,
                         help='JSON file {"rank": [1, 4], ...} replacing some of the lists of the dataset\'s grid '
                              '(the authors\' train_iemocap.py, or train_mosi.py / train_pom.py)')
@@ -749,7 +714,7 @@ def make_config(args):
     if args.prune_warmup < 0:
         raise utils.UserError('--prune_warmup must be >= 0, got {}'.format(args.prune_warmup))
     base = base_hparams(args)
-    dataset, name = base['dataset'], utils.model_name(base['dataset'], base.get('emotion'))
+    dataset, name = base['dataset'], hparams.model_name(base['dataset'], base.get('emotion'))
     space = load_space(args.space, dataset)
     if args.trials > space_size(space):
         raise utils.UserError('--trials {} exceeds the {} distinct settings of the search space'.format(

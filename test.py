@@ -13,21 +13,21 @@ The architecture comes from the checkpoint; hyperparameter flags, if given, must
 """
 import argparse
 
+import hparams
 import utils
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    utils.add_hparam_args(parser, trait=False)
-    parser.add_argument('--check_path', type=str, default=None,
-                        help='checkpoint file, or a folder holding <name>.pdparams, name being the emotion, mosi '
-                             'or pom (default: check/)')
+    hparams.add_task_args(parser, trait=False)
+    hparams.add_hparam_args(parser, default="the checkpoint's")
+    utils.add_check_path_arg(parser)
     utils.add_data_arg(parser)
     parser.add_argument('--batch_size', type=int, default=1024, help='evaluation batch size')
     utils.add_device_args(parser)
     args = parser.parse_args(argv)
 
-    dataset, name, _ = utils.task_of(args)  # validates --dataset and --emotion
+    dataset, name, _ = hparams.task_of(args)  # validates --dataset and --emotion
     if args.batch_size < 1:
         raise utils.UserError('--batch_size must be >= 1, got {}'.format(args.batch_size))
     data_path = utils.default_data_path(args.data_path, dataset)
@@ -35,7 +35,7 @@ def main(argv=None):
     utils.setup_device(args.device, args.cpu_threads)
 
     print('Start testing {}......'.format(name))
-    overrides = utils.check_hparams(utils.explicit_hparams(args, utils.MODEL_HPARAMS + utils.DROPOUT_HPARAMS))
+    overrides = hparams.check_hparams(hparams.explicit_hparams(args, hparams.MODEL_HPARAMS + hparams.DROPOUT_HPARAMS))
     model, hp, input_dims = utils.model_from_checkpoint(check_path, name, overrides, dataset=dataset)
     _, _, test_set, _ = utils.load_data(dataset, data_path, name, expected_dims=input_dims, output_dim=hp['output_dim'],
                                         output_flag='the output_dim of checkpoint {}'.format(check_path))

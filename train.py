@@ -18,10 +18,10 @@ import os
 import numpy as np
 
 import parallel
+import hparams
 import utils
 
 FACTOR_NAMES = ('audio_factor', 'video_factor', 'text_factor')
-TRAIN_HPARAMS = ('epochs', 'patience', 'factor_learning_rate', 'learning_rate', 'batch_size', 'weight_decay', 'seed')
 
 
 class TrainingDiverged(Exception):
@@ -76,9 +76,9 @@ def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print, on_epo
     for epoch in range(hp['epochs']):
         model.train()
         total_loss = 0.0
-        for audio, visual, text, target in parallel.shard_batches(
+        for audio, video, text, target in parallel.shard_batches(
                 utils.iterate_batches(train_set, hp['batch_size'], shuffle=True, rng=rng)):
-            loss = summed_loss(net(audio, visual, text), target, train_set.regression)
+            loss = summed_loss(net(audio, video, text), target, train_set.regression)
             # DataParallel averages gradients over ranks: x world_size makes it the global batch's sum.
             (loss * world_size if world_size > 1 else loss).backward()
             optimizer.step()
@@ -115,12 +115,12 @@ def load_for_training(hp, data_path, verbose=True):
     CMU-MOSI/POM files (a given --output_dim must equal it)."""
     dataset = hp['dataset']
     sets = utils.load_data(dataset, data_path, hp.get('emotion'), verbose=verbose, output_dim=hp.get('output_dim'))
-    hp['output_dim'] = int(sets[0].labels.shape[1]) if dataset in utils.REGRESSION else hp['output_dim']
+    hp['output_dim'] = int(sets[0].labels.shape[1]) if dataset in hparams.REGRESSION else hp['output_dim']
     return sets
 
 
 def describe_task(hp):
-    name = utils.model_name(hp['dataset'], hp.get('emotion'))
+    name = hparams.model_name(hp['dataset'], hp.get('emotion'))
     return name + (' (hyperparameters of trait {})'.format(hp['trait']) if hp.get('trait') else '')
 
 
@@ -135,7 +135,7 @@ def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_ep
     missing (rank 0 tests and writes the log). Bad data raises before anything is written.
     """
     dataset, hp = hp['dataset'], dict(hp)
-    name = utils.model_name(dataset, hp.get('emotion'))
+    name = hparams.model_name(dataset, hp.get('emotion'))
     log_path = os.path.join(log_dir, 'train_{}.txt'.format(name))
     checkpoint_path = os.path.join(model_path, '{}.pdparams'.format(name))
     main = parallel.is_main()
@@ -154,7 +154,7 @@ def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_ep
             log_file.flush()
 
         log('Training {} on {} with {}'.format(describe_task(hp), data_path, ', '.join(
-            '{}={}'.format(k, hp[k]) for k in sorted(hp) if k not in utils.IDENTITY_KEYS)))
+            '{}={}'.format(k, hp[k]) for k in sorted(hp) if k not in hparams.IDENTITY_KEYS)))
         best_valid_loss = fit(hp, train_set, valid_set, input_dims, checkpoint_path, log, on_epoch=on_epoch)
         log('Best validation loss is: {}'.format(best_valid_loss))
         model, _, _ = utils.model_from_checkpoint(checkpoint_path, name, dataset=dataset)
@@ -198,7 +198,7 @@ def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log'):
     """
     import shutil
     dataset = hp['dataset']
-    name = utils.model_name(dataset, hp.get('emotion'))
+    name = hparams.model_name(dataset, hp.get('emotion'))
     seeds = seed_list(hp['seed'], count)
     main = parallel.is_main()
     say = print if main else (lambda line: None)
@@ -230,9 +230,8 @@ def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log'):
                 w=max(len(n) for n in names)))
     best = min(results, key=lambda r: r['best_valid_loss'])
     checkpoint = os.path.join(model_path, '{}.pdparams'.format(name))
-    tmp = '{}.tmp{}'.format(checkpoint, os.getpid())
-    shutil.copyfile(best['checkpoint'], tmp)
-    os.replace(tmp, checkpoint)
+    with open(best['checkpoint'], 'rb') as source, utils.atomic_write(checkpoint, 'wb') as target:
+        shutil.copyfileobj(source, target)
     shutil.copyfile(best['log'], os.path.join(log_dir, 'train_{}.txt'.format(name)))
     print('Best seed by validation loss: {} (validation loss {}); its checkpoint is {}'.format(
         best['seed'], best['best_valid_loss'], checkpoint))
@@ -244,14 +243,8 @@ def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log'):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    utils.add_hparam_args(parser)
-    parser.add_argument('--epochs', type=int, default=None)
-    parser.add_argument('--patience', type=int, default=None)
-    parser.add_argument('--factor_learning_rate', type=float, default=None)
-    parser.add_argument('--learning_rate', type=float, default=None)
-    parser.add_argument('--batch_size', type=int, default=None)
-    parser.add_argument('--weight_decay', type=float, default=None)
-    parser.add_argument('--seed', type=int, default=None)
+    hparams.add_task_args(parser)
+    hparams.add_hparam_args(parser, hparams.names())  # every one: default None = the published value
     utils.add_data_arg(parser)
     parser.add_argument('--model_path', type=str, default='check',
                         help='folder for <name>.pdparams (name: the emotion, mosi or pom)')
@@ -265,9 +258,9 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    dataset, _, hp = utils.task_of(args)
-    hp.update(utils.explicit_hparams(args, utils.MODEL_HPARAMS + utils.DROPOUT_HPARAMS + TRAIN_HPARAMS))
-    utils.check_hparams(hp)
+    dataset, _, hp = hparams.task_of(args)
+    hp.update(hparams.explicit_hparams(args, hparams.names()))
+    hparams.check_hparams(hp)
     if args.seeds is not None and args.seeds < 1:
         raise utils.UserError('--seeds must be >= 1, got {}'.format(args.seeds))
     data_path = utils.default_data_path(args.data_path, dataset)

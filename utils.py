@@ -1,13 +1,17 @@
-"""Shared pieces of the LMF scripts: the hyperparameter table of all three datasets, task
-flags, the safe unpickler, checkpoints, building a model from one, evaluation and metrics.
-The dataset readers are in data/ (one module per dataset).
+"""Shared pieces of the LMF scripts: one-line errors, atomic writes, the safe unpickler, data
+loading entry points, device setup, checkpoints, building a model from one, batching,
+evaluation and metrics. The tasks and hyperparameters are in hparams.py, the dataset readers in
+data/ (one module per dataset).
 """
+import contextlib
 import os
 import pickle
 import sys
 import warnings
 
 import numpy as np
+
+import hparams  # the tasks and hyperparameters (it imports this module back; neither uses the other at import)
 
 # Paddle warns at import that ccache (a C++ build cache) is missing; irrelevant here.
 warnings.filterwarnings('ignore', message='No ccache found')
@@ -33,104 +37,26 @@ if cpuinfo('vendor_id') == 'AuthenticAMD':
     # AVX2. Only there: on an AVX-512 Intel CPU the same setting made training 1.5x slower.
     os.environ.setdefault('MKL_DEBUG_CPU_TYPE', '5')
 
-# The published hyperparameters of every task: the one place these numbers live. train.py
-# selects a row with --dataset/--emotion/--trait, and train.sh, run_lfm.sh, search.py and the
-# TIPC config take them from here; the README's tables show them and tests/test_train.py
-# checks that they agree. Columns: audio/video/text hidden sizes, the three dropouts, rank,
-# Adam's rate for the modality factors and for the rest, batch size, weight decay (L2), seed.
-HPARAMS = {
-    # IEMOCAP, per emotion: the LMF_Paddle port's train.sh and check/*.pkl (seeds included).
-    'iemocap': {
-        'happy': dict(audio_hidden=4, video_hidden=16, text_hidden=128, audio_dropout=0.3, video_dropout=0.1,
-                      text_dropout=0.5, rank=1, factor_learning_rate=0.001, learning_rate=0.001, batch_size=128,
-                      weight_decay=0.002, seed=2967694878),
-        'sad': dict(audio_hidden=8, video_hidden=4, text_hidden=128, audio_dropout=0.0, video_dropout=0.0,
-                    text_dropout=0.0, rank=4, factor_learning_rate=0.002, learning_rate=0.001, batch_size=64,
-                    weight_decay=0.002, seed=2290532931),
-        'angry': dict(audio_hidden=8, video_hidden=4, text_hidden=64, audio_dropout=0.3, video_dropout=0.1,
-                      text_dropout=0.15, rank=8, factor_learning_rate=0.003, learning_rate=0.0005, batch_size=64,
-                      weight_decay=0.001, seed=2528475277),
-        'neutral': dict(audio_hidden=32, video_hidden=8, text_hidden=64, audio_dropout=0.2, video_dropout=0.5,
-                        text_dropout=0.2, rank=16, factor_learning_rate=0.003, learning_rate=0.0005, batch_size=16,
-                        weight_decay=0.002, seed=3202492277),
-    },
-    # CMU-MOSI: hidden sizes and rank from the paper; the authors lost the rest, so dropouts,
-    # rates, batch size, weight decay and seed are our choice from their grid: the best mean
-    # validation MAE of five candidates (README, "CMU-MOSI and POM").
-    'mosi': {
-        'mosi': dict(audio_hidden=32, video_hidden=32, text_hidden=64, audio_dropout=0.15, video_dropout=0.15,
-                     text_dropout=0.15, rank=4, factor_learning_rate=0.003, learning_rate=0.0005, batch_size=32,
-                     weight_decay=0.002, seed=0),
-    },
-    # POM: the authors' hyperparams.txt, the best setting per trait (its row names). One model predicts
-    # all traits; --trait picks the row (POM_TRAIT_ROWS). The seed is our choice.
-    'pom': {
-        'Confidence': dict(audio_hidden=16, video_hidden=16, text_hidden=64, audio_dropout=0.3, video_dropout=0.5,
-                           text_dropout=0.2, factor_learning_rate=0.0005, learning_rate=0.001, rank=4, batch_size=16,
-                           weight_decay=0.0, seed=0),
-        'Passion': dict(audio_hidden=16, video_hidden=16, text_hidden=64, audio_dropout=0.3, video_dropout=0.5,
-                        text_dropout=0.2, factor_learning_rate=0.0005, learning_rate=0.001, rank=4, batch_size=16,
-                        weight_decay=0.0, seed=0),
-        'Pleasant': dict(audio_hidden=16, video_hidden=16, text_hidden=256, audio_dropout=0.1, video_dropout=0.15,
-                         text_dropout=0.5, factor_learning_rate=0.0003, learning_rate=0.003, rank=1, batch_size=128,
-                         weight_decay=0.0, seed=0),
-        'Dominance': dict(audio_hidden=8, video_hidden=8, text_hidden=64, audio_dropout=0.1, video_dropout=0.2,
-                          text_dropout=0.2, factor_learning_rate=0.003, learning_rate=0.0003, rank=4, batch_size=8,
-                          weight_decay=0.0, seed=0),
-        'Vivid': dict(audio_hidden=16, video_hidden=8, text_hidden=64, audio_dropout=0.15, video_dropout=0.15,
-                      text_dropout=0.15, factor_learning_rate=0.003, learning_rate=0.0005, rank=16, batch_size=32,
-                      weight_decay=0.01, seed=0),
-        'Expertise': dict(audio_hidden=8, video_hidden=16, text_hidden=64, audio_dropout=0.2, video_dropout=0.15,
-                          text_dropout=0.3, factor_learning_rate=0.003, learning_rate=0.0003, rank=16, batch_size=16,
-                          weight_decay=0.001, seed=0),
-        'Entertaining': dict(audio_hidden=8, video_hidden=8, text_hidden=64, audio_dropout=0.2, video_dropout=0.2,
-                             text_dropout=0.15, factor_learning_rate=0.0005, learning_rate=0.001, rank=8,
-                             batch_size=8, weight_decay=0.0, seed=0),
-        'Reserve': dict(audio_hidden=8, video_hidden=16, text_hidden=64, audio_dropout=0.5, video_dropout=0.1,
-                        text_dropout=0.15, factor_learning_rate=0.003, learning_rate=0.0003, rank=16, batch_size=8,
-                        weight_decay=0.001, seed=0),
-        'Trusting': dict(audio_hidden=16, video_hidden=8, text_hidden=128, audio_dropout=0.1, video_dropout=0.5,
-                         text_dropout=0.15, factor_learning_rate=0.0003, learning_rate=0.001, rank=16, batch_size=16,
-                         weight_decay=0.0, seed=0),
-        'Relaxed': dict(audio_hidden=8, video_hidden=8, text_hidden=64, audio_dropout=0.5, video_dropout=0.1,
-                        text_dropout=0.2, factor_learning_rate=0.0005, learning_rate=0.0003, rank=8, batch_size=16,
-                        weight_decay=0.0, seed=0),
-        'Outgoing': dict(audio_hidden=16, video_hidden=16, text_hidden=256, audio_dropout=0.1, video_dropout=0.15,
-                         text_dropout=0.2, factor_learning_rate=0.003, learning_rate=0.0005, rank=4, batch_size=16,
-                         weight_decay=0.01, seed=0),
-        'Nervous': dict(audio_hidden=4, video_hidden=8, text_hidden=256, audio_dropout=0.0, video_dropout=0.5,
-                        text_dropout=0.1, factor_learning_rate=0.003, learning_rate=0.003, rank=8, batch_size=64,
-                        weight_decay=0.0, seed=0),
-        'Sentiment': dict(audio_hidden=16, video_hidden=16, text_hidden=64, audio_dropout=0.5, video_dropout=0.5,
-                          text_dropout=0.2, factor_learning_rate=0.003, learning_rate=0.001, rank=4, batch_size=8,
-                          weight_decay=0.002, seed=0),
-        'Humorous': dict(audio_hidden=8, video_hidden=8, text_hidden=64, audio_dropout=0.5, video_dropout=0.2,
-                         text_dropout=0.15, factor_learning_rate=0.003, learning_rate=0.001, rank=4, batch_size=4,
-                         weight_decay=0.001, seed=0),
-    },
-}
-# Settings every task of a dataset shares. IEMOCAP's labels are one-hot over 2 classes; for
-# CMU-MOSI and POM output_dim is the file's label count K. Epochs as in the authors' scripts.
-# linear_init: IEMOCAP keeps the earlier Paddle port's Linear initialisation (Paddle's default);
-# CMU-MOSI and POM, which that port never had, take the authors' (PyTorch's): with Paddle's,
-# CMU-MOSI learned clearly worse than their code (BENCHMARKS.md, "Learning parity").
-DATASET_HPARAMS = {
-    'iemocap': dict(epochs=100, patience=20, output_dim=2),
-    'mosi': dict(epochs=500, patience=20, linear_init='torch'),
-    'pom': dict(epochs=500, patience=20, linear_init='torch'),
-}
-DATASETS = tuple(HPARAMS)
-REGRESSION = ('mosi', 'pom')  # trained with the summed L1 loss, evaluated as regression
-# --trait: the 16 POM traits (and the Sentiment column of older 17-label copies) -> their hyperparams.txt row
-POM_TRAIT_ROWS = dict({name: name for name in HPARAMS['pom']}, Passionate='Passion', Dominant='Dominance',
-                      Reserved='Reserve', Credible='Confidence', Thorough='Confidence', Persuasive='Confidence')
-DEFAULT_TRAIT = 'Confidence'
-EMOTION_HPARAMS = HPARAMS['iemocap']
-EMOTIONS = tuple(EMOTION_HPARAMS)
-POST_FUSION_DROPOUT = 0.5  # every script of the paper and the seed uses 0.5
-MODEL_HPARAMS = ('audio_hidden', 'video_hidden', 'text_hidden', 'rank', 'output_dim')
-DROPOUT_HPARAMS = ('audio_dropout', 'video_dropout', 'text_dropout')
 SYNTHETIC_NOTE_FORMAT = '(These scores are on SYNTHETIC sample data, not {} results.)'
+
+
+@contextlib.contextmanager
+def atomic_write(path, mode='w', fsync=False, **open_args):
+    """Open a temporary file beside `path`; when the block ends without error, rename it over
+    `path` (so a crash or Ctrl-C never leaves half a file, and the old file stays until then);
+    on error remove it. Creates the folder. fsync: flush to disk before the rename; open_args go to open()."""
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = '{}.tmp{}'.format(path, os.getpid())
+    try:
+        with open(tmp, mode, **open_args) as f:
+            yield f
+            if fsync:
+                f.flush()
+                os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.remove(tmp)
 
 
 class UserError(Exception):
@@ -153,88 +79,11 @@ def run_cli(main):
         sys.exit(130)
 
 
-def model_name(dataset, emotion=None):
-    """What a model is called in file names (check/<name>.pdparams, ...): the emotion for IEMOCAP, else the dataset."""
-    return emotion if dataset == 'iemocap' else dataset
-
-
-def model_names(dataset):
-    """The models a dataset trains (train.sh / run_lfm.sh): the four emotions, or the dataset itself."""
-    if dataset not in DATASETS:
-        raise UserError('DATASET={}: unknown dataset; choose one of {}'.format(dataset, ', '.join(DATASETS)))
-    return EMOTIONS if dataset == 'iemocap' else (dataset,)
-
-
-def pom_trait(trait):
-    """(the trait's name as POM_TRAIT_ROWS spells it, its hyperparams.txt row), from any letter case."""
-    for name, row in POM_TRAIT_ROWS.items():
-        if name.lower() == str(trait).lower():
-            return name, row
-    raise UserError('--trait: unknown trait {!r}; choose one of {}'.format(trait, ', '.join(POM_TRAIT_ROWS)))
-
-
-def published_hparams(dataset, emotion=None, trait=None):
-    """The table's hyperparameters of one task with the dataset's epochs and patience, and the
-    keys that say which task it is: dataset, plus emotion (IEMOCAP) or trait (POM)."""
-    if dataset not in HPARAMS:
-        raise UserError('--dataset: unknown dataset {!r}; choose one of {}'.format(dataset, ', '.join(DATASETS)))
-    if dataset != 'iemocap' and emotion is not None:
-        raise UserError('--emotion selects an IEMOCAP model; --dataset {} has none'.format(dataset))
-    if dataset != 'pom' and trait is not None:
-        raise UserError('--trait selects a row of the POM hyperparameters; it does not apply to --dataset {}'.format(
-            dataset))
-    hp = dict(DATASET_HPARAMS[dataset], dataset=dataset)
-    if dataset == 'iemocap':
-        emotion = 'happy' if emotion is None else emotion
-        if emotion not in EMOTION_HPARAMS:
-            raise UserError('--emotion: unknown emotion {!r}; choose one of {}'.format(emotion, ', '.join(EMOTIONS)))
-        hp.update(EMOTION_HPARAMS[emotion], emotion=emotion)
-    elif dataset == 'pom':
-        name, row = pom_trait(DEFAULT_TRAIT if trait is None else trait)
-        hp.update(HPARAMS['pom'][row], trait=name)
-    else:
-        hp.update(HPARAMS[dataset][dataset])
-    return hp
-
-
-def emotion_hparams(emotion):
-    """Published hyperparameters (plus epochs, patience, output_dim) of one IEMOCAP emotion."""
-    return published_hparams('iemocap', emotion)
-
-
-IDENTITY_KEYS = ('dataset', 'emotion', 'trait')  # which task a hyperparameter dict belongs to
-
-
-def task_of(args):
-    """(dataset, model name, published hyperparameters) from --dataset, --emotion and --trait."""
-    hp = published_hparams(args.dataset, args.emotion, getattr(args, 'trait', None))
-    return args.dataset, model_name(args.dataset, hp.get('emotion')), hp
-
-
-def add_task_args(parser, trait=True):
-    """--dataset, --emotion and (for training) --trait: which model a script works on."""
-    parser.add_argument('--dataset', choices=DATASETS, default='iemocap',
-                        help='iemocap (default; one model per --emotion), mosi or pom')
-    parser.add_argument('--emotion', type=str, default=None,
-                        help='IEMOCAP only: one of {} (default happy)'.format(', '.join(EMOTIONS)))
-    if trait:
-        parser.add_argument('--trait', type=str, default=None,
-                            help='POM only: whose row of the authors\' hyperparams.txt to train with (default {}); '
-                                 'the model predicts all traits'.format(DEFAULT_TRAIT))
-
-
-def add_hparam_args(parser, trait=True):
-    """Task and hyperparameter flags shared by train/test/export. Default None = 'from the table or checkpoint'."""
-    add_task_args(parser, trait)
-    parser.add_argument('--output_dim', type=int, default=None,
-                        help='IEMOCAP: classes (2); CMU-MOSI/POM: must equal the label count of the file')
-    parser.add_argument('--audio_hidden', type=int, default=None)
-    parser.add_argument('--video_hidden', type=int, default=None)
-    parser.add_argument('--text_hidden', type=int, default=None)
-    parser.add_argument('--audio_dropout', type=float, default=None)
-    parser.add_argument('--video_dropout', type=float, default=None)
-    parser.add_argument('--text_dropout', type=float, default=None)
-    parser.add_argument('--rank', type=int, default=None)
+def add_check_path_arg(parser):
+    """--check_path, read by checkpoint_file()."""
+    parser.add_argument('--check_path', type=str, default=None,
+                        help='checkpoint file, or a folder holding <name>.pdparams, name being the emotion, mosi '
+                             'or pom (default: check/)')
 
 
 def add_data_arg(parser):
@@ -248,32 +97,6 @@ def add_device_args(parser):
     parser.add_argument('--device', choices=('auto', 'cpu', 'gpu'), default='auto')
     parser.add_argument('--cpu_threads', type=int, default=None,
                         help='CPU math threads (default: $LMF_CPU_THREADS, else available cores up to 4)')
-
-
-def explicit_hparams(args, names):
-    """The hyperparameters among `names` that the user gave on the command line."""
-    return {n: getattr(args, n) for n in names if getattr(args, n, None) is not None}
-
-
-def check_hparams(hp):
-    """Range checks with the flag's name in the message."""
-    for name in ('audio_hidden', 'video_hidden', 'text_hidden', 'rank', 'output_dim', 'batch_size', 'epochs',
-                 'patience'):
-        if name in hp and hp[name] < 1:
-            raise UserError('--{} must be >= 1, got {}'.format(name, hp[name]))
-    if 'text_hidden' in hp and hp['text_hidden'] < 2:
-        raise UserError('--text_hidden must be >= 2 (the text output is text_hidden // 2)')
-    for name in DROPOUT_HPARAMS:
-        if name in hp and not 0.0 <= hp[name] < 1.0:
-            raise UserError('--{} must be in [0, 1), got {}'.format(name, hp[name]))
-    for name in ('learning_rate', 'factor_learning_rate'):
-        if name in hp and not hp[name] > 0:
-            raise UserError('--{} must be > 0, got {}'.format(name, hp[name]))
-    if 'weight_decay' in hp and hp['weight_decay'] < 0:
-        raise UserError('--weight_decay must be >= 0, got {}'.format(hp['weight_decay']))
-    if 'seed' in hp and not 0 <= hp['seed'] < 2 ** 32:
-        raise UserError('--seed must be in [0, 2**32), got {}'.format(hp['seed']))
-    return hp
 
 
 # ---------------------------------------------------------------- safe pickle
@@ -333,8 +156,9 @@ def safe_load_pickle(path, what='file'):
 def data_module(dataset):
     """The reader of `dataset` (data/iemocap.py, data/mosi.py, data/pom.py)."""
     import data
-    if dataset not in DATASETS:
-        raise UserError('--dataset: unknown dataset {!r}; choose one of {}'.format(dataset, ', '.join(DATASETS)))
+    if dataset not in hparams.DATASETS:
+        raise UserError('--dataset: unknown dataset {!r}; choose one of {}'.format(
+            dataset, ', '.join(hparams.DATASETS)))
     return data.module(dataset)
 
 
@@ -387,12 +211,18 @@ def default_cpu_threads():
     return max(1, min(4, cores // max(1, processes)))
 
 
+def gpu_available():
+    """This Paddle build has CUDA and sees a GPU (the one check: the scripts and the TIPC scripts ask it)."""
+    import paddle
+    return paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+
+
 def setup_device(device, cpu_threads=None):
     """Select 'cpu', 'gpu' or 'auto' (falls back to CPU with one line when no GPU build) and
     the CPU math threads (default_cpu_threads() when None)."""
     import paddle
     from paddle.base import core
-    has_gpu = paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+    has_gpu = gpu_available()
     if device == 'gpu' and not has_gpu:
         print('--device gpu: this Paddle build has no usable GPU; running on CPU')
     use = 'gpu' if device in ('gpu', 'auto') and has_gpu else 'cpu'
@@ -416,7 +246,7 @@ def build_model(hp, input_dims, use_softmax=False):
     """LMF from a hyperparameter dict (keys of MODEL_HPARAMS and DROPOUT_HPARAMS, and linear_init)."""
     from model import LMF
     dropouts = (hp.get('audio_dropout', 0.0), hp.get('video_dropout', 0.0), hp.get('text_dropout', 0.0),
-                POST_FUSION_DROPOUT)
+                hparams.POST_FUSION_DROPOUT)
     return LMF(input_dims, (hp['audio_hidden'], hp['video_hidden'], hp['text_hidden']), hp['text_hidden'] // 2,
                dropouts, hp['output_dim'], hp['rank'], use_softmax=use_softmax,
                linear_init=hp.get('linear_init', 'paddle'))
@@ -425,23 +255,13 @@ def build_model(hp, input_dims, use_softmax=False):
 CHECKPOINT_FORMAT = 'lmf-paddle-checkpoint-v1'
 
 
-def save_checkpoint(path, model, hparams, input_dims):
-    """Write {'state_dict', 'hparams', 'input_dims'} atomically: temp file, fsync, rename."""
+def save_checkpoint(path, model, hp, input_dims):
+    """Write {'state_dict', 'hparams', 'input_dims'} atomically (atomic_write, with fsync)."""
     state = {name: tensor.numpy() for name, tensor in model.state_dict().items()}
-    payload = {'format': CHECKPOINT_FORMAT, 'state_dict': state, 'hparams': dict(hparams),
+    payload = {'format': CHECKPOINT_FORMAT, 'state_dict': state, 'hparams': dict(hp),
                'input_dims': [int(d) for d in input_dims]}
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    tmp = '{}.tmp{}'.format(path, os.getpid())
-    try:
-        with open(tmp, 'wb') as f:
-            pickle.dump(payload, f, protocol=4)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    with atomic_write(path, 'wb', fsync=True) as f:
+        pickle.dump(payload, f, protocol=4)
 
 
 def checkpoint_file(check_path, name, default_dir='check', dataset='iemocap'):
@@ -466,14 +286,14 @@ def load_checkpoint(path):
     """
     raw = safe_load_pickle(path, 'checkpoint')
     if isinstance(raw, dict) and raw.get('format') == CHECKPOINT_FORMAT:
-        state, hparams = raw['state_dict'], raw.get('hparams')
+        state, hp = raw['state_dict'], raw.get('hparams')
     else:
-        state, hparams = raw, None
+        state, hp = raw, None
     if not isinstance(state, dict) or 'audio_factor' not in state:
         raise UserError('checkpoint {} is not an LMF state dict (no audio_factor)'.format(path))
     # paddle.save adds a name-mapping entry that is not a parameter.
     state = {k: np.asarray(v) for k, v in state.items() if isinstance(v, np.ndarray)}
-    return state, hparams
+    return state, hp
 
 
 def shape_hparams(state, path='checkpoint'):
@@ -517,7 +337,7 @@ def model_from_checkpoint(path, name, overrides=None, use_softmax=False, dataset
             raise UserError('--{} {} contradicts checkpoint {}, which has {} {}'.format(
                 flag, value, path, flag, hp[flag]))
     # Dropouts do not change evaluation; take them from the checkpoint, the flags or the table.
-    rest = published_hparams(dataset, name if dataset == 'iemocap' else None,
+    rest = hparams.published_hparams(dataset, name if dataset == 'iemocap' else None,
                              saved.get('trait') if dataset == 'pom' else None)
     rest.update({k: v for k, v in saved.items() if k not in hp})
     rest.update({k: v for k, v in (overrides or {}).items() if k not in hp})
@@ -539,13 +359,13 @@ def model_from_checkpoint(path, name, overrides=None, use_softmax=False, dataset
 
 
 def iterate_batches(dataset, batch_size, shuffle=False, rng=None):
-    """Yield (audio, visual, text, targets) paddle tensors; the last batch may be short."""
+    """Yield (audio, video, text, targets) paddle tensors; the last batch may be short."""
     import paddle
     n = len(dataset)
     order = rng.permutation(n) if shuffle else None
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size] if shuffle else slice(start, start + batch_size)
-        yield (paddle.to_tensor(dataset.audio[idx]), paddle.to_tensor(dataset.visual[idx]),
+        yield (paddle.to_tensor(dataset.audio[idx]), paddle.to_tensor(dataset.video[idx]),
                paddle.to_tensor(dataset.text[idx]), paddle.to_tensor(dataset.targets[idx]))
 
 
@@ -629,8 +449,8 @@ def evaluate(model, dataset, batch_size=1024, metrics=None):
     model.eval()
     outputs, total = [], 0.0
     with paddle.no_grad():
-        for audio, visual, text, target in iterate_batches(dataset, batch_size):
-            out = model(audio, visual, text)
+        for audio, video, text, target in iterate_batches(dataset, batch_size):
+            out = model(audio, video, text)
             if dataset.regression:
                 total += float(F.l1_loss(out, target, reduction='sum'))
             else:

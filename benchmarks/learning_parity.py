@@ -30,6 +30,7 @@ sys.path.insert(0, REPO)
 
 import numpy as np  # noqa: E402
 
+import hparams  # noqa: E402
 import utils  # noqa: E402
 
 QUICK_SIZES = (('train', 96), ('valid', 32), ('test', 48))
@@ -147,7 +148,7 @@ def per_seed(dataset, runs, seeds):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--dataset', choices=utils.REGRESSION, required=True)
+    parser.add_argument('--dataset', choices=hparams.REGRESSION, required=True)
     parser.add_argument('--seeds', type=int, default=3, help="training seeds: the table's seed, +1, ... (default 3)")
     parser.add_argument('--data_seed', type=int, default=7, help='seed of the synthetic file (default 7)')
     parser.add_argument('--quick', action='store_true',
@@ -160,7 +161,7 @@ def main(argv=None):
         parser.error('--seeds must be >= 1')
     import data
     reader = data.module(args.dataset)
-    hp = utils.published_hparams(args.dataset)
+    hp = hparams.published_hparams(args.dataset)
     seeds = [(hp['seed'] + i) % 2 ** 32 for i in range(args.seeds)]
     sizes = QUICK_SIZES if args.quick else reader.SPLIT_SIZES
     extra = ['--epochs', str(QUICK_EPOCHS)] if args.quick else []

@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 import torch  # noqa: E402
 import torch.nn.functional as F  # noqa: E402
 
+import hparams  # noqa: E402
 import utils  # noqa: E402
 from benchmarks.torch_lmf import LMF  # noqa: E402
 
@@ -37,7 +38,7 @@ IEMOCAP_DEFAULT_EPOCHS = 5
 def batches(dataset, batch_size, order):
     for start in range(0, len(dataset), batch_size):
         idx = order[start:start + batch_size]
-        yield (torch.from_numpy(dataset.audio[idx]), torch.from_numpy(dataset.visual[idx]),
+        yield (torch.from_numpy(dataset.audio[idx]), torch.from_numpy(dataset.video[idx]),
                torch.from_numpy(dataset.text[idx]), torch.from_numpy(dataset.targets[idx]))
 
 
@@ -53,7 +54,7 @@ def evaluate(model, dataset, dataset_name=None):
     dataset's test metrics (utils.task_metrics, the same code as train.py's)."""
     model.eval()
     with torch.no_grad():
-        out = model(*(torch.from_numpy(a) for a in (dataset.audio, dataset.visual, dataset.text)))
+        out = model(*(torch.from_numpy(a) for a in (dataset.audio, dataset.video, dataset.text)))
         total = summed_loss(out, torch.from_numpy(dataset.targets), dataset.regression).item()
     # regression: the authors' validation MAE (summed L1 / N / K); classification: mean cross-entropy
     loss = total / dataset.targets.size if dataset.regression else total / len(dataset)
@@ -64,7 +65,7 @@ def evaluate(model, dataset, dataset_name=None):
 
 def build(hp, dims):
     return LMF(dims, (hp['audio_hidden'], hp['video_hidden'], hp['text_hidden']), hp['text_hidden'] // 2,
-               (hp['audio_dropout'], hp['video_dropout'], hp['text_dropout'], utils.POST_FUSION_DROPOUT),
+               (hp['audio_dropout'], hp['video_dropout'], hp['text_dropout'], hparams.POST_FUSION_DROPOUT),
                hp['output_dim'], hp['rank'])
 
 
@@ -79,10 +80,7 @@ def make_optimizer(model, hp):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--dataset', choices=utils.DATASETS, default='iemocap')
-    parser.add_argument('--emotion', default=None, help='IEMOCAP only (default happy)')
-    parser.add_argument('--trait', default=None, help='POM only: whose row of the table to train with '
-                                                      '(default {})'.format(utils.DEFAULT_TRAIT))
+    hparams.add_task_args(parser)
     parser.add_argument('--data_path', required=True)
     parser.add_argument('--epochs', type=int, default=None,
                         help='default: {} for IEMOCAP, the table\'s (500) for CMU-MOSI and POM'.format(
@@ -90,8 +88,7 @@ def parse_args(argv=None):
     parser.add_argument('--patience', type=int, default=None,
                         help='stop after this many epochs without a better validation loss (default: none for '
                              'IEMOCAP, the table\'s (20) for CMU-MOSI and POM)')
-    parser.add_argument('--batch_size', type=int, default=None, help='default: the table\'s')
-    parser.add_argument('--seed', type=int, default=None, help='default: the table\'s')
+    hparams.add_hparam_args(parser, ('batch_size', 'seed'))  # default: the table's
     parser.add_argument('--model_path', default='/tmp')
     parser.add_argument('--threads', type=int, default=None, help='torch.set_num_threads (default: torch default)')
     return parser.parse_args(argv)
@@ -103,15 +100,15 @@ def main(argv=None):
         torch.set_num_threads(args.threads)
     dataset = args.dataset
     emotion = (args.emotion or 'happy') if dataset == 'iemocap' else args.emotion
-    hp = utils.published_hparams(dataset, emotion, args.trait)
-    regression = dataset in utils.REGRESSION
+    hp = hparams.published_hparams(dataset, emotion, args.trait)
+    regression = dataset in hparams.REGRESSION
     if args.batch_size:
         hp['batch_size'] = args.batch_size
     if args.seed is not None:
         hp['seed'] = args.seed
     epochs = args.epochs if args.epochs is not None else (hp['epochs'] if regression else IEMOCAP_DEFAULT_EPOCHS)
     patience = args.patience if args.patience is not None else (hp['patience'] if regression else None)
-    utils.check_hparams(dict(hp, epochs=epochs, **({'patience': patience} if patience is not None else {})))
+    hparams.check_hparams(dict(hp, epochs=epochs, **({'patience': patience} if patience is not None else {})))
     torch.manual_seed(hp['seed'])
     train_set, valid_set, test_set, dims = utils.load_data(dataset, args.data_path, hp.get('emotion'), verbose=False)
     if regression:
@@ -119,15 +116,15 @@ def main(argv=None):
     model = build(hp, dims)
     optimizer = make_optimizer(model, hp)
     rng = np.random.RandomState(hp['seed'])
-    name = utils.model_name(dataset, hp.get('emotion'))
+    name = hparams.model_name(dataset, hp.get('emotion'))
     path = os.path.join(args.model_path, 'torch_{}.pt'.format(name))
     best, patience_left = math.inf, patience
     start = time.perf_counter()
     for epoch in range(epochs):
         model.train()
         total = 0.0
-        for audio, visual, text, target in batches(train_set, hp['batch_size'], rng.permutation(len(train_set))):
-            loss = summed_loss(model(audio, visual, text), target, regression)
+        for audio, video, text, target in batches(train_set, hp['batch_size'], rng.permutation(len(train_set))):
+            loss = summed_loss(model(audio, video, text), target, regression)
             optimizer.zero_grad()
             loss.backward()
             optimizer.step()
@@ -140,8 +137,8 @@ def main(argv=None):
                 total if not math.isfinite(total) else valid_loss, epoch))
         if valid_loss < best:
             best, patience_left = valid_loss, patience
-            torch.save(model.state_dict(), path + '.tmp')
-            os.replace(path + '.tmp', path)
+            with utils.atomic_write(path, 'wb') as f:
+                torch.save(model.state_dict(), f)
         elif patience is not None:
             patience_left -= 1
             if patience_left <= 0:

@@ -5,8 +5,11 @@ sample generators.
 Every reader unpickles with utils.safe_load_pickle (numpy arrays, dicts, lists and
 numbers only), accepts bytes or str keys and any numeric dtype, zeroes NaN and +-inf in
 the features, refuses non-finite labels, and reads every size from the file.
+
+One name per modality in the code: audio (the files' b'covarep'), video (b'facet', the FACET
+visual features) and text (b'glove'). `video` is the paper code's name, kept in the flags
+(--video_hidden), the checkpoints (video_factor, video_subnet) and the exported input 'video'.
 """
-import os
 import pickle
 
 import numpy as np
@@ -16,18 +19,18 @@ from utils import UserError
 
 SYNTHETIC_KEY = 'synthetic'  # top-level marker that the sample generators write
 SPLITS = ('train', 'valid', 'test')
-FEATURES = ('covarep', 'facet', 'glove', 'label')  # audio, visual, text, label
+FEATURES = ('covarep', 'facet', 'glove', 'label')  # audio, video, text, label
 
 
 class Split:
-    """One split: audio [N, A], visual [N, V], text [N, T, 300] float32, labels [N, K] float32.
+    """One split: audio [N, A], video [N, V], text [N, T, 300] float32, labels [N, K] float32.
 
     targets is what the loss compares with: the class index [N] int64 of one-hot labels
     (classification), or the labels themselves [N, K] float32 (regression).
     """
 
-    def __init__(self, audio, visual, text, labels, regression=False, synthetic=False):
-        self.audio, self.visual, self.text, self.labels = audio, visual, text, labels
+    def __init__(self, audio, video, text, labels, regression=False, synthetic=False):
+        self.audio, self.video, self.text, self.labels = audio, video, text, labels
         self.targets = labels if regression else labels.argmax(axis=1).astype('int64')
         self.regression = regression
         self.synthetic = synthetic  # True for the output of a sample generator
@@ -36,12 +39,12 @@ class Split:
         return self.audio.shape[0]
 
     def __getitem__(self, idx):
-        return self.audio[idx], self.visual[idx], self.text[idx], self.labels[idx]
+        return self.audio[idx], self.video[idx], self.text[idx], self.labels[idx]
 
     @property
     def dims(self):
-        """(audio, visual, text) feature sizes."""
-        return self.audio.shape[1], self.visual.shape[1], self.text.shape[2]
+        """(audio, video, text) feature sizes."""
+        return self.audio.shape[1], self.video.shape[1], self.text.shape[2]
 
 
 def safe_load(path):
@@ -66,7 +69,7 @@ def is_synthetic(data):
 def clean(a):
     """float32 copy (or the array itself) with every NaN and +-inf set to 0.
 
-    The published audio holds NaN and -inf, the visual NaN. In place where the array is
+    The published audio holds NaN and -inf, the video NaN. In place where the array is
     ours, so that the largest (text) needs no second copy.
     """
     a = a.astype(np.float32, copy=False)
@@ -120,7 +123,7 @@ def check_splits(path, sets, where, expected_dims=None, output_dim=None, output_
             raise UserError('{}: {}{} has feature sizes {} and {} label columns but train has {} and {}'.format(
                 path, where, split, dataset.dims, dataset.labels.shape[1], input_dims, label_count))
     if expected_dims is not None and tuple(expected_dims) != input_dims:
-        names = ('audio', 'visual', 'text')
+        names = ('audio', 'video', 'text')
         diff = ['{} {} (model expects {})'.format(n, got, want)
                 for n, got, want in zip(names, input_dims, expected_dims) if got != want]
         raise UserError('{}: feature sizes do not match the model: {}'.format(path, ', '.join(diff)))
@@ -151,16 +154,9 @@ def split_sizes(defaults, train=None, valid=None, test=None):
 
 
 def write_pickle_atomic(path, obj, what):
-    """Pickle `obj` to `path` via a temporary file (protocol 2, as a Python 2 writer would)."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = '{}.tmp{}'.format(path, os.getpid())
-    try:
-        with open(tmp, 'wb') as f:
-            pickle.dump(obj, f, protocol=2)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
+    """Pickle `obj` to `path` atomically (protocol 2, as a Python 2 writer would)."""
+    with utils.atomic_write(path, 'wb') as f:
+        pickle.dump(obj, f, protocol=2)
     print('Wrote SYNTHETIC sample data (not {}) to {}'.format(what, path))
 
 
@@ -201,22 +197,22 @@ def _unit(rng, size, density):
     return direction / np.linalg.norm(direction)
 
 
-def make_flat_sample(rng, sizes, audio_dim, visual_dim, loadings, offset, low, high, step, note,
+def make_flat_sample(rng, sizes, audio_dim, video_dim, loadings, offset, low, high, step, note,
                      seq_len=20, text_dim=300):
     """SYNTHETIC regression data with the splits at the top level (the CMU-MOSI / POM layout).
 
-    Each sample has F latent factors per modality (loadings is [K, 3F]: text, audio, visual
+    Each sample has F latent factors per modality (loadings is [K, 3F]: text, audio, video
     factors in that order), and labels = clip(offset + loadings @ factors + noise, low, high),
-    rounded to multiples of `step` (annotator averages). Audio and visual show their factors
+    rounded to multiples of `step` (annotator averages). Audio and video show their factors
     as shifts along hidden directions, text as one cue word per factor whose embedding
     encodes the factor's level (7 levels); every modality sees its factors with noise. No
-    modality alone explains the labels. Audio holds NaN and -inf, visual NaN, as the real
+    modality alone explains the labels. Audio holds NaN and -inf, video NaN, as the real
     features do.
     """
     n_labels, width = loadings.shape
     factors = width // 3
     audio_dirs = [_unit(rng, audio_dim, 0.3) for _ in range(factors)]
-    visual_dirs = [_unit(rng, visual_dim, 0.4) for _ in range(factors)]
+    video_dirs = [_unit(rng, video_dim, 0.4) for _ in range(factors)]
     vocab_size, words_per_level, levels = 400, 4, 7
     vocab = rng.randn(vocab_size, text_dim) * 0.15
     cue_ids = np.arange(factors * levels * words_per_level).reshape(factors, levels, words_per_level)
@@ -230,7 +226,7 @@ def make_flat_sample(rng, sizes, audio_dim, visual_dim, loadings, offset, low, h
     data = {}
     for split, n in sizes:
         z = rng.randn(n, width)
-        text_z, audio_z, visual_z = z[:, :factors], z[:, factors:2 * factors], z[:, 2 * factors:]
+        text_z, audio_z, video_z = z[:, :factors], z[:, factors:2 * factors], z[:, 2 * factors:]
         labels = offset + z @ loadings.T + 0.25 * rng.randn(n, n_labels)
         labels = np.clip(np.round(labels / step) * step, low, high).astype(np.float32)
 
@@ -240,8 +236,8 @@ def make_flat_sample(rng, sizes, audio_dim, visual_dim, loadings, offset, low, h
         audio = 0.2 + 0.14 * rng.randn(n, audio_dim) + 0.14 * 1.5 * seen(audio_z) @ np.array(audio_dirs)
         audio[rng.rand(n, audio_dim) < 0.01] = np.nan
         audio[rng.rand(n, audio_dim) < 0.005] = -np.inf
-        visual = -0.03 + 0.055 * rng.randn(n, visual_dim) + 0.055 * 1.5 * seen(visual_z) @ np.array(visual_dirs)
-        visual[rng.rand(n, visual_dim) < 0.01] = np.nan
+        video = -0.03 + 0.055 * rng.randn(n, video_dim) + 0.055 * 1.5 * seen(video_z) @ np.array(video_dirs)
+        video[rng.rand(n, video_dim) < 0.01] = np.nan
 
         text_level = np.clip(np.round(1.5 * seen(text_z)), -3, 3).astype(int) + 3
         glove = np.zeros((n, seq_len, text_dim), dtype=np.float32)
@@ -252,6 +248,6 @@ def make_flat_sample(rng, sizes, audio_dim, visual_dim, loadings, offset, low, h
             for f in range(factors):
                 words[positions[f]] = rng.choice(cue_ids[f, text_level[i, f]])
             glove[i, seq_len - length:] = vocab[words]
-        data[split.encode()] = {b'covarep': audio, b'facet': visual, b'glove': glove, b'label': labels}
+        data[split.encode()] = {b'covarep': audio, b'facet': video, b'glove': glove, b'label': labels}
     data[SYNTHETIC_KEY.encode()] = note
     return data

@@ -4,7 +4,7 @@ generator of SYNTHETIC data in exactly its layout.
     {b'happy'|b'sad'|b'angry'|b'neutral':
         {b'train'|b'valid'|b'test':
             {b'covarep': [N, 74] float64 (holds NaN and -inf, as the real audio does),
-             b'facet':   [N, 35] float64 (holds NaN, as the real visual does),
+             b'facet':   [N, 35] float64 (holds NaN, as the real video does),
              b'glove':   [N, 20, 300] float32, zero-padded at the front,
              b'label':   [N, 2] one-hot}}}
 
@@ -12,8 +12,8 @@ The generated file adds one top-level key b'synthetic' (a short note) by which t
 know to label every run that uses it; code that indexes by emotion ignores it.
 
 The planted signal is multimodal: each sample has a binary label and, per modality, a cue
-that agrees with the label with probability 0.85 (audio), 0.8 (visual) and 0.9 (text).
-Audio and visual carry their cue as a shift along a hidden direction, text as cue words
+that agrees with the label with probability 0.85 (audio), 0.8 (video) and 0.9 (text).
+Audio and video carry their cue as a shift along a hidden direction, text as cue words
 among random "GloVe" vectors. Any single modality reaches about its cue's reliability;
 fusing all three reaches ~0.94. Scores on it say that the code learns, nothing about
 emotion recognition.
@@ -32,8 +32,8 @@ REAL_PATH = os.path.join('data', 'iemocap.pkl')
 SAMPLE_PATH = os.path.join('data', 'sample_data.pkl')
 EMOTIONS = ('happy', 'sad', 'angry', 'neutral')
 SPLIT_SIZES = (('train', 800), ('valid', 200), ('test', 250))  # per emotion
-AUDIO_DIM, VISUAL_DIM, TEXT_DIM, SEQ_LEN = 74, 35, 300, 20
-CUE_RELIABILITY = dict(audio=0.85, visual=0.8, text=0.9)
+AUDIO_DIM, VIDEO_DIM, TEXT_DIM, SEQ_LEN = 74, 35, 300, 20
+CUE_RELIABILITY = dict(audio=0.85, video=0.8, text=0.9)
 POSITIVE_RATE = dict(happy=0.3, sad=0.3, angry=0.35, neutral=0.45)
 VOCAB, CUE_WORDS = 400, 12
 NOTE = b'SYNTHETIC sample data made by data/make_sample_data.py; not IEMOCAP'
@@ -45,7 +45,7 @@ def load(data_path, emotion, expected_dims=None, verbose=True, output_dim=None,
          output_flag='--output_dim'):
     """Read one emotion's three splits. Returns (train, valid, test, input_dims).
 
-    input_dims = (audio, visual, text) sizes. Set expected_dims (and output_dim) to refuse
+    input_dims = (audio, video, text) sizes. Set expected_dims (and output_dim) to refuse
     data whose feature sizes (and number of label classes) differ from a model's.
     """
     data = common.safe_load(data_path)
@@ -101,8 +101,8 @@ def _emotion(rng, emotion, sizes=SPLIT_SIZES):
     # Per-emotion hidden structure, shared by its three splits.
     audio_dir = rng.randn(AUDIO_DIM) * (rng.rand(AUDIO_DIM) < 0.3)
     audio_dir /= np.linalg.norm(audio_dir)
-    visual_dir = rng.randn(VISUAL_DIM) * (rng.rand(VISUAL_DIM) < 0.4)
-    visual_dir /= np.linalg.norm(visual_dir)
+    video_dir = rng.randn(VIDEO_DIM) * (rng.rand(VIDEO_DIM) < 0.4)
+    video_dir /= np.linalg.norm(video_dir)
     vocab = rng.randn(VOCAB, TEXT_DIM) * 0.15
     # Cue words share a direction, as emotion words cluster in GloVe space.
     cue_dir = rng.randn(TEXT_DIM)
@@ -124,16 +124,16 @@ def _emotion(rng, emotion, sizes=SPLIT_SIZES):
         audio[rng.rand(n, AUDIO_DIM) < 0.005] = -np.inf
 
         # Visual (FACET scale: mean ~-0.03, variance ~0.003).
-        visual = -0.03 + 0.055 * rng.randn(n, VISUAL_DIM)
-        visual += 0.055 * 1.6 * _cue(rng, sign, CUE_RELIABILITY['visual'])[:, None] * visual_dir * np.sqrt(VISUAL_DIM * 0.4)
-        visual[rng.rand(n, VISUAL_DIM) < 0.01] = np.nan
+        video = -0.03 + 0.055 * rng.randn(n, VIDEO_DIM)
+        video += 0.055 * 1.6 * _cue(rng, sign, CUE_RELIABILITY['video'])[:, None] * video_dir * np.sqrt(VIDEO_DIM * 0.4)
+        video[rng.rand(n, VIDEO_DIM) < 0.01] = np.nan
 
         # Text: 4..20 words, zero-padded at the front, 1-2 cue words at random positions.
         text_cue = _cue(rng, sign, CUE_RELIABILITY['text'])
         glove = _text_with_cues(rng, n, SEQ_LEN, vocab, cue_sets, (text_cue > 0).astype(int))
 
         one_hot = np.eye(2, dtype=np.float32)[label]
-        splits[split.encode()] = {b'covarep': audio, b'facet': visual, b'glove': glove, b'label': one_hot}
+        splits[split.encode()] = {b'covarep': audio, b'facet': video, b'glove': glove, b'label': one_hot}
     return splits
 
 

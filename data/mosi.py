@@ -3,7 +3,7 @@ generator of SYNTHETIC data in exactly its layout.
 
     {b'train'|b'valid'|b'test':
         {b'covarep': [N, 74]  (audio, holds NaN and -inf),
-         b'facet':   [N, 47]  (visual; 46 or 47 depending on the processed copy, holds NaN),
+         b'facet':   [N, 47]  (video; 46 or 47 depending on the processed copy, holds NaN),
          b'glove':   [N, 20, 300] float32, zero-padded at the front,
          b'label':   [N, 1] sentiment in [-3, 3]}}
 
@@ -25,7 +25,7 @@ NAME = 'CMU-MOSI'
 REAL_PATH = os.path.join('data', 'mosi.pkl')
 SAMPLE_PATH = os.path.join('data', 'mosi_sample.pkl')
 SPLIT_SIZES = (('train', 1284), ('valid', 229), ('test', 686))
-AUDIO_DIM, VISUAL_DIM = 74, 47
+AUDIO_DIM, VIDEO_DIM = 74, 47
 LABEL_RANGE = (-3.0, 3.0)
 NOTE = b'SYNTHETIC sample data made by data/make_sample_data.py --dataset mosi; not CMU-MOSI'
 
@@ -44,8 +44,8 @@ def load(data_path, task=None, expected_dims=None, verbose=True, output_dim=None
 
 def make_sample_data(seed=0, sizes=SPLIT_SIZES):
     rng = np.random.RandomState(seed)
-    loadings = np.array([[1.1, 0.8, 0.6]])  # text, audio, visual: sentiment std about 1.4
-    return common.make_flat_sample(rng, sizes, AUDIO_DIM, VISUAL_DIM, loadings, 0.0, *LABEL_RANGE, step=0.2,
+    loadings = np.array([[1.1, 0.8, 0.6]])  # text, audio, video: sentiment std about 1.4
+    return common.make_flat_sample(rng, sizes, AUDIO_DIM, VIDEO_DIM, loadings, 0.0, *LABEL_RANGE, step=0.2,
                                    note=NOTE)
 
 

@@ -3,7 +3,7 @@ generator of SYNTHETIC data in exactly its layout.
 
     {b'train'|b'valid'|b'test':
         {b'covarep': [N, 43]  (audio, holds NaN and -inf),
-         b'facet':   [N, 43]  (visual, holds NaN),
+         b'facet':   [N, 43]  (video, holds NaN),
          b'glove':   [N, 20, 300] float32, zero-padded at the front,
          b'label':   [N, 16] traits in [1, 7], in the order of TRAITS}}
 
@@ -26,7 +26,7 @@ NAME = 'POM'
 REAL_PATH = os.path.join('data', 'pom.pkl')
 SAMPLE_PATH = os.path.join('data', 'pom_sample.pkl')
 SPLIT_SIZES = (('train', 600), ('valid', 100), ('test', 203))
-AUDIO_DIM, VISUAL_DIM = 43, 43
+AUDIO_DIM, VIDEO_DIM = 43, 43
 LABEL_RANGE = (1.0, 7.0)
 TRAITS = ('Confidence', 'Passionate', 'Pleasant', 'Dominant', 'Credible', 'Vivid', 'Expertise', 'Entertaining',
           'Reserved', 'Trusting', 'Relaxed', 'Outgoing', 'Thorough', 'Nervous', 'Persuasive', 'Humorous')
@@ -55,7 +55,7 @@ def make_sample_data(seed=0, sizes=SPLIT_SIZES):
     # Each trait mixes the six factors (two per modality); trait std about 1.2 around 4.
     loadings = rng.randn(len(TRAITS), 6)
     loadings *= 1.15 / np.linalg.norm(loadings, axis=1, keepdims=True)
-    return common.make_flat_sample(rng, sizes, AUDIO_DIM, VISUAL_DIM, loadings, 4.0, *LABEL_RANGE, step=1 / 7,
+    return common.make_flat_sample(rng, sizes, AUDIO_DIM, VIDEO_DIM, loadings, 4.0, *LABEL_RANGE, step=1 / 7,
                                    note=NOTE)
 
 

@@ -107,7 +107,7 @@ case ${MODE} in
         ;;
     whole_infer)
         missing=""
-        for emotion in $("${PYTHON}" -c "import utils; print(' '.join(utils.model_names('${DATASET}')))"); do
+        for emotion in $("${PYTHON}" -c "import hparams; print(' '.join(hparams.model_names('${DATASET}')))"); do
             [[ -f check/${emotion}.pdparams || -f check/${emotion}.pkl ]] || missing="${missing} check/${emotion}.pdparams"
         done
         if [[ -n ${missing} ]]; then

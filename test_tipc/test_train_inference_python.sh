@@ -119,7 +119,7 @@ rm -f "${status_log}"
 failed=0
 
 # Does this Paddle build see a GPU?
-if "${python}" -c 'import sys, paddle; sys.exit(0 if paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0 else 1)' 2>/dev/null; then
+if "${python}" -c 'import sys, utils; sys.exit(0 if utils.gpu_available() else 1)' 2>/dev/null; then
     have_gpu=True
 else
     have_gpu=False

@@ -16,13 +16,13 @@ import utils  # noqa: E402
 utils.setup_device('cpu')  # the runtime defaults the scripts use (threads), so the oracle tests them too
 
 
-def tiny_split(rng, n, audio=74, visual=35, text=300, seq=20, dtype=np.float64):
+def tiny_split(rng, n, audio=74, video=35, text=300, seq=20, dtype=np.float64):
     """One split with a learnable signal in all three modalities."""
     label = rng.randint(0, 2, size=n)
     sign = (2.0 * label - 1.0)[:, None]
     return {
         'covarep': (rng.randn(n, audio) + sign).astype(dtype),
-        'facet': (rng.randn(n, visual) + sign).astype(dtype),
+        'facet': (rng.randn(n, video) + sign).astype(dtype),
         'glove': (0.3 * rng.randn(n, seq, text) + 0.3 * sign[:, :, None]).astype(np.float32),
         'label': np.eye(2, dtype=np.float32)[label],
     }

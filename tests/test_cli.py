@@ -6,7 +6,7 @@ import pytest
 
 from conftest import SEED_CHECKPOINTS, assert_clean_error, run_script
 from data.iemocap import write_sample_data
-import utils
+import hparams
 
 BLOCK = re.compile(r'Start testing (\w+)\.\.\.\.\.\.\n'
                    r'(?:NOTE: .*SYNTHETIC.*\n)?'
@@ -108,13 +108,13 @@ def test_train_sh_then_run_lfm_sh_on_sample_data(tmp_path):
     env = {'DATA_PATH': data, 'CHECK_DIR': str(tmp_path / 'check'), 'LOG_DIR': str(tmp_path / 'log')}
     proc = run_script('bash', 'train.sh', env=env)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
-    for emotion in utils.EMOTIONS:
+    for emotion in hparams.EMOTIONS:
         assert os.path.isfile(tmp_path / 'check' / (emotion + '.pdparams'))
         assert 'Found new check model' in (tmp_path / 'log' / 'train_{}.txt'.format(emotion)).read_text()
     proc = run_script('bash', 'run_lfm.sh', env=env)
     assert proc.returncode == 0, proc.stderr
     blocks = BLOCK.findall(proc.stdout)
-    assert [b[0] for b in blocks] == list(utils.EMOTIONS), proc.stdout
+    assert [b[0] for b in blocks] == list(hparams.EMOTIONS), proc.stdout
     assert proc.stdout.count('SYNTHETIC') >= 4
     for emotion, f1, accuracy in blocks:
         assert float(f1) >= 0.80, (emotion, f1)

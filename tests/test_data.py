@@ -20,7 +20,7 @@ def test_loads_bytes_or_str_keys_and_any_float(tmp_path, capsys, as_bytes, dtype
     assert dims == (74, 35, 300)
     assert (len(train), len(valid), len(test)) == (48, 16, 24)
     for split in (train, valid, test):
-        for array in (split.audio, split.visual, split.text, split.labels):
+        for array in (split.audio, split.video, split.text, split.labels):
             assert array.dtype == np.float32
     assert not train.synthetic
     out = capsys.readouterr().out.splitlines()
@@ -39,9 +39,9 @@ def test_non_finite_values_become_zero(tmp_path):
     split[b'glove'][2, 0, 0] = np.nan
     path = write_pickle(tmp_path / 'd.pkl', data)
     train, _, _, _ = utils.load_data('iemocap', path, 'happy', verbose=False)
-    for array in (train.audio, train.visual, train.text):
+    for array in (train.audio, train.video, train.text):
         assert np.all(np.isfinite(array))
-    assert list(train.audio[0, :3]) == [0, 0, 0] and train.visual[1, 5] == 0 and train.text[2, 0, 0] == 0
+    assert list(train.audio[0, :3]) == [0, 0, 0] and train.video[1, 5] == 0 and train.text[2, 0, 0] == 0
     # finite values are untouched
     np.testing.assert_allclose(train.audio[0, 3:], split[b'covarep'][0, 3:].astype(np.float32))
 

@@ -15,6 +15,7 @@ import pytest
 from conftest import REPO, SEED_CHECKPOINTS, assert_clean_error, repo_copy, run_script, tiny_data, write_pickle
 from data.iemocap import make_sample_data, SPLIT_SIZES
 from data.common import split_sizes
+import hparams
 import utils
 
 N_TEST = 40  # test samples per emotion: batch size 32 leaves a short last batch
@@ -28,8 +29,8 @@ def deployed(tmp_path_factory):
     data = write_pickle(tmp / 'small.pkl', make_sample_data(0, split_sizes(SPLIT_SIZES, 48, 16, N_TEST)))
     check, inference = str(tmp / 'check'), str(tmp / 'inference')
     exports = {}
-    for emotion in utils.EMOTIONS:
-        hp = dict(utils.emotion_hparams(emotion), emotion=emotion, epochs=2)
+    for emotion in hparams.EMOTIONS:
+        hp = dict(hparams.emotion_hparams(emotion), emotion=emotion, epochs=2)
         train.train_and_test(hp, data, check, str(tmp / 'train_log'))
         args = ['export_model.py', '--emotion', emotion, '--check_path', check, '--save_inference_dir', inference]
         if emotion == 'happy':  # the seed's command form: every hyperparameter flag and --data_path
@@ -53,7 +54,7 @@ def dynamic_probabilities(checkpoint, emotion, data):
 
 
 def test_export_writes_the_documented_files(deployed):
-    for emotion in utils.EMOTIONS:
+    for emotion in hparams.EMOTIONS:
         folder = os.path.join(deployed['inference'], emotion)
         program, params, info_path = utils.inference_model_files(folder)
         assert sorted(os.listdir(folder)) == ['inference.json', 'inference.onnx', 'inference.pdiparams',
@@ -72,7 +73,7 @@ def test_export_writes_the_documented_files(deployed):
     assert 'test samples of {}'.format(deployed['data']) in deployed['exports']['happy'].stdout
 
 
-@pytest.mark.parametrize('emotion', utils.EMOTIONS)
+@pytest.mark.parametrize('emotion', hparams.EMOTIONS)
 def test_inference_equals_the_dynamic_graph(deployed, emotion):
     expected = dynamic_probabilities(os.path.join(deployed['check'], emotion + '.pdparams'), emotion, deployed['data'])
     assert expected.shape == (N_TEST, 2)
@@ -172,7 +173,7 @@ def test_infer_on_data_with_another_sequence_length(deployed, tmp_path):
 
 
 def test_model_exported_for_another_input_size(deployed, tmp_path):
-    hp = dict(utils.emotion_hparams('angry'), emotion='angry')
+    hp = dict(hparams.emotion_hparams('angry'), emotion='angry')
     utils.save_checkpoint(str(tmp_path / 'angry.pdparams'), utils.build_model(hp, (70, 35, 300)), hp, (70, 35, 300))
     proc = run_script('export_model.py', '--emotion', 'angry', '--check_path', str(tmp_path),
                       '--save_inference_dir', str(tmp_path / 'inference'))
@@ -235,11 +236,11 @@ def regression_deployed(tmp_path_factory):
     tmp = tmp_path_factory.mktemp('deploy_regression')
     check, inference = str(tmp / 'check'), str(tmp / 'inference')
     paths, exports = {}, {}
-    for dataset in utils.REGRESSION:
+    for dataset in hparams.REGRESSION:
         reader = data.module(dataset)
         paths[dataset] = write_pickle(tmp / '{}.pkl'.format(dataset),
                                       reader.make_sample_data(0, split_sizes(reader.SPLIT_SIZES, 48, 16, N_TEST)))
-        train.train_and_test(dict(utils.published_hparams(dataset), epochs=2), paths[dataset], check,
+        train.train_and_test(dict(hparams.published_hparams(dataset), epochs=2), paths[dataset], check,
                              str(tmp / 'train_log'))
         proc = run_script('export_model.py', '--dataset', dataset, '--check_path', check,
                           '--save_inference_dir', inference, '--data_path', paths[dataset])
@@ -257,7 +258,7 @@ def dynamic_scores(checkpoint, dataset, data):
         return paddle.concat([model(a, v, t) for a, v, t, _ in utils.iterate_batches(test_set, 1024)]).numpy()
 
 
-@pytest.mark.parametrize('dataset', utils.REGRESSION)
+@pytest.mark.parametrize('dataset', hparams.REGRESSION)
 def test_regression_export_writes_scores(regression_deployed, dataset):
     folder = os.path.join(regression_deployed['inference'], dataset)
     assert sorted(os.listdir(folder)) == ['inference.json', 'inference.onnx', 'inference.pdiparams',
@@ -277,7 +278,7 @@ def test_regression_export_writes_scores(regression_deployed, dataset):
         regression_deployed['data'][dataset], {'mosi': 'CMU-MOSI', 'pom': 'POM'}[dataset]) in proc.stdout
 
 
-@pytest.mark.parametrize('dataset', utils.REGRESSION)
+@pytest.mark.parametrize('dataset', hparams.REGRESSION)
 def test_regression_inference_equals_the_dynamic_graph(regression_deployed, dataset):
     tmp, data = regression_deployed['tmp'], regression_deployed['data'][dataset]
     expected = dynamic_scores(os.path.join(regression_deployed['check'], dataset + '.pdparams'), dataset, data)
@@ -447,7 +448,7 @@ def test_onnx_bad_input(deployed, tmp_path):
                       '--data_path', deployed['data'], '--output_dir', str(tmp_path / 'out'))
     assert proc.returncode == 0, proc.stderr
     # an inference.onnx with other input sizes (audio 70) beside an info file that says 74
-    hp = dict(utils.emotion_hparams('happy'), emotion='happy')
+    hp = dict(hparams.emotion_hparams('happy'), emotion='happy')
     utils.save_checkpoint(str(tmp_path / 'happy.pdparams'), utils.build_model(hp, (70, 35, 300)), hp, (70, 35, 300))
     proc = run_script('export_model.py', '--emotion', 'happy', '--check_path', str(tmp_path),
                       '--save_inference_dir', str(tmp_path / 'a70'))
@@ -489,13 +490,13 @@ def test_tipc_lite_train_lite_infer(tmp_path):
     results = log_path.read_text().splitlines() if log_path.exists() else []
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
     assert results and all(line.startswith('Run successfully with command - ') for line in results), results
-    stages = [(stage, emotion) for emotion in utils.EMOTIONS
+    stages = [(stage, emotion) for emotion in hparams.EMOTIONS
               for stage in ('train.py', 'test.py', 'export_model.py', 'infer.py')]
     for stage, emotion in stages:
         assert any(stage in line and '--emotion={}'.format(emotion) in line for line in results), (stage, emotion)
     # prepare, then per emotion: train, eval, export, inference at batch sizes 1 and 32
-    assert len(results) == 1 + 5 * len(utils.EMOTIONS), results
-    for emotion in utils.EMOTIONS:
+    assert len(results) == 1 + 5 * len(hparams.EMOTIONS), results
+    for emotion in hparams.EMOTIONS:
         for batch_size in (1, 32):
             assert any('infer.py' in line and '--emotion={}'.format(emotion) in line
                        and '--batch_size={}'.format(batch_size) in line for line in results)

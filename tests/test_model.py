@@ -7,6 +7,7 @@ import pytest
 
 from conftest import SEED_CHECKPOINTS
 from model import LMF
+import hparams
 import utils
 
 
@@ -116,17 +117,17 @@ def test_factor_shapes_and_initialisation():
     assert 0 < factor.std() < 1 and len(np.unique(factor)) == factor.size
 
 
-SEED_FILES = [os.path.join(SEED_CHECKPOINTS, e + '.pkl') for e in utils.EMOTIONS]
+SEED_FILES = [os.path.join(SEED_CHECKPOINTS, e + '.pkl') for e in hparams.EMOTIONS]
 
 
 @pytest.mark.skipif(not all(os.path.isfile(f) for f in SEED_FILES),
                     reason='../shared/reference/lmf_paddle_check is not present')
-@pytest.mark.parametrize('emotion', utils.EMOTIONS)
+@pytest.mark.parametrize('emotion', hparams.EMOTIONS)
 def test_published_checkpoints_load_key_for_key(emotion):
     path = os.path.join(SEED_CHECKPOINTS, emotion + '.pkl')
     state, saved_hparams = utils.load_checkpoint(path)  # through the restricted unpickler
     assert saved_hparams is None
-    hp = dict(utils.emotion_hparams(emotion))
+    hp = dict(hparams.emotion_hparams(emotion))
     model = utils.build_model(hp, (74, 35, 300))
     expected = model.state_dict()
     assert set(expected) == set(state)
@@ -172,9 +173,9 @@ def test_lmf_has_far_fewer_parameters_than_tfn_at_the_papers_setting():
 def test_linear_init_torch_is_pytorchs_default_and_paddle_is_unchanged():
     """CMU-MOSI and POM build their Linear layers as the authors' PyTorch code did; IEMOCAP keeps Paddle's."""
     paddle.seed(0)
-    torch_style = utils.build_model(dict(utils.published_hparams('mosi'), output_dim=1), (74, 47, 300))
+    torch_style = utils.build_model(dict(hparams.published_hparams('mosi'), output_dim=1), (74, 47, 300))
     paddle.seed(0)
-    paddle_style = utils.build_model(utils.emotion_hparams('happy'), (74, 35, 300))
+    paddle_style = utils.build_model(hparams.emotion_hparams('happy'), (74, 35, 300))
     paddle.seed(0)
     default = LMF((74, 35, 300), (4, 16, 128), 64, (0.3, 0.1, 0.5, 0.5), 2, 1)
     for name, p in default.named_parameters():  # IEMOCAP: the same draws as before the option existed

@@ -9,6 +9,7 @@ import pytest
 from conftest import REPO, assert_clean_error, run_script, tiny_data, write_pickle
 from data import mosi, pom
 import train
+import hparams
 import utils
 
 SIZES = (('train', 48), ('valid', 16), ('test', 24))
@@ -46,8 +47,8 @@ def test_reader_reads_sizes_from_the_file_and_cleans_features(tmp_path, capsys, 
     assert dims == (5, 7, 6) and [len(s) for s in (train_set, valid_set, test_set)] == [48, 16, 24]
     assert train_set.regression and not train_set.synthetic
     assert train_set.targets.shape == (48, labels) and train_set.targets.dtype == np.float32
-    assert list(train_set.audio[0, :3]) == [0, 0, 0] and train_set.visual[1, 2] == 0
-    assert all(np.isfinite(a).all() for a in (train_set.audio, train_set.visual, train_set.text))
+    assert list(train_set.audio[0, :3]) == [0, 0, 0] and train_set.video[1, 2] == 0
+    assert all(np.isfinite(a).all() for a in (train_set.audio, train_set.video, train_set.text))
     np.testing.assert_allclose(test_set.labels, data[key('test')][key('label')].astype(np.float32))
     assert capsys.readouterr().out.splitlines() == ['Audio feature dimension is: 5', 'Visual feature dimension is: 7',
                                                     'Text feature dimension is: 6']
@@ -65,7 +66,7 @@ def test_sample_layout_ranges_and_determinism(tmp_path, dataset):
     low, high = reader.LABEL_RANGE
     for split, n in SIZES:
         part = raw[split.encode()]
-        assert part[b'covarep'].shape == (n, reader.AUDIO_DIM) and part[b'facet'].shape == (n, reader.VISUAL_DIM)
+        assert part[b'covarep'].shape == (n, reader.AUDIO_DIM) and part[b'facet'].shape == (n, reader.VIDEO_DIM)
         assert part[b'glove'].shape == (n, 20, 300) and part[b'glove'].dtype == np.float32
         assert part[b'label'].shape == (n, 1 if dataset == 'mosi' else 16)
         assert low <= part[b'label'].min() and part[b'label'].max() <= high
@@ -93,7 +94,7 @@ def test_mosi_sample_needs_all_three_modalities():
     data = mosi.make_sample_data(0, (('train', 1500), ('valid', 1), ('test', 1)))[b'train']
     clean = {k: np.nan_to_num(data[k], nan=0, posinf=0, neginf=0) for k in (b'covarep', b'facet')}
     # the text cue's level is in the word vectors: max-pool over time keeps it
-    modalities = {'audio': clean[b'covarep'], 'visual': clean[b'facet'], 'text': data[b'glove'].max(axis=1)}
+    modalities = {'audio': clean[b'covarep'], 'video': clean[b'facet'], 'text': data[b'glove'].max(axis=1)}
     labels = data[b'label'][:, 0]
     single = {name: _ridge_r2(x, labels, 1000) for name, x in modalities.items()}
     together = _ridge_r2(np.hstack(list(modalities.values())), labels, 1000)
@@ -150,7 +151,7 @@ def test_l1_loss_is_summed_and_validation_is_the_authors_mae(pickles):
     target = paddle.to_tensor(np.array([[0.5, 2.0], [1.0, 1.0]], dtype='float32'))
     assert float(train.summed_loss(out, target, regression=True)) == pytest.approx(0.5 + 0 + 1 + 2)
     _, valid_set, _, dims = utils.load_data('pom', pickles['pom'], verbose=False)
-    hp = dict(utils.published_hparams('pom'), output_dim=16)
+    hp = dict(hparams.published_hparams('pom'), output_dim=16)
     paddle.seed(0)
     model = utils.build_model(hp, dims)
     result = utils.evaluate(model, valid_set, batch_size=5)
@@ -190,7 +191,7 @@ def test_pom_trait_selects_the_row_and_the_model_predicts_every_trait(tmp_path, 
     proc = run_script('train.py', '--dataset', 'pom', '--trait', 'reserved', '--data_path', pickles['pom'],
                       '--epochs', '1', '--model_path', str(tmp_path), '--log_dir', str(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    row = utils.HPARAMS['pom']['Reserve']  # hyperparams.txt calls the trait 'Reserve'
+    row = hparams.HPARAMS['pom']['Reserve']  # hyperparams.txt calls the trait 'Reserve'
     assert 'Training pom (hyperparameters of trait Reserved) on ' in proc.stdout
     for name in ('audio_hidden', 'video_hidden', 'text_hidden', 'rank', 'batch_size', 'factor_learning_rate'):
         assert '{}={}'.format(name, row[name]) in proc.stdout
@@ -313,9 +314,10 @@ def test_checkpoint_of_another_dataset_or_label_count_is_refused(tmp_path, pickl
 
 
 def test_hparams_table_rows_are_complete():
-    needed = set(utils.MODEL_HPARAMS + utils.DROPOUT_HPARAMS + train.TRAIN_HPARAMS) - {'output_dim'}
-    for dataset, rows in utils.HPARAMS.items():
+    needed = set(hparams.names()) - {'output_dim'}
+    for dataset, rows in hparams.HPARAMS.items():
         for name, row in rows.items():
-            assert needed <= set(dict(utils.DATASET_HPARAMS[dataset], **row)), (dataset, name)
-    assert set(utils.POM_TRAIT_ROWS) >= set(pom.TRAITS)
-    assert set(utils.POM_TRAIT_ROWS.values()) == set(utils.HPARAMS['pom'])
+            assert needed <= set(hparams.published_hparams(dataset, name if dataset == 'iemocap' else None,
+                                                           name if dataset == 'pom' else None)), (dataset, name)
+    assert set(hparams.POM_TRAIT_ROWS) >= set(pom.TRAITS)
+    assert set(hparams.POM_TRAIT_ROWS.values()) == set(hparams.HPARAMS['pom'])

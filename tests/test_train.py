@@ -9,11 +9,12 @@ import pytest
 
 from conftest import assert_clean_error, run_script, tiny_data, write_pickle
 import train
+import hparams
 import utils
 
 
 def tiny_hp(**overrides):
-    hp = dict(utils.emotion_hparams('sad'), emotion='sad', epochs=3, patience=2, batch_size=16,
+    hp = dict(hparams.emotion_hparams('sad'), emotion='sad', epochs=3, patience=2, batch_size=16,
               audio_hidden=4, video_hidden=4, text_hidden=8, rank=2)
     hp.update(overrides)
     return hp
@@ -149,7 +150,7 @@ def test_emotion_alone_selects_published_hparams(tmp_path, tiny_pkl):
                       '--model_path', str(tmp_path), '--log_dir', str(tmp_path))
     assert proc.returncode == 0, proc.stderr
     _, saved = utils.load_checkpoint(str(tmp_path / 'angry.pdparams'))
-    published = utils.EMOTION_HPARAMS['angry']
+    published = hparams.HPARAMS['iemocap']['angry']
     assert {k: saved[k] for k in published} == published
     assert saved['epochs'] == 1 and saved['emotion'] == 'angry'
     log = (tmp_path / 'train_angry.txt').read_text()
@@ -164,7 +165,7 @@ def test_explicit_flags_override_the_table(tmp_path, tiny_pkl):
     assert proc.returncode == 0, proc.stderr
     state, saved = utils.load_checkpoint(str(tmp_path / 'happy.pdparams'))
     assert (saved['rank'], saved['batch_size'], saved['learning_rate'], saved['seed']) == (3, 8, 0.002, 7)
-    assert saved['audio_hidden'] == utils.EMOTION_HPARAMS['happy']['audio_hidden']
+    assert saved['audio_hidden'] == hparams.HPARAMS['iemocap']['happy']['audio_hidden']
     assert state['audio_factor'].shape == (3, 5, 2)
 
 
@@ -192,10 +193,10 @@ def test_bad_thread_setting(tiny_pkl, tmp_path):
 
 
 def test_readme_tables_show_the_published_hparams():
-    """The README repeats utils.HPARAMS (all three datasets) for readers; it must not drift from the code."""
+    """The README repeats hparams.HPARAMS (all three datasets) for readers; it must not drift from the code."""
     from conftest import REPO
     readme = open(os.path.join(REPO, 'README.md')).read().splitlines()
-    for dataset, rows in utils.HPARAMS.items():
+    for dataset, rows in hparams.HPARAMS.items():
         for name, hp in rows.items():
             row = [line for line in readme if line.startswith('| {} | '.format(name))]
             assert len(row) == 1, (dataset, name)
