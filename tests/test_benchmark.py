@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from conftest import run_script
+from helpers import run_script
 
 
 def test_benchmark_quick_runs_every_section(tmp_path):

@@ -4,7 +4,7 @@ import re
 
 import pytest
 
-from conftest import SEED_CHECKPOINTS, assert_clean_error, run_script
+from helpers import SEED_CHECKPOINTS, assert_clean_error, run_script
 from data.iemocap import write_sample_data
 import hparams
 
@@ -21,9 +21,9 @@ BLOCK = re.compile(r'Start testing (\w+)\.\.\.\.\.\.\n'
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory):
     """A one-epoch sad model on the tiny pickle."""
-    from conftest import tiny_data, write_pickle
+    from helpers import iemocap_data, write_pickle
     tmp = tmp_path_factory.mktemp('trained')
-    data = write_pickle(tmp / 'tiny.pkl', tiny_data())
+    data = write_pickle(tmp / 'tiny.pkl', iemocap_data())
     proc = run_script('train.py', '--emotion', 'sad', '--data_path', data, '--epochs', '2', '--text_hidden', '16',
                       '--model_path', str(tmp / 'check'), '--log_dir', str(tmp / 'log'))
     assert proc.returncode == 0, proc.stderr

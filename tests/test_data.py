@@ -6,7 +6,7 @@ import pickle
 import numpy as np
 import pytest
 
-from conftest import assert_clean_error, run_script, tiny_data, write_pickle
+from helpers import assert_clean_error, run_script, iemocap_data, write_pickle
 from data.iemocap import make_sample_data, write_sample_data
 import utils
 
@@ -14,7 +14,7 @@ import utils
 @pytest.mark.parametrize('as_bytes', [True, False])
 @pytest.mark.parametrize('dtype', [np.float64, np.float32, np.float16])
 def test_loads_bytes_or_str_keys_and_any_float(tmp_path, capsys, as_bytes, dtype):
-    data = tiny_data(emotions=('sad',), as_bytes=as_bytes, dtype=dtype)
+    data = iemocap_data(emotions=('sad',), as_bytes=as_bytes, dtype=dtype)
     path = write_pickle(tmp_path / 'd.pkl', data)
     train, valid, test, dims = utils.load_data('iemocap', path, 'sad')
     assert dims == (74, 35, 300)
@@ -27,12 +27,12 @@ def test_loads_bytes_or_str_keys_and_any_float(tmp_path, capsys, as_bytes, dtype
     assert out == ['Audio feature dimension is: 74', 'Visual feature dimension is: 35',
                    'Text feature dimension is: 300']
     key = b'sad' if as_bytes else 'sad'
-    np.testing.assert_allclose(test.audio, data[key][b'test' if as_bytes else 'test']
-                               [b'covarep' if as_bytes else 'covarep'].astype(np.float32))
+    raw = data[key][b'test' if as_bytes else 'test'][b'covarep' if as_bytes else 'covarep']
+    np.testing.assert_allclose(test.audio, np.nan_to_num(raw, nan=0, posinf=0, neginf=0).astype(np.float32))
 
 
 def test_non_finite_values_become_zero(tmp_path):
-    data = tiny_data(emotions=('happy',))
+    data = iemocap_data(emotions=('happy',))
     split = data[b'happy'][b'train']
     split[b'covarep'][0, :3] = [np.nan, -np.inf, np.inf]
     split[b'facet'][1, 5] = np.nan
@@ -43,7 +43,8 @@ def test_non_finite_values_become_zero(tmp_path):
         assert np.all(np.isfinite(array))
     assert list(train.audio[0, :3]) == [0, 0, 0] and train.video[1, 5] == 0 and train.text[2, 0, 0] == 0
     # finite values are untouched
-    np.testing.assert_allclose(train.audio[0, 3:], split[b'covarep'][0, 3:].astype(np.float32))
+    raw = split[b'covarep'][0, 3:]  # the generator's own NaN and -inf become 0 too
+    np.testing.assert_allclose(train.audio[0, 3:], np.nan_to_num(raw, nan=0, posinf=0, neginf=0).astype(np.float32))
 
 
 class Python2Pickler(pickle._Pickler):
@@ -62,14 +63,14 @@ class Python2Pickler(pickle._Pickler):
 
 def test_reads_a_python2_style_pickle(tmp_path):
     buf = io.BytesIO()
-    Python2Pickler(buf, protocol=2).dump(tiny_data(emotions=('angry',)))
+    Python2Pickler(buf, protocol=2).dump(iemocap_data(emotions=('angry',)))
     raw = buf.getvalue()
     assert pickle.SHORT_BINSTRING + bytes([5]) + b'angry' in raw  # a Python 2 str key
     path = tmp_path / 'py2.pkl'
     path.write_bytes(raw)
     train, _, test, dims = utils.load_data('iemocap', str(path), 'angry', verbose=False)
     assert dims == (74, 35, 300) and len(train) == 48
-    np.testing.assert_allclose(test.labels, tiny_data(emotions=('angry',))[b'angry'][b'test'][b'label'])
+    np.testing.assert_allclose(test.labels, iemocap_data(emotions=('angry',))[b'angry'][b'test'][b'label'])
 
 
 class Exploit:
@@ -90,7 +91,7 @@ def test_refuses_pickles_that_run_code(tmp_path, loader, monkeypatch):
 
 
 def _mutate(tmp_path, change):
-    data = tiny_data(emotions=('happy',))
+    data = iemocap_data(emotions=('happy',))
     change(data[b'happy'])
     return write_pickle(tmp_path / 'bad.pkl', data)
 
@@ -121,7 +122,7 @@ def test_bad_structure_is_one_clear_error(tmp_path, case):
 
 
 def test_feature_sizes_must_match_the_model(tmp_path):
-    path = write_pickle(tmp_path / 'd.pkl', tiny_data(emotions=('happy',), audio=70))
+    path = write_pickle(tmp_path / 'd.pkl', iemocap_data(emotions=('happy',), audio=70))
     with pytest.raises(utils.UserError, match=r'audio 70 \(model expects 74\)'):
         utils.load_data('iemocap', path, 'happy', expected_dims=(74, 35, 300), verbose=False)
 
@@ -130,7 +131,7 @@ def test_feature_sizes_must_match_the_model(tmp_path):
 def test_unreadable_files(tmp_path, content):
     path = tmp_path / 'broken.pkl'
     if content == 'truncated':
-        content = pickle.dumps(tiny_data(emotions=('happy',)), protocol=2)[:5000]
+        content = pickle.dumps(iemocap_data(emotions=('happy',)), protocol=2)[:5000]
     path.write_bytes(content)
     with pytest.raises(utils.UserError, match='broken.pkl'):
         utils.load_data('iemocap', str(path), 'happy')
@@ -148,12 +149,12 @@ def test_cli_reports_bad_data_without_traceback(tmp_path):
 def test_default_data_path_prefers_real_then_sample(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     os.makedirs('data')
-    monkeypatch.setattr('data.iemocap.make_sample_data',
-                        lambda *args, **kwargs: tiny_data(emotions=('happy',)))
+    small = iemocap_data(emotions=('happy',), marked=True)  # made before make_sample_data is replaced by it
+    monkeypatch.setattr('data.iemocap.make_sample_data', lambda *args, **kwargs: small)
     assert utils.default_data_path(None) == os.path.join('data', 'sample_data.pkl')
     assert 'data/iemocap.pkl not found; using the SYNTHETIC sample data' in capsys.readouterr().out
     assert os.path.isfile('data/sample_data.pkl')
-    write_pickle(tmp_path / 'data' / 'iemocap.pkl', tiny_data(emotions=('happy',)))
+    write_pickle(tmp_path / 'data' / 'iemocap.pkl', iemocap_data(emotions=('happy',)))
     assert utils.default_data_path(None) == os.path.join('data', 'iemocap.pkl')
     with pytest.raises(utils.UserError, match='--data_path missing.pkl does not exist'):
         utils.default_data_path('missing.pkl')

@@ -12,7 +12,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import REPO, SEED_CHECKPOINTS, assert_clean_error, repo_copy, run_script, tiny_data, write_pickle
+from helpers import REPO, SEED_CHECKPOINTS, assert_clean_error, repo_copy, run_script, iemocap_data, write_pickle
 from data.iemocap import make_sample_data, SPLIT_SIZES
 from data.common import split_sizes
 import hparams
@@ -121,7 +121,7 @@ def test_dynamic_sequence_length_export(deployed, tmp_path):
     proc = run_script('export_model.py', '--emotion', 'neutral', '--check_path', deployed['check'],
                       '--save_inference_dir', str(tmp_path), '--seq_len', '0')
     assert proc.returncode == 0, proc.stderr
-    data = write_pickle(tmp_path / 'short.pkl', tiny_data(emotions=('neutral',), sizes=(4, 4, 6), seq=12))
+    data = write_pickle(tmp_path / 'short.pkl', iemocap_data(emotions=('neutral',), sizes=(4, 4, 6), seq=12))
     proc = run_script('infer.py', '--emotion', 'neutral', '--save_inference_dir', str(tmp_path), '--data_path', data,
                       '--output_dir', str(tmp_path / 'out'))
     assert proc.returncode == 0, proc.stderr
@@ -161,13 +161,13 @@ def test_infer_with_a_missing_weights_file(deployed, tmp_path):
 
 
 def test_infer_on_data_with_another_feature_size(deployed, tmp_path):
-    data = write_pickle(tmp_path / 'audio70.pkl', tiny_data(emotions=('sad',), sizes=(4, 4, 4), audio=70))
+    data = write_pickle(tmp_path / 'audio70.pkl', iemocap_data(emotions=('sad',), sizes=(4, 4, 4), audio=70))
     proc = run_script('infer.py', '--emotion', 'sad', '--save_inference_dir', deployed['inference'], '--data_path', data)
     assert_clean_error(proc, 'audio 70 (model expects 74)')
 
 
 def test_infer_on_data_with_another_sequence_length(deployed, tmp_path):
-    data = write_pickle(tmp_path / 'seq12.pkl', tiny_data(emotions=('sad',), sizes=(4, 4, 4), seq=12))
+    data = write_pickle(tmp_path / 'seq12.pkl', iemocap_data(emotions=('sad',), sizes=(4, 4, 4), seq=12))
     proc = run_script('infer.py', '--emotion', 'sad', '--save_inference_dir', deployed['inference'], '--data_path', data)
     assert_clean_error(proc, 'length 12', 'exported for 20')
 

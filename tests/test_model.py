@@ -5,7 +5,7 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import SEED_CHECKPOINTS
+from helpers import SEED_CHECKPOINTS
 from model import LMF
 import hparams
 import utils

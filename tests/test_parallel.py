@@ -10,7 +10,7 @@ import time
 import numpy as np
 import paddle
 
-from conftest import REPO, run_script, tiny_data, write_pickle
+from helpers import REPO, run_script, iemocap_data, write_pickle
 import parallel
 import utils
 
@@ -65,7 +65,7 @@ def test_gradient_is_the_global_batch_sum_on_every_rank(tmp_path):
 
 
 def test_train_py_on_two_processes(tmp_path):
-    data = write_pickle(tmp_path / 'tiny.pkl', tiny_data(emotions=('sad',), sizes=(49, 17, 23)))
+    data = write_pickle(tmp_path / 'tiny.pkl', iemocap_data(emotions=('sad',), sizes=(49, 17, 23)))
     proc = launch(tmp_path, 'train.py', '--emotion', 'sad', '--data_path', data, '--epochs', '3',
                   '--text_hidden', '16', '--batch_size', '16', '--model_path', str(tmp_path / 'check'),
                   '--log_dir', str(tmp_path / 'log'))
@@ -99,7 +99,7 @@ def test_two_nodes_train_what_one_node_with_two_processes_trains(tmp_path):
     node (utils.default_cpu_threads reads PADDLE_LOCAL_SIZE: 1 here, 2 in the one-node run), which
     changes the last digits of the sums.
     """
-    data = write_pickle(tmp_path / 'tiny.pkl', tiny_data(emotions=('sad',), sizes=(49, 17, 23)))
+    data = write_pickle(tmp_path / 'tiny.pkl', iemocap_data(emotions=('sad',), sizes=(49, 17, 23)))
     train_args = ['train.py', '--emotion', 'sad', '--data_path', data, '--epochs', '3', '--text_hidden', '16',
                   '--batch_size', '16', '--cpu_threads', '1']
     master = '127.0.0.1:{}'.format(free_port())

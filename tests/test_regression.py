@@ -6,7 +6,7 @@ import numpy as np
 import paddle
 import pytest
 
-from conftest import REPO, assert_clean_error, run_script, tiny_data, write_pickle
+from helpers import REPO, assert_clean_error, run_script, iemocap_data, write_pickle
 from data import mosi, pom
 import train
 import hparams
@@ -244,7 +244,7 @@ def _train(tmp_path, *args):
     ('pom', 'mosi', ['labels have 1 column but POM has one per trait', '--dataset mosi']),
 ])
 def test_a_file_of_another_dataset_is_refused(tmp_path, pickles, dataset, data, fragments):
-    path = write_pickle(tmp_path / 'iemocap.pkl', tiny_data()) if data == 'iemocap' else pickles[data]
+    path = write_pickle(tmp_path / 'iemocap.pkl', iemocap_data()) if data == 'iemocap' else pickles[data]
     proc = _train(tmp_path, '--dataset', dataset, '--data_path', path)
     assert_clean_error(proc, path, *fragments)
     assert proc.returncode == 2 and _nothing_written(tmp_path)
@@ -254,7 +254,7 @@ def test_a_file_of_another_dataset_is_refused(tmp_path, pickles, dataset, data, 
 @pytest.mark.parametrize('bad', [np.nan, np.inf, -np.inf])
 def test_non_finite_labels_are_refused_in_every_dataset(tmp_path, dataset, bad):
     if dataset == 'iemocap':
-        data = tiny_data(emotions=('happy',))
+        data = iemocap_data(emotions=('happy',))
         data[b'happy'][b'valid'][b'label'][3, 1] = bad
         where = 'happy/valid/label'
     else:
@@ -294,7 +294,7 @@ def mosi_checkpoint(tmp_path_factory, pickles):
 def test_checkpoint_of_another_dataset_or_label_count_is_refused(tmp_path, pickles, mosi_checkpoint):
     proc = run_script('test.py', '--dataset', 'pom', '--data_path', pickles['pom'], '--check_path', mosi_checkpoint)
     assert_clean_error(proc, '--dataset pom contradicts checkpoint', 'trained on mosi')
-    proc = run_script('test.py', '--emotion', 'happy', '--data_path', write_pickle(tmp_path / 'i.pkl', tiny_data()),
+    proc = run_script('test.py', '--emotion', 'happy', '--data_path', write_pickle(tmp_path / 'i.pkl', iemocap_data()),
                       '--check_path', mosi_checkpoint)
     assert_clean_error(proc, '--dataset iemocap contradicts checkpoint', 'trained on mosi')
     seed_checkpoint = os.path.join(REPO, '..', 'shared', 'reference', 'lmf_paddle_check', 'happy.pkl')

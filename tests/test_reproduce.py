@@ -12,7 +12,7 @@ import time
 import numpy as np
 import pytest
 
-from conftest import REPO, assert_clean_error, run_script
+from helpers import REPO, assert_clean_error, run_script
 
 QUICK_RUNS = 24  # 4 emotions + CMU-MOSI (ranks 1..64) + POM, 2 seeds each: 4*2 + 7*2 + 2
 

@@ -8,7 +8,7 @@ import shlex
 
 import pytest
 
-from conftest import assert_clean_error, run_script, tiny_data, write_pickle
+from helpers import assert_clean_error, run_script, iemocap_data, write_pickle
 import search
 import utils
 
@@ -34,7 +34,7 @@ TINY_SIZES = (('train', 48), ('valid', 16), ('test', 24))
 
 @pytest.fixture
 def happy_pkl(tmp_path):
-    return write_pickle(tmp_path / 'happy.pkl', tiny_data(emotions=('happy',)))
+    return write_pickle(tmp_path / 'happy.pkl', iemocap_data(emotions=('happy',)))
 
 
 @pytest.fixture

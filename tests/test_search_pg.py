@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from conftest import REPO, assert_clean_error, run_script
+from helpers import REPO, assert_clean_error, run_script
 from pg import PASSWORD, free_port, pg_cluster, pg_url  # noqa: F401 (fixtures)
 from test_search import SMALL_SPACE, read_csv, write_space
 

@@ -3,7 +3,7 @@ import re
 
 import numpy as np
 
-from conftest import assert_clean_error, run_script
+from helpers import assert_clean_error, run_script
 import train
 import utils
 

@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import repo_copy
+from helpers import repo_copy
 import utils
 
 CONFIG = 'test_tipc/configs/lmf/train_infer_python_mosi.txt'

@@ -10,7 +10,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from conftest import repo_copy
+from helpers import repo_copy
 
 P2O_CONFIG = 'test_tipc/configs/lmf/model_linux_gpu_normal_normal_paddle2onnx_python_linux_cpu.txt'
 TRAIN_CONFIG = 'test_tipc/configs/lmf/train_infer_python.txt'

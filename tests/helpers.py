@@ -1,0 +1,86 @@
+"""What the tests share: the repository's paths, a CLI runner, the one-line-error check, a copy of
+the code for the TIPC scripts, and small IEMOCAP pickles made by data/iemocap.py's generator."""
+import glob
+import os
+import pickle
+import shutil
+import subprocess
+import sys
+
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SEED_CHECKPOINTS = os.path.join(REPO, '..', 'shared', 'reference', 'lmf_paddle_check')
+if REPO not in sys.path:
+    sys.path.insert(0, REPO)
+
+from data import iemocap  # noqa: E402
+
+
+def iemocap_data(emotions=iemocap.EMOTIONS, sizes=(48, 16, 24), seed=0, as_bytes=True, audio=None, seq=None,
+                 dtype=None, marked=False):
+    """A small IEMOCAP dict in the published layout from data/iemocap.py's generator (learnable, with NaN and
+    -inf in the features). Unlike the generator's own files it carries no SYNTHETIC marker unless `marked`,
+    as a user's file would not. Variants a test needs: str keys (as_bytes=False), fewer audio features or
+    time steps than the real file (audio, seq: the first ones), another feature dtype."""
+    data = iemocap.make_sample_data(seed, tuple(zip(('train', 'valid', 'test'), sizes)), emotions)
+    if not marked:
+        del data[b'synthetic']
+    for key, splits in data.items():
+        if not isinstance(splits, dict):
+            continue
+        for split in splits.values():
+            if audio is not None:
+                split[b'covarep'] = split[b'covarep'][:, :audio]
+            if seq is not None:
+                split[b'glove'] = split[b'glove'][:, -seq:]
+            if dtype is not None:
+                for name in (b'covarep', b'facet'):
+                    split[name] = split[name].astype(dtype)
+    if not as_bytes:
+        data = _str_keys(data)
+    return data
+
+
+def _str_keys(obj):
+    if isinstance(obj, dict):
+        return {(k.decode() if isinstance(k, bytes) else k): _str_keys(v) for k, v in obj.items()}
+    return obj
+
+
+def write_pickle(path, obj, protocol=2):
+    with open(path, 'wb') as f:
+        pickle.dump(obj, f, protocol=protocol)
+    return str(path)
+
+
+def repo_copy(tmp_path):
+    """A copy of the repository's code (no data, checkpoints or logs) for the TIPC scripts, which write
+    into the folder they run in; returns (its path, an environment whose python is this interpreter)."""
+    repo = tmp_path / 'repo'
+    os.makedirs(str(repo / 'data'))
+    for pattern in ('*.py', os.path.join('data', '*.py')):
+        for path in glob.glob(os.path.join(REPO, pattern)):
+            shutil.copy(path, str(repo / os.path.relpath(path, REPO)))
+    shutil.copytree(os.path.join(REPO, 'test_tipc'), str(repo / 'test_tipc'))
+    return repo, dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''))
+
+
+def run_script(*args, cwd=REPO, env=None, timeout=600):
+    """Run a repository script with this interpreter; returns CompletedProcess (text)."""
+    full_env = dict(os.environ, **(env or {}))
+    full_env.setdefault('PYTHON', sys.executable)
+    cmd = list(args)
+    if cmd[0].endswith('.py'):
+        cmd = [sys.executable] + cmd
+    return subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def assert_clean_error(proc, *fragments):
+    """Non-zero exit, no traceback, one 'error:' line that mentions every fragment."""
+    assert proc.returncode != 0, proc.stdout + proc.stderr
+    assert 'Traceback' not in proc.stderr, proc.stderr
+    errors = [line for line in proc.stderr.splitlines() if line.startswith('error:')]
+    assert len(errors) == 1, proc.stderr
+    for fragment in fragments:
+        assert fragment in errors[0], errors[0]
+    return errors[0]
