@@ -4,8 +4,9 @@ every task (an IEMOCAP emotion, CMU-MOSI, a POM trait's row).
 
 The scripts build their flags (add_hparam_args), range checks (check_hparams) and search space
 (search_space) from SPEC; train.sh, run_lfm.sh, search.py, reproduce.py and the TIPC configs take
-the published values from here; the README's tables are tested against them. Adding a
-hyperparameter is one entry in SPEC (and a column of PUBLISHED if it has published values).
+the published values from here; the tables in README.md and docs/ are tested against them
+(tests/test_docs.py). Adding a hyperparameter is one entry in SPEC (and a column of PUBLISHED if
+it has published values).
 """
 import collections
 

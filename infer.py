@@ -41,7 +41,7 @@ from export_model import INFO_FORMAT, INPUT_NAMES, ONNX_FILE, OUTPUT_KINDS
 # batches (batch 32: 12433 vs 10795, batch 128: 12874 vs 10316 samples/s).
 DEFAULT_ENABLE_MKLDNN = False
 # ONNX Runtime (--use_onnx True) takes the same thread rule (intra_op_num_threads), measured on the
-# 2-core AMD EPYC machine (README section 5): one thread at batch size 1, both cores for larger batches.
+# 2-core AMD EPYC machine (docs/deploy.md, "ONNX Runtime"): one thread at batch size 1, both cores for larger batches.
 # The graph optimisation level made no consistent difference (ORT_ENABLE_ALL is kept); the model is one
 # chain of ops, so the execution mode is sequential.
 

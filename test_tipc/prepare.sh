@@ -87,7 +87,7 @@ EOF
 error: ${MODE} needs the real IEMOCAP features at ${REAL_DATA}, which is missing.
   It cannot be generated. Download the CMU-MultimodalSDK IEMOCAP pickle from the seed port's link
   (https://pan.baidu.com/s/1rg9Pgol9MG3EZyDlmHa6bA, code ag52) or the authors' processed-data link
-  (https://github.com/Justin1904/Low-rank-Multimodal-Fusion), and save it as ${REAL_DATA} (README, "Data and results").
+  (https://github.com/Justin1904/Low-rank-Multimodal-Fusion), and save it as ${REAL_DATA} (docs/datasets.md, "IEMOCAP").
   Without it, run the lite modes on synthetic data: lite_train_lite_infer or lite_train_whole_infer.
 EOF
         exit 1

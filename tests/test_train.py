@@ -7,7 +7,7 @@ import paddle
 import paddle.nn.functional as F
 import pytest
 
-from conftest import assert_clean_error, run_script, tiny_data, write_pickle
+from helpers import assert_clean_error, run_script, iemocap_data, write_pickle
 import train
 import hparams
 import utils
@@ -62,7 +62,7 @@ def test_weight_decay_is_applied():
 
 
 def test_same_seed_same_numbers(tmp_path):
-    data = utils.load_data('iemocap', write_pickle(tmp_path / 'd.pkl', tiny_data(emotions=('sad',))), 'sad', verbose=False)
+    data = utils.load_data('iemocap', write_pickle(tmp_path / 'd.pkl', iemocap_data(emotions=('sad',))), 'sad', verbose=False)
     logs = []
     for run in ('a', 'b'):
         lines = []
@@ -80,7 +80,7 @@ def test_same_seed_same_numbers(tmp_path):
 
 
 def test_early_stopping_and_log_lines(tmp_path):
-    data = utils.load_data('iemocap', write_pickle(tmp_path / 'd.pkl', tiny_data(emotions=('sad',))), 'sad', verbose=False)
+    data = utils.load_data('iemocap', write_pickle(tmp_path / 'd.pkl', iemocap_data(emotions=('sad',))), 'sad', verbose=False)
     lines = []
     # A learning rate this small cannot improve the validation loss for long.
     hp = tiny_hp(epochs=40, patience=2, learning_rate=1e-9, factor_learning_rate=1e-9)
@@ -94,7 +94,7 @@ def test_early_stopping_and_log_lines(tmp_path):
 
 
 def test_nan_loss_stops_with_clear_message(tmp_path, monkeypatch):
-    data = utils.load_data('iemocap', write_pickle(tmp_path / 'd.pkl', tiny_data(emotions=('sad',))), 'sad', verbose=False)
+    data = utils.load_data('iemocap', write_pickle(tmp_path / 'd.pkl', iemocap_data(emotions=('sad',))), 'sad', verbose=False)
     build = utils.build_model
 
     def poisoned(hp, dims, use_softmax=False):
@@ -190,21 +190,3 @@ def test_bad_thread_setting(tiny_pkl, tmp_path):
     proc = run_script('train.py', '--emotion', 'sad', '--data_path', tiny_pkl, '--epochs', '1',
                       '--model_path', str(tmp_path), '--log_dir', str(tmp_path), env={'LMF_CPU_THREADS': 'abc'})
     assert_clean_error(proc, 'LMF_CPU_THREADS must be an integer')
-
-
-def test_readme_tables_show_the_published_hparams():
-    """The README repeats hparams.HPARAMS (all three datasets) for readers; it must not drift from the code."""
-    from conftest import REPO
-    readme = open(os.path.join(REPO, 'README.md')).read().splitlines()
-    for dataset, rows in hparams.HPARAMS.items():
-        for name, hp in rows.items():
-            row = [line for line in readme if line.startswith('| {} | '.format(name))]
-            assert len(row) == 1, (dataset, name)
-            cells = [c.strip() for c in row[0].strip('|').split('|')]
-            dropouts = [float(x) for x in cells[4].split('/')]
-            assert [int(cells[1]), int(cells[2]), int(cells[3])] == [hp['audio_hidden'], hp['video_hidden'],
-                                                                     hp['text_hidden']], name
-            assert dropouts == [hp['audio_dropout'], hp['video_dropout'], hp['text_dropout']], name
-            assert [int(cells[5]), float(cells[6]), float(cells[7]), int(cells[8]), float(cells[9]),
-                    int(cells[10])] == [hp['rank'], hp['factor_learning_rate'], hp['learning_rate'],
-                                        hp['batch_size'], hp['weight_decay'], hp['seed']], name
