@@ -24,9 +24,13 @@ def hparam(name, type, low, group, help, high=None, low_open=False, grid=None, d
 
 DROPOUTS = [0, 0.1, 0.15, 0.2, 0.3, 0.5]
 RATES = [0.0003, 0.0005, 0.001, 0.003]
-# Order: the authors' CSV columns (the 11 they search), then the rest. group: which part of the
-# code reads it (the model, the model's dropouts, or training).
+# Order: the training length, the 11 the authors search in their CSV's column order, then the rest.
+# group: which part of the code reads it (the model, the model's dropouts, or training).
 SPEC = (
+    hparam('epochs', int, 1, 'train', 'most epochs (early stopping usually ends sooner)',
+           dataset_default={'iemocap': 100, 'mosi': 500, 'pom': 500}),
+    hparam('patience', int, 1, 'train', 'epochs without a better validation loss before stopping',
+           dataset_default={'iemocap': 20, 'mosi': 20, 'pom': 20}),
     hparam('audio_hidden', int, 1, 'model', 'audio subnetwork width',
            grid={'iemocap': [8, 16, 32], 'mosi': [4, 8, 16], 'pom': [4, 8, 16]}),
     hparam('video_hidden', int, 1, 'model', 'video (FACET) subnetwork width', grid=[4, 8, 16]),
@@ -45,10 +49,6 @@ SPEC = (
     hparam('seed', int, 0, 'train', 'seed of initialisation, dropout and batch order', high=2 ** 32),
     hparam('output_dim', int, 1, 'model', 'IEMOCAP: classes (2); CMU-MOSI/POM: must equal the label count of the file',
            dataset_default={'iemocap': 2}),
-    hparam('epochs', int, 1, 'train', 'most epochs (early stopping usually ends sooner)',
-           dataset_default={'iemocap': 100, 'mosi': 500, 'pom': 500}),
-    hparam('patience', int, 1, 'train', 'epochs without a better validation loss before stopping',
-           dataset_default={'iemocap': 20, 'mosi': 20, 'pom': 20}),
 )
 BY_NAME = {h.name: h for h in SPEC}
 
@@ -61,6 +61,7 @@ MODEL_HPARAMS = names('model')
 DROPOUT_HPARAMS = names('dropout')
 TRAIN_HPARAMS = names('train')
 SEARCH_HPARAMS = tuple(h.name for h in SPEC if h.grid is not None)
+SEARCH_FIXED = tuple(h.name for h in SPEC if h.grid is None and h.group == 'train')  # epochs, patience, seed
 TABLE_COLUMNS = SEARCH_HPARAMS + ('seed',)  # the columns of PUBLISHED
 POST_FUSION_DROPOUT = 0.5  # not a hyperparameter: every script of the paper and the earlier port uses 0.5
 
@@ -201,10 +202,10 @@ def default_text(spec):
     return ', '.join('{} for {}'.format(value, ' and '.join(d)) for value, d in values.items())
 
 
-def add_hparam_args(parser, names=MODEL_HPARAMS + DROPOUT_HPARAMS, default=None):
-    """A --flag per hyperparameter in `names`, None when not given. default: where the value then
-    comes from, for the help (default: the published value)."""
-    for name in names:
+def add_hparam_args(parser, which=None, default=None):
+    """A --flag per hyperparameter in `which` (default: the model's and its dropouts), None when not
+    given. default: where the value then comes from, for the help (default: the published value)."""
+    for name in which or names('model') + names('dropout'):
         spec = BY_NAME[name]
         parser.add_argument('--' + name, type=spec.type, default=None, help='{} ({}; default {})'.format(
             spec.help, allowed(spec), default or default_text(spec)))

@@ -54,7 +54,7 @@ SHOWN_METRICS = {
 }
 NOT_RECORDED = ('checkpoint', 'synthetic')  # train_and_test's keys that are not test scores
 # must agree on resume (a study created before --dataset existed lacks dataset and trait: IEMOCAP)
-STUDY_KEYS = ('dataset', 'emotion', 'trait', 'epochs', 'patience', 'seed', 'space', 'data_bytes')
+STUDY_KEYS = hparams.IDENTITY_KEYS + hparams.SEARCH_FIXED + ('space', 'data_bytes')
 DEFAULT_OUT = 'search'
 REDRAW_AFTER = 10  # duplicates in a row after which a worker enqueues an untried random setting
 
@@ -114,7 +114,7 @@ def base_hparams(args):
     """Everything but the searched hyperparameters: the task's row of the table (--dataset, --emotion,
     --trait) with its identity keys, and --epochs, --patience, --seed."""
     _, _, hp = hparams.task_of(args)
-    hp.update(hparams.explicit_hparams(args, ('epochs', 'patience', 'seed')))
+    hp.update(hparams.explicit_hparams(args, hparams.SEARCH_FIXED))
     hparams.check_hparams(hp)
     return hp
 
@@ -575,7 +575,7 @@ def reproduce_command(config, params, cpu_threads=None):
     thread count changes the last digits of the losses."""
     hp = dict(config['base'], **params)
     words = ['python', 'train.py'] + task_flags(hp) + ['--data_path', config['data_path']]
-    for name in ('epochs', 'patience') + hparams.SEARCH_HPARAMS + ('seed',):
+    for name in (n for n in hparams.names() if n in hparams.SEARCH_HPARAMS + hparams.SEARCH_FIXED):
         words += ['--' + name, repr(hp[name]) if isinstance(hp[name], float) else str(hp[name])]
     if config['device'] != 'auto':
         words += ['--device', config['device']]
@@ -672,7 +672,7 @@ def parse_args(argv=None):
     parser.add_argument('--trials', type=int, default=50,
                         help="the study's total number of settings to try (resuming runs only the missing ones)")
     utils.add_data_arg(parser)
-    hparams.add_hparam_args(parser, ('epochs', 'patience', 'seed'))  # the same for every trial
+    hparams.add_hparam_args(parser, hparams.SEARCH_FIXED)  # the same in every trial
     parser.add_argument('--space', type=str, default=None,
                         help='JSON file {"rank": [1, 4], ...} replacing some of the lists of the dataset\'s grid '
                              '(the authors\' train_iemocap.py, or train_mosi.py / train_pom.py)')

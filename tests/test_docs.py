@@ -512,3 +512,47 @@ def test_seeds_print_what_docs_training_shows(quick_start):
     assert best, proc.stdout[-3000:]
     shown_output(shown[1:], proc.stdout, [('loss: 2967694879 ', 'loss: {} '.format(best.group(1))),
                                           ('check/happy.pdparams', os.path.join(check, 'happy.pdparams'))])
+
+
+# ---------------------------------------------------------------- results quoted from results/RESULTS.md
+
+def results_rows(text, first_cell):
+    """The cells after the label of the row whose label starts with first_cell, in the table headed by the
+    line that contains the heading cell; {heading cell: cells}."""
+    rows = {}
+    lines = text.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith('| ') and lines[i + 1:i + 2] and lines[i + 1].startswith('|---'):
+            heading = line.strip('|').split('|')[0].strip()
+            for row in lines[i + 2:]:
+                if not row.startswith('|'):
+                    break
+                cells = [c.strip() for c in row.strip('|').split('|')]
+                if cells[0].startswith(first_cell):
+                    rows[heading] = cells[1:]
+    return rows
+
+
+def mean_std(cell):
+    mean, std = re.match(r'^(-?[\d.]+) ± ([\d.]+)', cell).groups()
+    return float(mean), float(std)
+
+
+def test_the_readme_results_are_those_of_results_md():
+    """The README quotes results/RESULTS.md (reproduce.py's output); a rerun that changes it must change both."""
+    readme = read('README.md')
+    results = read('results/RESULTS.md')
+    ours = results_rows(results, 'this repository')
+    quoted = results_rows(readme, 'LMF, this port')
+    pairs = (('IEMOCAP, weighted F1', 'IEMOCAP F1', 100), ('CMU-MOSI', 'CMU-MOSI', 1), ('POM (means over the traits)', 'POM', 1))
+    for readme_table, results_table, scale in pairs:
+        assert len(quoted[readme_table]) == len(ours[results_table]), readme_table
+        for shown, measured in zip(quoted[readme_table], ours[results_table]):
+            (m, s), (m2, s2) = mean_std(shown), mean_std(measured)
+            digits = len(shown.split(' ')[0].split('.')[1])
+            tol = 0.5 * 10 ** -digits * scale + 1e-9  # RESULTS.md rounds to fewer digits for percent columns
+            assert abs(m * scale - m2) <= max(tol, 0.05 + 1e-9) and abs(s * scale - s2) <= max(tol, 0.05 + 1e-9), \
+                (readme_table, shown, measured)
+    ratio = results_rows(results, 'this run, LMF / TFN')['model']
+    sentence = re.search(r"LMF has (\S+) of TFN's parameters\s+and\s+trains\s+(\S+)\s+and\s+infers\s+(\S+)\s+as many", readme)
+    assert sentence and list(sentence.groups()) == ratio, (sentence and sentence.groups(), ratio)

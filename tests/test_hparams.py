@@ -1,0 +1,63 @@
+"""hparams.py is the one place a hyperparameter is specified: the scripts' flags, range checks, search
+space and help come from it, so adding one there is enough."""
+import argparse
+
+import pytest
+
+from helpers import assert_clean_error, run_script
+import hparams
+import search
+import train
+
+
+def out_of_range(spec):
+    """A value just outside the allowed range of spec."""
+    return spec.type(spec.low) if spec.low_open else (spec.low - 1 if spec.type is int else spec.low - 0.5)
+
+
+@pytest.mark.parametrize('spec', hparams.SPEC, ids=lambda s: s.name)
+def test_every_hyperparameter_is_a_train_flag_with_its_type_and_range(spec):
+    value = spec.type(spec.low) + (1 if spec.low_open else 0)
+    assert getattr(train.parse_args(['--' + spec.name, str(value)]), spec.name) == value
+    assert isinstance(getattr(train.parse_args(['--' + spec.name, str(value)]), spec.name), spec.type)
+    with pytest.raises(hparams.utils.UserError, match='^--{} must be '.format(spec.name)):
+        hparams.check_hparams({spec.name: out_of_range(spec)})
+    if spec.high is not None:
+        with pytest.raises(hparams.utils.UserError, match='^--{} must be in '.format(spec.name)):
+            hparams.check_hparams({spec.name: spec.high})
+
+
+def test_an_out_of_range_flag_is_one_line_from_train_py(tmp_path):
+    proc = run_script('train.py', '--emotion', 'happy', '--video_dropout', '1.0', '--model_path', str(tmp_path))
+    assert_clean_error(proc, '--video_dropout must be in [0, 1), got 1.0')
+
+
+def test_the_search_space_is_the_authors_grid_in_their_column_order():
+    space = hparams.search_space('iemocap')
+    assert list(space) == ['audio_hidden', 'video_hidden', 'text_hidden', 'audio_dropout', 'video_dropout',
+                           'text_dropout', 'factor_learning_rate', 'learning_rate', 'rank', 'batch_size', 'weight_decay']
+    assert space['audio_hidden'] == [8, 16, 32] and hparams.search_space('mosi')['audio_hidden'] == [4, 8, 16]
+    assert space['batch_size'] == [8, 16, 32, 64, 128] and hparams.search_space('pom')['batch_size'][0] == 4
+    assert search.load_space(None, 'pom') == hparams.search_space('pom')
+
+
+def test_the_published_table_rows_have_every_column():
+    for dataset, rows in hparams.PUBLISHED.items():
+        for task, row in rows.items():
+            assert len(row) == len(hparams.TABLE_COLUMNS), (dataset, task)
+            hparams.check_hparams(hparams.HPARAMS[dataset][task])  # every published value is in range
+
+
+def test_a_new_hyperparameter_in_the_spec_reaches_flags_checks_and_search_space(monkeypatch):
+    new = hparams.hparam('fusion_width', int, 2, 'model', 'a made-up width', grid=[2, 4])
+    monkeypatch.setattr(hparams, 'SPEC', hparams.SPEC + (new,))
+    monkeypatch.setitem(hparams.BY_NAME, 'fusion_width', new)
+    monkeypatch.setattr(hparams, 'MODEL_HPARAMS', hparams.names('model'))
+    assert train.parse_args(['--fusion_width', '4']).fusion_width == 4
+    parser = argparse.ArgumentParser()
+    hparams.add_hparam_args(parser)  # test.py's and export_model.py's model flags
+    assert parser.parse_args(['--fusion_width', '2']).fusion_width == 2
+    with pytest.raises(hparams.utils.UserError, match=r'^--fusion_width must be >= 2, got 1$'):
+        hparams.check_hparams({'fusion_width': 1})
+    assert hparams.search_space('iemocap')['fusion_width'] == [2, 4]
+    assert 'fusion_width' in search.load_space(None, 'iemocap')
