@@ -334,18 +334,19 @@ def published(value, percent):
     return '{:.1f}'.format(value) if percent else '{:.3f}'.format(value)
 
 
-def status_note(task, meta, results):
-    entry = meta[task]
-    have = len(results.get(task, []))
+def status_note(key, meta, results):
+    """What is missing from the runs of key = (task, rank): seeds not finished, seeds that diverged."""
+    entry = meta[key]
+    have = len(results.get(key, []))
     notes = []
     if have < entry['planned']:
-        notes.append('{}: {} of {} seeds finished'.format(task[0], have, entry['planned']))
+        notes.append('{}: {} of {} seeds finished'.format(key[0], have, entry['planned']))
     if entry['diverged']:
-        notes.append('{}: {} diverged, left out'.format(task[0], entry['diverged']))
+        notes.append('{}: {} diverged, left out'.format(key[0], entry['diverged']))
     return notes
 
 
-def regression_table(dataset, results, meta, hp_rank, seeds):
+def regression_table(dataset, results, meta, hp_rank):
     key = (dataset, hp_rank)
     cols = COLUMNS[dataset]
     lines = ['| {} | {} |'.format(dataset_title(dataset), ' | '.join(title for _, title, _ in cols)),
@@ -353,7 +354,7 @@ def regression_table(dataset, results, meta, hp_rank, seeds):
              '| paper (LMF) | {} |'.format(' | '.join(published(PAPER[dataset][k], p) for k, _, p in cols))]
     runs = results.get(key, [])
     cells = [summary([r[k] for r in runs], p) if runs else 'not run' for k, _, p in cols]
-    lines.append('| {} | {} |'.format(label(meta[key], len(runs)), ' | '.join(cells)))
+    lines.append('| {} | {} |'.format(repository_label(meta[key], len(runs)), ' | '.join(cells)))
     return lines, status_note(key, meta, results)
 
 
@@ -361,7 +362,7 @@ def dataset_title(dataset):
     return {'mosi': 'CMU-MOSI', 'pom': 'POM', 'iemocap': 'IEMOCAP'}[dataset]
 
 
-def label(entry, n):
+def repository_label(entry, n):
     return 'this repository{}: mean ± std (min–max), {} seeds'.format(
         ', SYNTHETIC data' if True in entry['synthetic'] else '', n)
 
@@ -468,7 +469,7 @@ def write_results(out, seeds, ranks, quick, shas):
              'in percent. Each number is read from a run log under `runs/<task>/rank_<r>/seed_<s>/`.', '']
     text += ['## Table 1: CMU-MOSI and POM', '']
     for dataset in ('mosi', 'pom'):
-        lines, notes = regression_table(dataset, results, meta, ranks_of[dataset], seeds)
+        lines, notes = regression_table(dataset, results, meta, ranks_of[dataset])
         text += lines + [''] + (['Incomplete: ' + '; '.join(notes) + '.', ''] if notes else [])
     text += ['CMU-MOSI as in the authors\' `train_mosi.py`: Acc-2 is sign agreement with 0 counted positive, F1 its '
              'weighted F1, Acc-7 the rounded prediction equal to the rounded label (not clipped). POM: means over the '

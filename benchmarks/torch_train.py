@@ -24,12 +24,15 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
-import torch  # noqa: E402
-import torch.nn.functional as F  # noqa: E402
 
 import hparams  # noqa: E402
 import utils  # noqa: E402
-from benchmarks.torch_lmf import LMF  # noqa: E402
+
+try:
+    import torch
+    import torch.nn.functional as F
+except ImportError:  # --help works without PyTorch; main() says what to install
+    torch = F = None
 
 FACTOR_NAMES = ('audio_factor', 'video_factor', 'text_factor')
 IEMOCAP_DEFAULT_EPOCHS = 5
@@ -64,6 +67,7 @@ def evaluate(model, dataset, dataset_name=None):
 
 
 def build(hp, dims):
+    from benchmarks.torch_lmf import LMF
     return LMF(dims, (hp['audio_hidden'], hp['video_hidden'], hp['text_hidden']), hp['text_hidden'] // 2,
                (hp['audio_dropout'], hp['video_dropout'], hp['text_dropout'], hparams.POST_FUSION_DROPOUT),
                hp['output_dim'], hp['rank'])
@@ -96,6 +100,8 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    if torch is None:
+        raise utils.UserError('benchmarks/torch_train.py needs PyTorch: pip install -r requirements-bench.txt')
     if args.threads:
         torch.set_num_threads(args.threads)
     dataset = args.dataset
