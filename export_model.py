@@ -166,7 +166,7 @@ def self_check(files, inputs, expected):
     return float(np.abs(exported - expected).max())
 
 
-def main(argv=None):
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     hparams.add_task_args(parser, trait=False)
     hparams.add_hparam_args(parser, default="the checkpoint's")
@@ -178,8 +178,11 @@ def main(argv=None):
                              'model, and self-check the export on its test samples')
     parser.add_argument('--seq_len', type=int, default=20,
                         help='text sequence length of the exported input (default 20); 0 = any length')
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def main(argv=None):
+    args = parse_args(argv)
     dataset, name, _ = hparams.task_of(args)  # validates --dataset and --emotion
     regression = dataset in hparams.REGRESSION
     if args.seq_len < 0:

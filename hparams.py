@@ -178,16 +178,17 @@ def task_of(args):
 
 # ---------------------------------------------------------------- flags, checks, search space
 
-def add_task_args(parser, trait=True):
-    """--dataset, --emotion and (for training) --trait: which model a script works on."""
+def add_task_args(parser, trait=True, trait_use='to train with'):
+    """--dataset, --emotion and (for training) --trait: which model a script works on. trait_use: what the
+    script takes from the trait's row, for the help."""
     parser.add_argument('--dataset', choices=DATASETS, default='iemocap',
                         help='iemocap (default; one model per --emotion), mosi or pom')
     parser.add_argument('--emotion', type=str, default=None,
                         help='IEMOCAP only: one of {} (default happy)'.format(', '.join(EMOTIONS)))
     if trait:
         parser.add_argument('--trait', type=str, default=None,
-                            help='POM only: whose row of the authors\' hyperparams.txt to train with (default {}); '
-                                 'the model predicts all traits'.format(DEFAULT_TRAIT))
+                            help="POM only: the row of the authors' hyperparams.txt {} (default {}); the model "
+                                 'predicts all traits'.format(trait_use, DEFAULT_TRAIT))
 
 
 def default_text(spec):

@@ -664,11 +664,8 @@ def run_workers(config, count):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    hparams.add_task_args(parser, trait=False)
-    parser.add_argument('--trait', type=str, default=None,
-                        help="POM only: the row of the authors' hyperparams.txt that gives the settings the search "
-                             'does not vary (seed; default {}); it names the task in the study and the checkpoints, '
-                             'and the model predicts all traits'.format(hparams.DEFAULT_TRAIT))
+    hparams.add_task_args(parser, trait_use='that gives the settings the search does not vary (seed) and names the '
+                                            'task in the study and the checkpoints')
     parser.add_argument('--trials', type=int, default=50,
                         help="the study's total number of settings to try (resuming runs only the missing ones)")
     utils.add_data_arg(parser)

@@ -17,7 +17,7 @@ import hparams
 import utils
 
 
-def main(argv=None):
+def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     hparams.add_task_args(parser, trait=False)
     hparams.add_hparam_args(parser, default="the checkpoint's")
@@ -25,8 +25,11 @@ def main(argv=None):
     utils.add_data_arg(parser)
     parser.add_argument('--batch_size', type=int, default=1024, help='evaluation batch size')
     utils.add_device_args(parser)
-    args = parser.parse_args(argv)
+    return parser.parse_args(argv)
 
+
+def main(argv=None):
+    args = parse_args(argv)
     dataset, name, _ = hparams.task_of(args)  # validates --dataset and --emotion
     if args.batch_size < 1:
         raise utils.UserError('--batch_size must be >= 1, got {}'.format(args.batch_size))
