@@ -481,7 +481,7 @@ def main():
     report = '\n'.join(header) + '\n\n' + markdown(rows) + '\n'
     print(report)
     if args.markdown:
-        with open(args.markdown, 'w') as f:
+        with utils.atomic_write(args.markdown) as f:
             f.write(report)
 
 

@@ -59,7 +59,6 @@ def names(group=None):
 
 MODEL_HPARAMS = names('model')
 DROPOUT_HPARAMS = names('dropout')
-TRAIN_HPARAMS = names('train')
 SEARCH_HPARAMS = tuple(h.name for h in SPEC if h.grid is not None)
 SEARCH_FIXED = tuple(h.name for h in SPEC if h.grid is None and h.group == 'train')  # epochs, patience, seed
 TABLE_COLUMNS = SEARCH_HPARAMS + ('seed',)  # the columns of PUBLISHED

@@ -1,7 +1,7 @@
 """Reproduce the paper's Tables 1-3 and its rank study, each task under several seeds.
 
     python reproduce.py                     # every task x 5 seeds, ranks 1..64, efficiency -> results/RESULTS.md
-    python reproduce.py --quick             # tiny SYNTHETIC files, 2 seeds, 3 epochs: checks the whole chain in seconds
+    python reproduce.py --quick             # tiny SYNTHETIC files, 2 seeds, 10 epochs: checks the whole chain in seconds
     python reproduce.py --only mosi,rank    # some parts; runs recorded earlier stay in the tables
     python reproduce.py --tables_only       # rewrite RESULTS.md and the figure from the recorded runs
 
@@ -9,19 +9,22 @@ Parts: the IEMOCAP emotions (happy, sad, angry, neutral; `iemocap` is all four),
 at every --ranks value, as the paper's rank study) and efficiency (LMF against TFN at the paper's setting).
 Each dataset's real file is used when present (data/iemocap.pkl, data/mosi.pkl, data/pom.pkl), else its
 SYNTHETIC sample, and the tables say which. Every run trains with the published hyperparameters and seed
-s = table seed + i (as train.py --seeds) into <out>/runs/<task>/rank_<r>/seed_<s>/: the log train_<name>.txt,
-the checkpoint <name>.pdparams and, written last, run.json. A run with run.json is finished and a rerun skips
-it (after Ctrl-C or a kill, the same command finishes the rest); a run whose hyperparameters or data file
-changed is trained again. Every number in RESULTS.md is read back from the runs' logs.
+s = table seed + i (as train.py --seeds) into <out>/runs/<task>/<data file>-<sha256 prefix>/rank_<r>/seed_<s>/:
+the log train_<name>.txt, the checkpoint <name>.pdparams and, written last, run.json. A rerun skips a run with
+all three (after Ctrl-C or a kill, the same command finishes the rest) and retrains one whose hyperparameters
+changed; runs on another data file keep their own folder. Every number in RESULTS.md is read back from the
+runs' logs. One reproduce.py at a time per --out (a lock file says which process holds it).
 """
 import argparse
 import contextlib
 import functools
+import glob
 import hashlib
 import json
 import os
 import re
 import shutil
+import sys
 import time
 
 import numpy as np
@@ -129,17 +132,23 @@ def plan(parts, seeds, ranks, quick):
     return runs
 
 
-def run_dir(out, task, rank, seed):
-    return os.path.join(out, 'runs', task, 'rank_{}'.format(rank), 'seed_{}'.format(seed))
+def run_dir(out, task, data_id, rank, seed):
+    """Runs on different data files never share a folder: switching files keeps what the other trained."""
+    return os.path.join(out, 'runs', task, data_id, 'rank_{}'.format(rank), 'seed_{}'.format(seed))
 
 
 # ---------------------------------------------------------------- data
 
-def quick_data(out):
-    """Tiny SYNTHETIC files of every dataset under <out>/data (made once; the same bytes every time)."""
+def needed_datasets(parts):
+    return [d for d in hparams.DATASETS
+            if any(dataset_of(t) == d for t in TASKS if t in parts or (t == RANK_TASK and 'rank' in parts))]
+
+
+def quick_data(out, datasets):
+    """Tiny SYNTHETIC files of `datasets` under <out>/data (made once; the same bytes every time)."""
     import data
     paths = {}
-    for dataset in hparams.DATASETS:
+    for dataset in datasets:
         path = os.path.join(out, 'data', '{}_quick.pkl'.format(dataset))
         if not os.path.isfile(path):
             with contextlib.redirect_stdout(open(os.devnull, 'w')):
@@ -160,9 +169,29 @@ def fingerprint(path):
 
 def data_paths(parts, quick, out):
     if quick:
-        return quick_data(out)
-    needed = {dataset_of(t) for t in TASKS if t in parts or (t == RANK_TASK and 'rank' in parts)}
-    return {d: utils.default_data_path(None, d) for d in hparams.DATASETS if d in needed}
+        return quick_data(out, needed_datasets(parts))
+    return {d: utils.default_data_path(None, d) for d in needed_datasets(parts)}
+
+
+def data_id(path):
+    """The folder name of a data file's runs: its name and the start of its sha256."""
+    return '{}-{}'.format(os.path.splitext(os.path.basename(path))[0], fingerprint(path)[:10])
+
+
+def recorded_data_ids(out):
+    """{dataset: the data folder with the most recorded runs (ties: the newest)} for --tables_only."""
+    counts = {}
+    for record in glob.glob(os.path.join(out, 'runs', '*', '*', 'rank_*', 'seed_*', 'run.json')):
+        parts = record.split(os.sep)
+        task, folder = parts[-5], parts[-4]
+        if task in TASKS:
+            count, newest = counts.get((dataset_of(task), folder), (0, 0.0))
+            counts[dataset_of(task), folder] = (count + 1, max(newest, os.path.getmtime(record)))
+    best = {}
+    for (dataset, folder), rank in counts.items():
+        if dataset not in best or rank > counts[dataset, best[dataset]]:
+            best[dataset] = folder
+    return best
 
 
 def is_synthetic(path, dataset):
@@ -186,14 +215,39 @@ def write_json(path, obj):
 
 
 def setting_of(hp, data_path, dataset):
-    return dict(hparams={k: hp[k] for k in sorted(hp)}, data_sha256=fingerprint(data_path),
+    return dict(hparams={k: hp[k] for k in sorted(hp)}, data=data_path, data_sha256=fingerprint(data_path),
                 synthetic=is_synthetic(data_path, dataset))
 
 
-def finished(record, hp, sha=None):
-    """A record of a completed run with these hyperparameters (and, if given, this data file)."""
-    return (record is not None and record['setting']['hparams'] == {k: hp[k] for k in sorted(hp)}
-            and (sha is None or record['setting']['data_sha256'] == sha))
+def recorded(record, hp):
+    """A record of a run with these hyperparameters (its log holds the results)."""
+    return record is not None and record['setting']['hparams'] == {k: hp[k] for k in sorted(hp)}
+
+
+def trained(directory, task, hp):
+    """The run is recorded with these hyperparameters, its log and its checkpoint: a rerun skips it."""
+    name = hparams.model_name(dataset_of(task), task if task in EMOTIONS else None)
+    return (recorded(record_of(directory), hp) and os.path.isfile(os.path.join(directory, log_name(task)))
+            and os.path.isfile(os.path.join(directory, name + '.pdparams')))
+
+
+@contextlib.contextmanager
+def exclusive(out):
+    """Hold <out>/.lock while training or writing: a second reproduce.py on the same --out is refused."""
+    import fcntl
+    os.makedirs(out, exist_ok=True)
+    with open(os.path.join(out, '.lock'), 'a+') as lock:
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except OSError:
+            lock.seek(0)
+            raise utils.UserError('--out {} is in use by another reproduce.py (pid {}); wait for it or use '
+                                  'another --out'.format(out, lock.read().strip() or '?'))
+        lock.seek(0)
+        lock.truncate()
+        lock.write(str(os.getpid()))
+        lock.flush()
+        yield
 
 
 class Loader:
@@ -218,7 +272,7 @@ class Loader:
 def train_run(task, hp, data_path, directory, loader):
     """Train one run into `directory` (emptied first); run.json is written last. Returns the record."""
     import train
-    if os.path.isdir(directory):  # a run killed before its run.json: start it again
+    if os.path.isdir(directory):  # killed before its run.json, or recorded with other hyperparameters
         shutil.rmtree(directory)
     os.makedirs(directory)
     sets, hp_with_outputs = loader.get(hp, data_path)
@@ -237,18 +291,27 @@ def train_run(task, hp, data_path, directory, loader):
     return record
 
 
-def efficiency_setting(quick):
+def efficiency_sizes(quick):
     return dict(batch=8, steps=2, repeats=1) if quick else dict(batch=64, steps=20, repeats=3)
 
 
-def measure_efficiency(directory, setting, threads):
-    """LMF against TFN at the paper's setting (benchmark.py's section 3), written as a log and run.json."""
+def efficiency_setting(quick, device, threads):
+    """What a measurement depends on: its sizes and the machine. Another machine measures again."""
+    import paddle
+    from infer import cpu_model
+    return dict(efficiency_sizes(quick), cpu=cpu_model(), cores=os.cpu_count(), threads=threads, device=device,
+                paddle=paddle.__version__)
+
+
+def measure_efficiency(directory, setting):
+    """LMF against TFN at the paper's setting (benchmark.py's section 3), written as a log and run.json.
+    Measured in a temporary folder that replaces the old one at the end (Ctrl-C keeps the old one)."""
     import paddle
     import benchmark
-    from infer import cpu_model
-    if os.path.isdir(directory):
-        shutil.rmtree(directory)
-    os.makedirs(directory)
+    work = directory + '.tmp'
+    if os.path.isdir(work):
+        shutil.rmtree(work)
+    os.makedirs(work)
     start = time.perf_counter()
     paddle.seed(0)
     models = {kind: benchmark.fusion_model(kind) for kind in ('LMF', 'TFN')}
@@ -257,15 +320,18 @@ def measure_efficiency(directory, setting, threads):
         speeds = benchmark.alternate({kind: (lambda m=m: benchmark.throughput(m, setting['batch'], setting['steps'], train))
                                       for kind, m in models.items()}, setting['repeats'])
         values['lmf_' + name], values['tfn_' + name] = (benchmark.median(speeds[k]) for k in ('LMF', 'TFN'))
-    with open(os.path.join(directory, 'efficiency.txt'), 'w') as log:
-        log.write('CPU: {} ({} cores), Paddle {}, {} CPU math threads\n'.format(
-            cpu_model(), os.cpu_count(), paddle.__version__, threads))
+    with open(os.path.join(work, 'efficiency.txt'), 'w') as log:
+        log.write('{}: {} ({} cores), Paddle {}, {} CPU math threads\n'.format(
+            setting['device'].upper(), setting['cpu'], setting['cores'], setting['paddle'], setting['threads']))
         log.write("Setting: the paper's (audio/video hidden 32, text out 64, rank 4, output 1), batch {batch}, "
                   '{steps} steps, median of {repeats} alternating rounds\n'.format(**setting))
         for key, line in EFFICIENCY_LINES:
             log.write(line.format(values[key]) + '\n')
     record = dict(status='finished', seconds=round(time.perf_counter() - start, 2), setting=setting)
-    write_json(os.path.join(directory, 'run.json'), record)
+    write_json(os.path.join(work, 'run.json'), record)
+    if os.path.isdir(directory):
+        shutil.rmtree(directory)
+    os.replace(work, directory)
     return record
 
 
@@ -292,58 +358,73 @@ def headline(task, record, directory):
     dataset = dataset_of(task)
     key, title, percent = COLUMNS[dataset][0]
     value = read_log(os.path.join(directory, log_name(task)), LOG_LINES[dataset]).get(key)
-    return '{} {}'.format(title, 'missing' if value is None else '{:.3f}'.format(value))
+    return '{} {}'.format(title, 'missing' if value is None else published(value * (100 if percent else 1), percent))
 
 
 # ---------------------------------------------------------------- tables
 
-def collect(out, runs, shas):
-    """{(task, rank): [values per finished run]} and counts, read from the recorded logs.
-
-    runs: plan() of every part; shas: {dataset: sha256} to require, or {} to accept the recorded data."""
+def collect(out, runs, data_ids):
+    """{(task, rank): [metric values of each run with results]} and what else happened to each (task, rank),
+    read from the recorded logs of the data folder data_ids[dataset]."""
     results, meta = {}, {}
     for task, rank, seed, hp in runs:
         dataset = dataset_of(task)
-        directory = run_dir(out, task, rank, seed)
-        record = record_of(directory)
-        entry = meta.setdefault((task, rank), dict(planned=0, diverged=0, synthetic=set(), seconds=0.0))
+        entry = meta.setdefault((task, rank), dict(planned=0, diverged=0, broken=0, synthetic=set(), seconds=0.0))
         entry['planned'] += 1
-        if not finished(record, hp, shas.get(dataset)):
+        if dataset not in data_ids:
+            continue
+        directory = run_dir(out, task, data_ids[dataset], rank, seed)
+        record = record_of(directory)
+        if not recorded(record, hp):
             continue
         entry['seconds'] += record['seconds']
         entry['synthetic'].add(record['setting']['synthetic'])
         if record['status'] == 'diverged':
             entry['diverged'] += 1
             continue
-        values = read_log(os.path.join(directory, log_name(task)), LOG_LINES[dataset])
+        try:
+            values = read_log(os.path.join(directory, log_name(task)), LOG_LINES[dataset])
+        except OSError:
+            values = {}
+        if any(key not in values for key, _, _ in COLUMNS[dataset]):  # a log edited or cut short
+            entry['broken'] += 1
+            continue
         results.setdefault((task, rank), []).append(values)
     return results, meta
 
 
+def synthetic(meta, keys):
+    return any(True in meta[k]['synthetic'] for k in keys)
+
+
 def summary(values, percent):
-    """'mean ± std (min–max)' of a list (std with n-1; the spread of the seeds)."""
+    """'mean ± std (min–max)' of a list (std with n-1: the spread of the seeds); one value: 'x (1 seed)'."""
     scale = 100.0 if percent else 1.0
     values = np.asarray(values, dtype=np.float64) * scale
     digits = 1 if percent else 3
-    std = values.std(ddof=1) if len(values) > 1 else 0.0
-    return '{m:.{d}f} ± {s:.{d}f} ({lo:.{d}f}–{hi:.{d}f})'.format(
-        m=values.mean(), s=std, lo=values.min(), hi=values.max(), d=digits)
+    if len(values) == 1:
+        return '{:.{d}f} (1 seed)'.format(values[0], d=digits)
+    low, high = values.min(), values.max()
+    return '{m:.{d}f} ± {s:.{d}f} ({lo:.{d}f}{to}{hi:.{d}f})'.format(
+        m=values.mean(), s=values.std(ddof=1), lo=low, hi=high, d=digits, to=' to ' if low < 0 or high < 0 else '–')
 
 
 def published(value, percent):
     return '{:.1f}'.format(value) if percent else '{:.3f}'.format(value)
 
 
-def status_note(key, meta, results):
-    """What is missing from the runs of key = (task, rank): seeds not finished, seeds that diverged."""
+def status_note(key, meta, results, name=None):
+    """Why some seeds of key = (task, rank) have no numbers (not trained yet, diverged, log damaged); nothing
+    when all have numbers or none was trained (the cell says 'not run')."""
     entry = meta[key]
     have = len(results.get(key, []))
-    notes = []
-    if have < entry['planned']:
-        notes.append('{}: {} of {} seeds finished'.format(key[0], have, entry['planned']))
-    if entry['diverged']:
-        notes.append('{}: {} diverged, left out'.format(key[0], entry['diverged']))
-    return notes
+    if have == entry['planned'] or not (have or entry['diverged'] or entry['broken']):
+        return []
+    missing = entry['planned'] - have - entry['diverged'] - entry['broken']
+    why = [('{} diverged'.format(entry['diverged']), entry['diverged']), ('{} not run yet'.format(missing), missing),
+           ('{} with a damaged log'.format(entry['broken']), entry['broken'])]
+    return ['{}: {} of {} seeds have results ({})'.format(
+        name or key[0], have, entry['planned'], ', '.join(text for text, count in why if count))]
 
 
 def regression_table(dataset, results, meta, hp_rank):
@@ -354,7 +435,7 @@ def regression_table(dataset, results, meta, hp_rank):
              '| paper (LMF) | {} |'.format(' | '.join(published(PAPER[dataset][k], p) for k, _, p in cols))]
     runs = results.get(key, [])
     cells = [summary([r[k] for r in runs], p) if runs else 'not run' for k, _, p in cols]
-    lines.append('| {} | {} |'.format(repository_label(meta[key], len(runs)), ' | '.join(cells)))
+    lines.append('| {} | {} |'.format(repository_label(synthetic(meta, [key]), [len(runs)]), ' | '.join(cells)))
     return lines, status_note(key, meta, results)
 
 
@@ -362,9 +443,11 @@ def dataset_title(dataset):
     return {'mosi': 'CMU-MOSI', 'pom': 'POM', 'iemocap': 'IEMOCAP'}[dataset]
 
 
-def repository_label(entry, n):
-    return 'this repository{}: mean ± std (min–max), {} seeds'.format(
-        ', SYNTHETIC data' if True in entry['synthetic'] else '', n)
+def repository_label(on_synthetic, counts):
+    """The row label of our numbers: the data they are on and the seeds per cell."""
+    counts = sorted(set(counts))
+    return 'this repository{}: mean ± std (min–max), {} seed{}'.format(
+        ', SYNTHETIC data' if on_synthetic else '', '/'.join(str(c) for c in counts), '' if counts == [1] else 's')
 
 
 def iemocap_table(results, meta, ranks_of):
@@ -374,39 +457,43 @@ def iemocap_table(results, meta, ranks_of):
              '| earlier Paddle port | {} |'.format(' | '.join(published(EARLIER_PORT['iemocap'][e], True)
                                                              for e in EMOTIONS))]
     cells = [summary([r['f1'] for r in results[k]], True) if results.get(k) else 'not run' for k in keys]
-    synthetic = any(True in meta[k]['synthetic'] for k in keys)
-    counts = sorted({len(results.get(k, [])) for k in keys})
-    lines.append('| this repository{}: mean ± std (min–max), {} seeds | {} |'.format(
-        ', SYNTHETIC data' if synthetic else '', '/'.join(str(c) for c in counts), ' | '.join(cells)))
+    lines.append('| {} | {} |'.format(repository_label(synthetic(meta, keys), [len(results.get(k, [])) for k in keys]),
+                                      ' | '.join(cells)))
     notes = [n for k in keys for n in status_note(k, meta, results)]
     return lines, notes
 
 
-def efficiency_table(out):
+def efficiency_table(out, quick):
+    """Table 3 from runs/efficiency/efficiency.txt if it was measured at this command's sizes, and
+    (machine line, setting line) of that log."""
     path = os.path.join(out, 'runs', 'efficiency', 'efficiency.txt')
-    if record_of(os.path.dirname(path)) is None:
-        return ['Not measured yet: `python reproduce.py --only efficiency`.'], None
+    record = record_of(os.path.dirname(path))
+    sizes = efficiency_sizes(quick)
+    if record is None or any(record['setting'].get(k) != v for k, v in sizes.items()):
+        return ['Not measured at these sizes yet: `{} --only efficiency`.'.format(
+            'python reproduce.py --quick' if quick else 'python reproduce.py')], None
     values = read_log(path, EFFICIENCY_LINES)
     with open(path) as f:
-        cpu_line, setting_line = f.readline().strip(), f.readline().strip()
+        machine_line, setting_line = f.readline().strip(), f.readline().strip()
+    device = record['setting'].get('device', 'cpu').upper()
     p = PAPER['efficiency']
     lines = ['| model | parameters | training samples/s | inference samples/s |', '|---|---|---|---|',
              '| paper, TFN (GPU) | {:.1f} M | {:.2f} | {:.2f} |'.format(p['tfn_params'] / 1e6, p['tfn_train'], p['tfn_infer']),
              '| paper, LMF (GPU) | {:.1f} M | {:.2f} | {:.2f} |'.format(p['lmf_params'] / 1e6, p['lmf_train'], p['lmf_infer']),
              '| paper, LMF / TFN | 1/{:.1f} | {:.2f}x | {:.2f}x |'.format(
                  p['tfn_params'] / p['lmf_params'], p['lmf_train'] / p['tfn_train'], p['lmf_infer'] / p['tfn_infer']),
-             '| this run, TFN (CPU) | {:,.0f} | {:.0f} | {:.0f} |'.format(values['tfn_params'], values['tfn_train'],
-                                                                     values['tfn_infer']),
-             '| this run, LMF (CPU) | {:,.0f} | {:.0f} | {:.0f} |'.format(values['lmf_params'], values['lmf_train'],
-                                                                     values['lmf_infer']),
+             '| this run, TFN ({}) | {:,.0f} | {:.0f} | {:.0f} |'.format(device, values['tfn_params'],
+                                                                    values['tfn_train'], values['tfn_infer']),
+             '| this run, LMF ({}) | {:,.0f} | {:.0f} | {:.0f} |'.format(device, values['lmf_params'],
+                                                                    values['lmf_train'], values['lmf_infer']),
              '| this run, LMF / TFN | 1/{:.1f} | {:.2f}x | {:.2f}x |'.format(
                  values['tfn_params'] / values['lmf_params'], values['lmf_train'] / values['tfn_train'],
                  values['lmf_infer'] / values['tfn_infer'])]
-    return lines, (cpu_line, setting_line)
+    return lines, (machine_line, setting_line)
 
 
 def rank_points(results, ranks, metric):
-    """(ranks, means, stds) of the rank study's finished runs."""
+    """(ranks, means, stds) of the rank study's runs with results (std 0 for a single seed)."""
     xs, means, stds = [], [], []
     for rank in ranks:
         runs = results.get((RANK_TASK, rank), [])
@@ -418,22 +505,24 @@ def rank_points(results, ranks, metric):
     return xs, means, stds
 
 
-def draw_rank_figure(results, ranks, path, synthetic, seeds):
+def draw_rank_figure(results, ranks, path, on_synthetic, seeds):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, 2, figsize=(9, 3.6))
     for ax, (metric, title) in zip(axes, (('mae', 'test MAE (lower is better)'), ('corr', 'test correlation'))):
         xs, means, stds = rank_points(results, ranks, metric)
-        ax.errorbar(xs, means, yerr=stds, fmt='o-', capsize=4)
-        ax.axhline(PAPER['mosi'][metric], color='tab:red', linestyle='--', label='paper (real data), rank 4')
+        ax.errorbar(xs, means, yerr=stds if seeds > 1 else None, fmt='o-', capsize=4)
+        if not on_synthetic:  # the paper's number says nothing about synthetic data
+            ax.axhline(PAPER['mosi'][metric], color='tab:red', linestyle='--', label='paper, rank 4')
+            ax.legend()
         ax.set_xscale('log', base=2)
         ax.set_xticks(list(ranks))
         ax.set_xticklabels([str(r) for r in ranks])
         ax.set_xlabel('rank')
         ax.set_title(title)
-        ax.legend()
-    fig.suptitle('CMU-MOSI{}: mean ± std over {} seeds per rank'.format(' (SYNTHETIC data)' if synthetic else '', seeds))
+    fig.suptitle('CMU-MOSI{}: {} per rank'.format(' (SYNTHETIC data)' if on_synthetic else '',
+                                                  'mean ± std over {} seeds'.format(seeds) if seeds > 1 else '1 seed'))
     fig.tight_layout()
     with utils.atomic_write(path, 'wb') as f:
         fig.savefig(f, format='png', dpi=100)
@@ -450,23 +539,26 @@ def command_of(seeds, ranks, quick):
     return ' '.join(words)
 
 
-def write_results(out, seeds, ranks, quick, shas):
-    """RESULTS.md (and the rank figure) from every recorded run that fits these settings."""
+def write_results(out, seeds, ranks, quick, data_ids):
+    """RESULTS.md (and the rank figure) from every recorded run of these settings on data_ids[dataset]."""
     command = command_of(seeds, ranks, quick)
     every = plan(PARTS, seeds, ranks, quick)
-    results, meta = collect(out, every, shas)
+    results, meta = collect(out, every, data_ids)
     ranks_of = {t: task_hparams(t, quick)['rank'] for t in TASKS}
-    synthetic_any = any(True in m['synthetic'] for m in meta.values())
+    rank_keys = [(RANK_TASK, r) for r in ranks]
     text = ['# Results of `{}`'.format(command), '']
     if quick:
         text += ['**--quick: tiny SYNTHETIC files and {} epochs. These numbers only show that the chain works; they '
                  'measure nothing.**'.format(QUICK_EPOCHS), '']
-    elif synthetic_any:
-        text += ['**Rows marked SYNTHETIC were trained on the generated sample files (the real datasets were not '
+    elif synthetic(meta, meta):
+        text += ['**Numbers marked SYNTHETIC were trained on the generated sample files (the real datasets were not '
                  'present): they are not results on the datasets and cannot be compared with the paper.**', '']
     text += ['Each "this repository" cell: mean ± std (n-1) over seeds, then (min–max). The seeds are each task\'s '
-             'published seed + 0, 1, ..., its hyperparameters the published ones (`hparams.py`); accuracies and F1 '
-             'in percent. Each number is read from a run log under `runs/<task>/rank_<r>/seed_<s>/`.', '']
+             'published seed + 0, 1, ...; accuracies and F1 in percent. Hyperparameters (`hparams.py`): IEMOCAP\'s '
+             'are the earlier Paddle port\'s per emotion; CMU-MOSI\'s hidden sizes and rank are the paper\'s and '
+             'the rest our choice from the authors\' grid (they lost theirs); POM trains one model for all 16 traits '
+             'with the authors\' Confidence row (they published a row per trait). Each number is read from a run '
+             'log under `runs/<task>/<data file>-<sha256 prefix>/rank_<r>/seed_<s>/`.', '']
     text += ['## Table 1: CMU-MOSI and POM', '']
     for dataset in ('mosi', 'pom'):
         lines, notes = regression_table(dataset, results, meta, ranks_of[dataset])
@@ -478,26 +570,31 @@ def write_results(out, seeds, ranks, quick, shas):
     lines, notes = iemocap_table(results, meta, ranks_of)
     text += lines + [''] + (['Incomplete: ' + '; '.join(notes) + '.', ''] if notes else [])
     text += ['## Table 3: efficiency, LMF against TFN', '']
-    lines, machine = efficiency_table(out)
+    lines, machine = efficiency_table(out, quick)
     text += lines + ['']
     if machine:
         text += ['Measured in `runs/efficiency/efficiency.txt`. {} {} The paper measured on a GPU; compare the '
-                 'ratios, not the speeds. Its parameter counts (about 1.1 M and 12.5 M) are of a larger LMF than this '
-                 'setting gives; TFN here has post-fusion width 128 (`benchmark.fusion_model`).'.format(machine[0] + '.', machine[1] + '.'), '']
+                 'ratios, not the speeds. The paper\'s parameter counts (about 1.1 M and 12.5 M) do not follow from '
+                 'the setting it states; ours are of this repository\'s models at that setting (TFN with post-fusion '
+                 'width 128, `benchmark.fusion_model`).'.format(machine[0] + '.', machine[1] + '.'), '']
     text += ['## Rank study: CMU-MOSI against rank', '']
     xs, _, _ = rank_points(results, ranks, 'mae')
+    on_synthetic = synthetic(meta, rank_keys)
     if xs:
-        draw_rank_figure(results, ranks, os.path.join(out, FIGURE), synthetic_any, seeds)
+        draw_rank_figure(results, ranks, os.path.join(out, FIGURE), on_synthetic, seeds)
+        counts = [len(results.get(k, [])) for k in rank_keys if results.get(k)]
         text += ['![CMU-MOSI test MAE and correlation against rank]({})'.format(FIGURE), '',
-                 '| rank | runs | MAE | Corr |', '|---|---|---|---|']
+                 'CMU-MOSI test scores, {}:'.format(repository_label(on_synthetic, counts)), '',
+                 '| rank | seeds | MAE | Corr |', '|---|---|---|---|']
         for rank in ranks:
             runs = results.get((RANK_TASK, rank), [])
-            if runs:
-                text.append('| {} | {} | {} | {} |'.format(rank, len(runs), summary([r['mae'] for r in runs], False),
-                                                          summary([r['corr'] for r in runs], False)))
-        text += ['', 'Hyperparameters: CMU-MOSI\'s published ones with only the rank changed.', '']
+            cells = [summary([r[k] for r in runs], False) if runs else 'no results' for k in ('mae', 'corr')]
+            text.append('| {} | {} | {} | {} |'.format(rank, len(runs), *cells))
+        notes = [n for k in rank_keys for n in status_note(k, meta, results, 'rank {}'.format(k[1]))]
+        text += [''] + (['Incomplete: ' + '; '.join(notes) + '.', ''] if notes else [])
+        text += ['Hyperparameters: CMU-MOSI\'s with only the rank changed.', '']
     else:
-        text += ['Not run yet: `python reproduce.py --only rank`.', '']
+        text += ['Not run yet: `python reproduce.py{} --only rank`.'.format(' --quick' if quick else ''), '']
     seconds = sum(m['seconds'] for m in meta.values())
     text += ['Training time of the recorded runs: {:.1f} min in total.'.format(seconds / 60)]
     path = os.path.join(out, 'RESULTS.md')
@@ -530,8 +627,13 @@ def parse_ranks(text):
         ranks = sorted({int(r) for r in text.split(',') if r.strip()})
     except ValueError:
         raise utils.UserError('--ranks: expected comma-separated integers, got {!r}'.format(text))
-    if not ranks or ranks[0] < 1:
-        raise utils.UserError('--ranks: every rank must be >= 1, got {!r}'.format(text))
+    if not ranks:
+        raise utils.UserError('--ranks: no rank given')
+    for rank in ranks:
+        try:
+            hparams.check_value('rank', rank)
+        except utils.UserError as err:
+            raise utils.UserError('--ranks: {}'.format(str(err).lstrip('-')))
     return ranks
 
 
@@ -546,16 +648,23 @@ def main(argv=None):
     if os.path.exists(out) and not os.path.isdir(out):
         raise utils.UserError('--out {} is a file, not a folder'.format(out))
     if args.tables_only:
-        path = write_results(out, seeds, ranks, args.quick, {})
-        print('wrote {}'.format(path))
+        if not os.path.isdir(os.path.join(out, 'runs')):
+            raise utils.UserError('--out {} has no recorded runs (no runs/ folder)'.format(out))
+        with exclusive(out):
+            print('wrote {}'.format(write_results(out, seeds, ranks, args.quick, recorded_data_ids(out))))
         return
-    utils.setup_device(args.device, args.cpu_threads)
-    os.makedirs(out, exist_ok=True)
+    with exclusive(out):
+        train_and_write(out, parts, seeds, ranks, args)
+
+
+def train_and_write(out, parts, seeds, ranks, args):
+    device = utils.setup_device(args.device, args.cpu_threads)
     paths = data_paths(parts, args.quick, out)
-    shas = {d: fingerprint(p) for d, p in paths.items()}
-    runs = plan(parts, seeds, ranks, args.quick)
-    todo = [r for r in runs if not finished(record_of(run_dir(out, r[0], r[1], r[2])), r[3], shas[dataset_of(r[0])])]
-    effort = efficiency_setting(args.quick)
+    data_ids = {d: data_id(p) for d, p in paths.items()}
+    runs = [(task, rank, seed, hp, run_dir(out, task, data_ids[dataset_of(task)], rank, seed))
+            for task, rank, seed, hp in plan(parts, seeds, ranks, args.quick)]
+    todo = [r for r in runs if not trained(r[4], r[0], r[3])]
+    effort = efficiency_setting(args.quick, device, args.cpu_threads or utils.default_cpu_threads())
     eff_dir = os.path.join(out, 'runs', 'efficiency')
     eff_record = record_of(eff_dir)
     measure = 'efficiency' in parts and (eff_record is None or eff_record['setting'] != effort)
@@ -564,30 +673,29 @@ def main(argv=None):
     print('{} training runs: {} recorded, {} to train{}'.format(
         len(runs), len(runs) - len(todo), len(todo), '; then the efficiency measurement' if measure else ''))
     seconds_by_task = {}
-    for task, rank, seed, hp in runs:
-        record = record_of(run_dir(out, task, rank, seed))
-        if record is not None and record['setting']['hparams'] == {k: hp[k] for k in sorted(hp)}:
+    for task, _, _, hp, directory in runs:
+        record = record_of(directory)
+        if recorded(record, hp):
             seconds_by_task.setdefault(task, []).append(record['seconds'])
     loader = Loader()
     try:
-        for i, (task, rank, seed, hp) in enumerate(todo):
-            directory = run_dir(out, task, rank, seed)
+        for i, (task, rank, seed, hp, directory) in enumerate(todo):
             record = train_run(task, hp, paths[hp['dataset']], directory, loader)
             seconds_by_task.setdefault(task, []).append(record['seconds'])
-            left = [t for t, _, _, _ in todo[i + 1:]]
+            left = [r[0] for r in todo[i + 1:]]
             print('[{}/{}] {} rank {} seed {}: {} in {:.1f} s | {} left, {}'.format(
                 len(runs) - len(todo) + i + 1, len(runs), task, rank, seed, headline(task, record, directory),
                 record['seconds'], len(left), minutes(eta(left, seconds_by_task))), flush=True)
         if measure:
             print('measuring LMF against TFN ...', flush=True)
-            measure_efficiency(eff_dir, effort, args.cpu_threads or utils.default_cpu_threads())
+            measure_efficiency(eff_dir, effort)
     except KeyboardInterrupt:
-        done = sum(finished(record_of(run_dir(out, t, r, s)), hp, shas[dataset_of(t)]) for t, r, s, hp in runs)
-        print('\ninterrupted: {} of {} runs are recorded in {}; rerun the same command to train the other {}'.format(
-            done, len(runs), os.path.join(out, 'runs'), len(runs) - done), flush=True)
-        raise
-    path = write_results(out, seeds, ranks, args.quick, shas)
-    print('wrote {}'.format(path))
+        done = sum(trained(r[4], r[0], r[3]) for r in runs)
+        print('\ninterrupted{}: {} of {} training runs are recorded in {}; the same command finishes the '
+              'rest'.format(' while measuring LMF against TFN' if done == len(runs) else '', done, len(runs),
+                            os.path.join(out, 'runs')), file=sys.stderr, flush=True)
+        sys.exit(130)
+    print('wrote {}'.format(write_results(out, seeds, ranks, args.quick, data_ids)))
 
 
 if __name__ == '__main__':

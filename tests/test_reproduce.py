@@ -25,7 +25,8 @@ LOG_PATTERNS = {
     'pom': {'MAE': (r'^MAE on test set is (\S+)$', 1), 'Corr': (r'^Correlation w\.r\.t human evaluation on test set is (\S+)$', 1),
             'Acc': (r'^Multiclass accuracy on test set is (\S+)$', 100)},
 }
-CELL = re.compile(r'^(-?[\d.]+) ± ([\d.]+) \((-?[\d.]+)–(-?[\d.]+)\)$')
+CELL = re.compile(r'^(-?[\d.]+) ± ([\d.]+) \((-?[\d.]+)(?:–| to )(-?[\d.]+)\)$')
+RUN_RECORDS = os.path.join('runs', '*', '*', 'rank_*', 'seed_*', 'run.json')  # <task>/<data>/rank_<r>/seed_<s>
 
 
 def quick(out, *extra):
@@ -79,7 +80,7 @@ def assert_cell(cell, values):
 
 
 def runs_of(out, task, rank):
-    return sorted(glob.glob(os.path.join(str(out), 'runs', task, 'rank_{}'.format(rank), 'seed_*')))
+    return sorted(glob.glob(os.path.join(str(out), 'runs', task, '*', 'rank_{}'.format(rank), 'seed_*')))
 
 
 def test_quick_writes_three_tables_the_rank_figure_and_every_run(quick_run):
@@ -92,8 +93,8 @@ def test_quick_writes_three_tables_the_rank_figure_and_every_run(quick_run):
         assert f.read(8) == b'\x89PNG\r\n\x1a\n'
     assert '{} training runs: 0 recorded, {} to train'.format(QUICK_RUNS, QUICK_RUNS) in proc.stdout
     assert re.search(r'^\[{0}/{0}\] .* \| 0 left, about'.format(QUICK_RUNS), proc.stdout, re.MULTILINE), proc.stdout
-    finished = glob.glob(os.path.join(str(out), 'runs', '*', 'rank_*', 'seed_*', 'run.json'))
-    assert len(finished) == QUICK_RUNS
+    finished = glob.glob(os.path.join(str(out), RUN_RECORDS))
+    assert len(finished) == QUICK_RUNS and all('/mosi_quick-' in p for p in finished if '/mosi/' in p)
     for record in finished:
         names = os.listdir(os.path.dirname(record))
         assert any(n.endswith('.pdparams') for n in names) and any(n.startswith('train_') for n in names), names
@@ -101,13 +102,16 @@ def test_quick_writes_three_tables_the_rank_figure_and_every_run(quick_run):
 
 
 def test_every_number_in_the_tables_is_recomputed_from_the_run_logs(quick_run):
-    out, _ = quick_run
+    assert_tables_are_the_logs(quick_run[0], seeds=2)
+
+
+def assert_tables_are_the_logs(out, seeds):
     text = (out / 'RESULTS.md').read_text()
     ranks = {'happy': 1, 'sad': 4, 'angry': 8, 'neutral': 16, 'mosi': 4, 'pom': 4}  # hparams.HPARAMS
     iemocap = this_repo(table_rows(text, 'IEMOCAP F1'))
     for emotion in ('happy', 'sad', 'angry', 'neutral'):
         runs = runs_of(out, emotion, ranks[emotion])
-        assert len(runs) == 2
+        assert len(runs) == seeds
         pattern, scale = LOG_PATTERNS['iemocap']['F1']
         assert_cell(iemocap[emotion], [log_values(os.path.join(r, 'train_{}.txt'.format(emotion)), pattern, scale)
                                        for r in runs])
@@ -121,7 +125,7 @@ def test_every_number_in_the_tables_is_recomputed_from_the_run_logs(quick_run):
     assert sorted(int(r) for r in rank_rows) == [1, 2, 4, 8, 16, 32, 64]
     for rank, cells in rank_rows.items():
         runs = runs_of(out, 'mosi', rank)
-        assert cells['runs'] == str(len(runs)) == '2'
+        assert cells['seeds'] == str(len(runs)) == str(seeds)
         for column in ('MAE', 'Corr'):
             pattern, scale = LOG_PATTERNS['mosi'][column]
             assert_cell(cells[column], [log_values(os.path.join(r, 'train_mosi.txt'), pattern, scale) for r in runs])
@@ -145,7 +149,7 @@ def test_every_number_in_the_tables_is_recomputed_from_the_run_logs(quick_run):
 def files_of(out):
     """{path: (mtime_ns, bytes)} of every recorded run's files."""
     snapshot = {}
-    for record in glob.glob(os.path.join(str(out), 'runs', '*', 'rank_*', 'seed_*', 'run.json')):
+    for record in glob.glob(os.path.join(str(out), RUN_RECORDS)):
         for name in os.listdir(os.path.dirname(record)):
             path = os.path.join(os.path.dirname(record), name)
             with open(path, 'rb') as f:
@@ -183,7 +187,7 @@ def test_a_rerun_trains_nothing_and_a_changed_setting_is_trained_again(quick_run
 def wait_for_runs(out, count, proc, timeout=120):
     deadline = time.time() + timeout
     while time.time() < deadline and proc.poll() is None:
-        if len(glob.glob(os.path.join(str(out), 'runs', '*', 'rank_*', 'seed_*', 'run.json'))) >= count:
+        if len(glob.glob(os.path.join(str(out), RUN_RECORDS))) >= count:
             return
         time.sleep(0.05)
     raise AssertionError('the run did not record {} runs'.format(count))
@@ -199,7 +203,7 @@ def test_interrupted_and_killed_runs_finish_without_retraining_and_with_the_same
     stdout, stderr = proc.communicate(timeout=60)
     assert proc.returncode == 130 and 'Traceback' not in stderr, stdout + stderr
     kept = len(files_of(out)) // 3
-    assert 'interrupted: {} of {} runs are recorded'.format(kept, QUICK_RUNS) in stdout, stdout
+    assert 'interrupted: {} of {} training runs are recorded'.format(kept, QUICK_RUNS) in stderr, stderr
     # a kill (no chance to clean up), later in the next attempt
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for_runs(out, kept + 6, proc)
@@ -223,14 +227,25 @@ def test_only_trains_the_parts_named_and_says_what_is_missing(tmp_path):
     proc = quick(out, '--only', 'pom', '--seeds', '1')
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert '1 training runs: 0 recorded, 1 to train' in proc.stdout
-    assert os.listdir(str(out / 'runs')) == ['pom']
+    assert os.listdir(str(out / 'runs')) == ['pom'] and os.listdir(str(out / 'data')) == ['pom_quick.pkl']
     text = (out / 'RESULTS.md').read_text()
     assert 'python reproduce.py --quick --seeds 1' in text
     assert this_repo(table_rows(text, 'IEMOCAP F1'))['happy'] == 'not run'
     assert this_repo(table_rows(text, 'CMU-MOSI'))['MAE'] == 'not run'
-    assert CELL.match(this_repo(table_rows(text, 'POM'))['MAE'])
-    assert 'python reproduce.py --only efficiency' in text and 'python reproduce.py --only rank' in text
+    assert re.match(r'^[\d.]+ \(1 seed\)$', this_repo(table_rows(text, 'POM'))['MAE'])
+    assert 'Incomplete' not in text  # parts left out by --only are 'not run', not incomplete
+    assert 'python reproduce.py --quick --only efficiency' in text and 'python reproduce.py --quick --only rank' in text
     assert not (out / 'rank.png').exists()
+    # another data file: its runs go to their own folder; the first file's run stays
+    first = glob.glob(str(out / RUN_RECORDS))
+    data = out / 'data' / 'pom_quick.pkl'
+    proc = run_script('data/make_sample_data.py', '--dataset', 'pom', '--out', str(data), '--seed', '1',
+                      '--train', '64', '--valid', '24', '--test', '32')
+    assert proc.returncode == 0, proc.stderr
+    again = quick(out, '--only', 'pom', '--seeds', '1')
+    assert '1 training runs: 0 recorded, 1 to train' in again.stdout, again.stdout + again.stderr
+    both = glob.glob(str(out / RUN_RECORDS))
+    assert len(both) == 2 and set(first) < set(both)
 
 
 @pytest.mark.parametrize('flags, fragments', [
@@ -243,6 +258,19 @@ def test_bad_flags_are_one_line(tmp_path, flags, fragments):
     proc = quick(tmp_path / 'out', *flags)
     assert_clean_error(proc, *fragments)
     assert not (tmp_path / 'out').exists()
+
+
+def test_a_second_process_on_the_same_out_is_refused(tmp_path):
+    import fcntl
+    out = tmp_path / 'busy'
+    out.mkdir()
+    with open(str(out / '.lock'), 'w') as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        lock.write('4242')
+        lock.flush()
+        assert_clean_error(quick(out), '--out', 'in use by another reproduce.py (pid 4242)')
+        assert_clean_error(quick(out, '--tables_only'), '--out', 'no recorded runs')
+    assert os.listdir(str(out)) == ['.lock']
 
 
 def test_out_that_is_a_file_is_one_line(tmp_path):
@@ -261,3 +289,4 @@ def test_the_committed_results_are_what_their_logs_say(tmp_path):
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert (copy / 'RESULTS.md').read_text() == open(os.path.join(committed, 'RESULTS.md')).read()
     assert 'not run' not in (copy / 'RESULTS.md').read_text()
+    assert_tables_are_the_logs(copy, seeds=5)  # and independently of reproduce.py's own parsing
