@@ -562,3 +562,22 @@ def test_the_readme_results_are_those_of_results_md():
     ratio = results_rows(results, 'this run, LMF / TFN')['model']
     sentence = re.search(r"LMF has (\S+) of TFN's parameters\s+and\s+trains\s+(\S+)\s+and\s+infers\s+(\S+)\s+as many", readme)
     assert sentence and list(sentence.groups()) == ratio, (sentence and sentence.groups(), ratio)
+
+
+def test_the_search_grid_docs_search_shows_is_the_spec():
+    """docs/search.md writes the authors' grids out for readers; they must be hparams.search_space's."""
+    import hparams
+    import search
+    text = read(os.path.join(REPO, 'docs', 'search.md'))
+    paragraph = text[text.index('**Space.**'):text.index('`--space file.json`')]
+    shown = [[float(v) for v in group.split(',')] for group in re.findall(r'\{([\d.,]+)\}', paragraph)]
+    iemocap, regression = hparams.search_space('iemocap'), hparams.search_space('mosi')
+    expected = [iemocap[n] for n in ('audio_hidden', 'video_hidden', 'text_hidden', 'audio_dropout', 'learning_rate',
+                                     'rank', 'batch_size', 'weight_decay')] + [regression['audio_hidden'],
+                                                                               regression['batch_size']]
+    assert shown == expected
+    assert iemocap['audio_dropout'] == iemocap['video_dropout'] == iemocap['text_dropout']  # "each dropout"
+    assert iemocap['factor_learning_rate'] == iemocap['learning_rate']
+    sizes = [int(n.replace(',', '')) for n in re.findall(r'\(([\d,]+) settings\)', paragraph)]
+    assert sizes == [search.space_size(iemocap), search.space_size(regression)]
+    assert regression == hparams.search_space('pom')
