@@ -246,6 +246,14 @@ def test_only_trains_the_parts_named_and_says_what_is_missing(tmp_path):
     assert '1 training runs: 0 recorded, 1 to train' in again.stdout, again.stdout + again.stderr
     both = glob.glob(str(out / RUN_RECORDS))
     assert len(both) == 2 and set(first) < set(both)
+    # --tables_only shows one data file's runs, never a mix: here (one run each) the newest
+    (newest,) = set(both) - set(first)
+    tables_only = quick(out, '--only', 'pom', '--seeds', '1', '--tables_only')
+    assert tables_only.returncode == 0, tables_only.stdout + tables_only.stderr
+    pattern, _ = LOG_PATTERNS['pom']['MAE']
+    mae = log_values(os.path.join(os.path.dirname(newest), 'train_pom.txt'), pattern, 1)
+    cell = this_repo(table_rows((out / 'RESULTS.md').read_text(), 'POM'))['MAE']
+    assert cell == '{:.3f} (1 seed)'.format(mae), (cell, mae)
 
 
 @pytest.mark.parametrize('flags, fragments', [
