@@ -33,20 +33,7 @@ source test_tipc/common_func.sh
 
 FILENAME=${1:-}
 MODE=${2:-benchmark_train}
-if [[ -z ${FILENAME} ]]; then
-    echo "usage: bash test_tipc/benchmark_train.sh CONFIG [benchmark_train]" >&2
-    exit 2
-fi
-if [[ ! -f ${FILENAME} ]]; then
-    echo "error: config ${FILENAME} does not exist" >&2
-    exit 2
-fi
-if [[ ${MODE} != benchmark_train ]]; then
-    echo "error: unknown mode '${MODE}'; this script has one mode, benchmark_train" >&2
-    exit 2
-fi
-
-IFS=$'\n' read -r -d '' -a lines < <(tr -d '\r' < "${FILENAME}")
+func_open_one_mode_config test_tipc/benchmark_train.sh benchmark_train
 func_expect_key model_name 1
 model_name=$(func_parser_value "${lines[1]}")
 func_expect_key python 2

@@ -94,3 +94,23 @@ function report_results() {
         exit 1
     fi
 }
+
+# Check FILENAME and MODE of a script with one mode (test_paddle2onnx.sh, benchmark_train.sh): a missing config or
+# another mode is one line and exit 2. Then read the config into the array `lines`.
+# usage: func_open_one_mode_config SCRIPT_PATH THE_MODE
+func_open_one_mode_config() {
+    local script=$1 mode=$2
+    if [[ -z ${FILENAME} ]]; then
+        echo "usage: bash ${script} CONFIG [${mode}]" >&2
+        exit 2
+    fi
+    if [[ ! -f ${FILENAME} ]]; then
+        echo "error: config ${FILENAME} does not exist" >&2
+        exit 2
+    fi
+    if [[ ${MODE} != "${mode}" ]]; then
+        echo "error: unknown mode '${MODE}'; this script has one mode, ${mode}" >&2
+        exit 2
+    fi
+    IFS=$'\n' read -r -d '' -a lines < <(tr -d '\r' < "${FILENAME}")
+}

@@ -26,20 +26,7 @@ source test_tipc/common_func.sh
 
 FILENAME=${1:-}
 MODE=${2:-paddle2onnx_infer}
-if [[ -z ${FILENAME} ]]; then
-    echo "usage: bash test_tipc/test_paddle2onnx.sh CONFIG [paddle2onnx_infer]" >&2
-    exit 2
-fi
-if [[ ! -f ${FILENAME} ]]; then
-    echo "error: config ${FILENAME} does not exist" >&2
-    exit 2
-fi
-if [[ ${MODE} != paddle2onnx_infer ]]; then
-    echo "error: unknown mode '${MODE}'; this test has one mode, paddle2onnx_infer" >&2
-    exit 2
-fi
-
-IFS=$'\n' read -r -d '' -a lines < <(tr -d '\r' < "${FILENAME}")
+func_open_one_mode_config test_tipc/test_paddle2onnx.sh paddle2onnx_infer
 if [[ ${#lines[@]} -lt 22 ]]; then
     echo "error: ${FILENAME} has ${#lines[@]} lines; the layout of" \
          "test_tipc/configs/lmf/model_linux_gpu_normal_normal_paddle2onnx_python_linux_cpu.txt has 22" >&2
