@@ -10,7 +10,7 @@ it has published values).
 """
 import collections
 
-import utils  # UserError; utils reaches this module only inside functions, so the two import each other safely
+from safe_io import UserError
 
 HParam = collections.namedtuple('HParam', 'name type low high low_open group help grid dataset_default note')
 
@@ -127,7 +127,7 @@ def model_name(dataset, emotion=None):
 def model_names(dataset):
     """The models a dataset trains (train.sh / run_lfm.sh): the four emotions, or the dataset itself."""
     if dataset not in DATASETS:
-        raise utils.UserError('DATASET={}: unknown dataset; choose one of {}'.format(dataset, ', '.join(DATASETS)))
+        raise UserError('DATASET={}: unknown dataset; choose one of {}'.format(dataset, ', '.join(DATASETS)))
     return EMOTIONS if dataset == 'iemocap' else (dataset,)
 
 
@@ -136,25 +136,25 @@ def pom_trait(trait):
     for name, row in POM_TRAIT_ROWS.items():
         if name.lower() == str(trait).lower():
             return name, row
-    raise utils.UserError('--trait: unknown trait {!r}; choose one of {}'.format(trait, ', '.join(POM_TRAIT_ROWS)))
+    raise UserError('--trait: unknown trait {!r}; choose one of {}'.format(trait, ', '.join(POM_TRAIT_ROWS)))
 
 
 def published_hparams(dataset, emotion=None, trait=None):
     """The published hyperparameters of one task with the dataset's defaults (epochs, patience, ...)
     and the keys that say which task it is: dataset, plus emotion (IEMOCAP) or trait (POM)."""
     if dataset not in PUBLISHED:
-        raise utils.UserError('--dataset: unknown dataset {!r}; choose one of {}'.format(dataset, ', '.join(DATASETS)))
+        raise UserError('--dataset: unknown dataset {!r}; choose one of {}'.format(dataset, ', '.join(DATASETS)))
     if dataset != 'iemocap' and emotion is not None:
-        raise utils.UserError('--emotion selects an IEMOCAP model; --dataset {} has none'.format(dataset))
+        raise UserError('--emotion selects an IEMOCAP model; --dataset {} has none'.format(dataset))
     if dataset != 'pom' and trait is not None:
-        raise utils.UserError('--trait selects a row of the POM hyperparameters; it does not apply to --dataset {}'.format(
+        raise UserError('--trait selects a row of the POM hyperparameters; it does not apply to --dataset {}'.format(
             dataset))
     hp = {h.name: h.dataset_default[dataset] for h in SPEC if dataset in h.dataset_default}
     hp.update(DATASET_SETTINGS[dataset], dataset=dataset)
     if dataset == 'iemocap':
         emotion = 'happy' if emotion is None else emotion
         if emotion not in HPARAMS['iemocap']:
-            raise utils.UserError('--emotion: unknown emotion {!r}; choose one of {}'.format(emotion, ', '.join(EMOTIONS)))
+            raise UserError('--emotion: unknown emotion {!r}; choose one of {}'.format(emotion, ', '.join(EMOTIONS)))
         hp.update(HPARAMS['iemocap'][emotion], emotion=emotion)
     elif dataset == 'pom':
         name, row = pom_trait(DEFAULT_TRAIT if trait is None else trait)
@@ -229,7 +229,7 @@ def check_value(name, value):
     spec = BY_NAME[name]
     ok = (value > spec.low if spec.low_open else value >= spec.low) and (spec.high is None or value < spec.high)
     if not ok:
-        raise utils.UserError('--{} must be {}, got {}{}'.format(
+        raise UserError('--{} must be {}, got {}{}'.format(
             name, allowed(spec), value, ' ({})'.format(spec.note) if spec.note else ''))
     return value
 

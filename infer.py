@@ -34,6 +34,7 @@ import time
 import numpy as np
 
 import hparams
+import metrics
 import utils
 from export_model import INFO_FORMAT, INPUT_NAMES, ONNX_FILE, OUTPUT_KINDS
 # Fastest on the 2-core reference machine (BENCHMARKS.md): oneDNN off; one thread at
@@ -468,7 +469,7 @@ def main(argv=None):
     np.save(out_path, outputs)
     print('Saved {} [{}, {}] to {}'.format(kind, outputs.shape[0], outputs.shape[1], out_path))
 
-    utils.show_results(dataset, utils.task_metrics(dataset, test_set.targets, outputs))
+    metrics.show_results(dataset, metrics.task_metrics(dataset, test_set.targets, outputs))
     if test_set.synthetic:
         print(utils.synthetic_note(dataset))
     if args.benchmark:

@@ -30,6 +30,7 @@ import time
 import numpy as np
 
 import hparams
+import metrics
 import utils
 
 EMOTIONS = hparams.EMOTIONS
@@ -53,7 +54,7 @@ PAPER = {
 EARLIER_PORT = {'iemocap': dict(happy=85.9, sad=86.3, angry=89.0, neutral=71.8)}
 
 # Table columns per dataset: (metric key, column title, percent?). The key names a line of the log
-# (utils.show_results prints it); the line's format is the one source of where the number comes from.
+# (metrics.show_results prints it); the line's format is the one source of where the number comes from.
 COLUMNS = {
     'mosi': (('mae', 'MAE', False), ('corr', 'Corr', False), ('binary_acc', 'Acc-2', True), ('f1', 'F1', True),
              ('mult_acc', 'Acc-7', True)),
@@ -61,7 +62,7 @@ COLUMNS = {
     'iemocap': (('f1', 'F1', True), ('accuracy', 'accuracy', True)),
 }
 LOG_LINES = {'iemocap': (('f1', 'F1-score on test set is {}'), ('accuracy', 'Accuracy score on test set is {}')),
-             'mosi': utils.MOSI_LINES, 'pom': utils.POM_LINES}
+             'mosi': metrics.MOSI_LINES, 'pom': metrics.POM_LINES}
 EFFICIENCY_LINES = (('lmf_params', 'LMF parameters: {}'), ('tfn_params', 'TFN parameters: {}'),
                     ('lmf_train', 'LMF training samples/s: {}'), ('tfn_train', 'TFN training samples/s: {}'),
                     ('lmf_infer', 'LMF inference samples/s: {}'), ('tfn_infer', 'TFN inference samples/s: {}'))

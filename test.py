@@ -14,6 +14,7 @@ The architecture comes from the checkpoint; hyperparameter flags, if given, must
 import argparse
 
 import hparams
+import metrics
 import utils
 
 
@@ -43,8 +44,8 @@ def main(argv=None):
     _, _, test_set, _ = utils.load_data(dataset, data_path, name, expected_dims=input_dims, output_dim=hp['output_dim'],
                                         output_flag='the output_dim of checkpoint {}'.format(check_path))
     print('Model initialized')
-    result = utils.evaluate(model, test_set, batch_size=args.batch_size, metrics=dataset)
-    utils.show_results(dataset, result)
+    result = utils.evaluate(model, test_set, batch_size=args.batch_size, metrics_for=dataset)
+    metrics.show_results(dataset, result)
     if test_set.synthetic:
         print(utils.synthetic_note(dataset))
 

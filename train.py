@@ -19,6 +19,7 @@ import numpy as np
 
 import parallel
 import hparams
+import metrics
 import utils
 
 FACTOR_NAMES = ('audio_factor', 'video_factor', 'text_factor')
@@ -129,7 +130,7 @@ def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_ep
     checkpoint on test.
 
     Returns dict(best_valid_loss, test_loss, checkpoint, synthetic, and the dataset's test
-    metrics: f1 and accuracy for IEMOCAP, see utils.mosi_metrics / pom_metrics otherwise).
+    metrics: f1 and accuracy for IEMOCAP, see metrics.mosi_metrics / pom_metrics otherwise).
     on_epoch goes to fit; sets, if given, is load_for_training's result for this data_path, and hp
     has its output_dim (reproduce.py loads a task once for all its runs). On ranks other than 0 of a data-parallel run the test entries are
     missing (rank 0 tests and writes the log). Bad data raises before anything is written.
@@ -158,12 +159,12 @@ def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_ep
         best_valid_loss = fit(hp, train_set, valid_set, input_dims, checkpoint_path, log, on_epoch=on_epoch)
         log('Best validation loss is: {}'.format(best_valid_loss))
         model, _, _ = utils.model_from_checkpoint(checkpoint_path, name, dataset=dataset)
-        result = utils.evaluate(model, test_set, metrics=dataset)
-        utils.show_results(dataset, result, out=log)
+        result = utils.evaluate(model, test_set, metrics_for=dataset)
+        metrics.show_results(dataset, result, out=log)
         if test_set.synthetic:
             log(utils.synthetic_note(dataset))
-    metrics = {k: v for k, v in result.items() if k not in ('loss', 'outputs')}
-    return dict(metrics, best_valid_loss=best_valid_loss, test_loss=result['loss'], checkpoint=checkpoint_path,
+    scores = {k: v for k, v in result.items() if k not in ('loss', 'outputs')}
+    return dict(scores, best_valid_loss=best_valid_loss, test_loss=result['loss'], checkpoint=checkpoint_path,
                 synthetic=test_set.synthetic)
 
 
@@ -212,12 +213,12 @@ def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log'):
     if not main:
         return results, None
     print()
-    metrics = SEED_METRICS[dataset]
+    seed_metrics = SEED_METRICS[dataset]
     for r in results:
         print('seed {}: best validation loss {:.6f}, {}'.format(r['seed'], r['best_valid_loss'], ', '.join(
-            'test {} {:.4f}'.format(short, r[key]) for key, short, _ in metrics)))
+            'test {} {:.4f}'.format(short, r[key]) for key, short, _ in seed_metrics)))
     ddof = 1 if count > 1 else 0
-    for key, _, label in metrics:
+    for key, _, label in seed_metrics:
         print('Test {} over {} seeds: {} (mean +- std{})'.format(
             label, count, mean_std([r[key] for r in results], ddof), ', n-1' if ddof else ''))
     if dataset == 'pom':
@@ -235,7 +236,7 @@ def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log'):
     shutil.copyfile(best['log'], os.path.join(log_dir, 'train_{}.txt'.format(name)))
     print('Best seed by validation loss: {} (validation loss {}); its checkpoint is {}'.format(
         best['seed'], best['best_valid_loss'], checkpoint))
-    utils.show_results(dataset, best)
+    metrics.show_results(dataset, best)
     if best['synthetic']:
         print(utils.synthetic_note(dataset))
     return results, dict(best, checkpoint=checkpoint)

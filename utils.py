@@ -3,7 +3,6 @@ loading entry points, device setup, checkpoints, building a model from one, batc
 evaluation and metrics. The tasks and hyperparameters are in hparams.py, the dataset readers in
 data/ (one module per dataset).
 """
-import contextlib
 import os
 import pickle
 import sys
@@ -11,7 +10,9 @@ import warnings
 
 import numpy as np
 
-import hparams  # the tasks and hyperparameters (it imports this module back; neither uses the other at import)
+import hparams
+import metrics
+from safe_io import SafeUnpickler, UserError, atomic_write, safe_load_pickle  # noqa: F401 (the scripts use utils.X)
 
 # Paddle warns at import that ccache (a C++ build cache) is missing; irrelevant here.
 warnings.filterwarnings('ignore', message='No ccache found')
@@ -38,29 +39,6 @@ if cpuinfo('vendor_id') == 'AuthenticAMD':
     os.environ.setdefault('MKL_DEBUG_CPU_TYPE', '5')
 
 SYNTHETIC_NOTE_FORMAT = '(These scores are on SYNTHETIC sample data, not {} results.)'
-
-
-@contextlib.contextmanager
-def atomic_write(path, mode='w', fsync=False, **open_args):
-    """Open a temporary file beside `path`; when the block ends without error, rename it over
-    `path` (so a crash or Ctrl-C never leaves half a file, and the old file stays until then);
-    on error remove it. Creates the folder. fsync: flush to disk before the rename; open_args go to open()."""
-    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
-    tmp = '{}.tmp{}'.format(path, os.getpid())
-    try:
-        with open(tmp, mode, **open_args) as f:
-            yield f
-            if fsync:
-                f.flush()
-                os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-
-
-class UserError(Exception):
-    """Bad input from the user: reported as one line, no traceback."""
 
 
 def run_cli(main):
@@ -97,58 +75,6 @@ def add_device_args(parser):
     parser.add_argument('--device', choices=('auto', 'cpu', 'gpu'), default='auto')
     parser.add_argument('--cpu_threads', type=int, default=None,
                         help='CPU math threads (default: $LMF_CPU_THREADS, else available cores up to 4)')
-
-
-# ---------------------------------------------------------------- safe pickle
-
-def _numpy_globals():
-    try:
-        multiarray = np._core.multiarray  # numpy >= 2
-    except AttributeError:
-        multiarray = np.core.multiarray
-    import codecs
-    import collections
-    allowed = {
-        ('numpy', 'ndarray'): np.ndarray,
-        ('numpy', 'dtype'): np.dtype,
-        # Python 3 pickles of protocol < 3 store bytes as _codecs.encode(text, 'latin1').
-        ('_codecs', 'encode'): codecs.encode,
-        ('collections', 'OrderedDict'): collections.OrderedDict,
-    }
-    for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
-        allowed[(module, '_reconstruct')] = multiarray._reconstruct
-        allowed[(module, 'scalar')] = multiarray.scalar
-    return allowed
-
-
-class SafeUnpickler(pickle.Unpickler):
-    """Builds only numpy arrays, dicts, lists, strings and numbers; refuses any other global."""
-
-    ALLOWED = _numpy_globals()
-
-    def find_class(self, module, name):
-        try:
-            return self.ALLOWED[(module, name)]
-        except KeyError:
-            raise pickle.UnpicklingError(
-                'refusing to load {}.{}: only numpy arrays, dicts, lists and numbers are allowed'.format(module, name))
-
-
-def safe_load_pickle(path, what='file'):
-    """Unpickle `path` with SafeUnpickler. Any failure is a UserError naming the file."""
-    if not os.path.isfile(path):
-        raise UserError('{} {} does not exist'.format(what, path))
-    try:
-        with open(path, 'rb') as f:
-            # latin1 decodes Python 2 str the way numpy expects for array payloads.
-            return SafeUnpickler(f, encoding='latin1').load()
-    except pickle.UnpicklingError as err:
-        raise UserError('{} {} cannot be loaded: {}'.format(what, path, err))
-    except OSError as err:
-        raise UserError('{} {} cannot be read: {}'.format(what, path, err.strerror or err))
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError) as err:
-        raise UserError('{} {} is truncated or not a valid pickle ({}: {})'.format(
-            what, path, type(err).__name__, err))
 
 
 # ---------------------------------------------------------------- datasets
@@ -369,80 +295,12 @@ def iterate_batches(dataset, batch_size, shuffle=False, rng=None):
                paddle.to_tensor(dataset.text[idx]), paddle.to_tensor(dataset.targets[idx]))
 
 
-def weighted_f1(truth, predictions):
-    """F1 per class weighted by its support, as sklearn's f1_score(average='weighted').
-
-    Written out in NumPy so that the scripts need not import scikit-learn (about 0.8 s).
-    """
-    truth, predictions = np.asarray(truth), np.asarray(predictions)
-    total = 0.0
-    for label in np.union1d(truth, predictions):
-        true_positive = np.sum((predictions == label) & (truth == label))
-        denominator = np.sum(predictions == label) + np.sum(truth == label)
-        total += np.sum(truth == label) * (2.0 * true_positive / denominator if denominator else 0.0)
-    return float(total / len(truth))
-
-
-def scores(truth, predictions):
-    """(weighted F1, accuracy) of class predictions, as the paper and the seed report them."""
-    truth, predictions = np.asarray(truth), np.asarray(predictions)
-    return weighted_f1(truth, predictions), float(np.mean(truth == predictions))
-
-
-def pearson(x, y):
-    """Pearson correlation as np.corrcoef gives it (nan when either side is constant)."""
-    x, y = np.asarray(x, dtype=np.float64).ravel(), np.asarray(y, dtype=np.float64).ravel()
-    with np.errstate(divide='ignore', invalid='ignore'):
-        return float(np.corrcoef(x, y)[0, 1]) if np.ptp(x) > 0 and np.ptp(y) > 0 else float('nan')  # exact for constants
-
-
-def mosi_metrics(truth, predictions):
-    """CMU-MOSI test metrics of sentiment predictions [N] (or [N, 1]) against truth.
-
-    The authors' definitions (train_mosi.py), which the paper reports: mae, corr (Pearson),
-    mult_acc (round(pred) == round(y), unclipped), binary_acc and f1 (weighted) with
-    y >= 0 as positive. The variants later papers report: acc7 (both clipped to [-3, 3]
-    first), and binary_acc_nonzero / f1_nonzero over the samples with y != 0 (y > 0 positive).
-    """
-    y, p = np.asarray(truth, dtype=np.float64).ravel(), np.asarray(predictions, dtype=np.float64).ravel()
-    nonzero = y != 0
-    return dict(
-        mae=float(np.mean(np.abs(p - y))), corr=pearson(p, y),
-        mult_acc=float(np.mean(np.round(p) == np.round(y))),
-        binary_acc=float(np.mean((p >= 0) == (y >= 0))), f1=weighted_f1(y >= 0, p >= 0),
-        acc7=float(np.mean(np.round(np.clip(p, -3, 3)) == np.round(np.clip(y, -3, 3)))),
-        binary_acc_nonzero=float(np.mean((p[nonzero] > 0) == (y[nonzero] > 0))) if nonzero.any() else float('nan'),
-        f1_nonzero=weighted_f1(y[nonzero] > 0, p[nonzero] > 0) if nonzero.any() else float('nan'))
-
-
-def pom_metrics(truth, predictions):
-    """POM test metrics of predictions [N, K] against truth [N, K], as train_pom.py computes them:
-    per trait MAE, Pearson corr and accuracy of round(pred) == round(y) (lists of K), and their means
-    over the traits (mae, corr, acc)."""
-    y, p = np.asarray(truth, dtype=np.float64), np.asarray(predictions, dtype=np.float64)
-    maes = [float(v) for v in np.mean(np.abs(p - y), axis=0)]
-    corrs = [pearson(p[:, k], y[:, k]) for k in range(y.shape[1])]
-    accs = [float(v) for v in np.mean(np.round(p) == np.round(y), axis=0)]
-    return dict(mae=float(np.mean(maes)), corr=float(np.mean(corrs)), acc=float(np.mean(accs)),
-                trait_mae=maes, trait_corr=corrs, trait_acc=accs)
-
-
-def task_metrics(dataset, truth, outputs):
-    """The dataset's metrics of model outputs [N, K] (logits for IEMOCAP) against its targets."""
-    if dataset == 'mosi':
-        return mosi_metrics(truth, outputs)
-    if dataset == 'pom':
-        return pom_metrics(truth, outputs)
-    f1, accuracy = scores(truth, outputs.argmax(axis=1))
-    return dict(f1=f1, accuracy=accuracy)
-
-
-def evaluate(model, dataset, batch_size=1024, metrics=None):
-    """Loss and (with metrics='iemocap', 'mosi' or 'pom') that dataset's test metrics of `model`.
+def evaluate(model, dataset, batch_size=1024, metrics_for=None):
+    """Loss and (with metrics_for='iemocap', 'mosi' or 'pom') that dataset's test metrics of `model`.
 
     Classification: mean cross-entropy per sample. Regression: L1 summed over samples and
     outputs, divided by N * K (the authors' validation MAE; K = 1 for CMU-MOSI).
-    Returns dict(loss, outputs [N, K], and the metrics of task_metrics()).
+    Returns dict(loss, outputs [N, K], and the metrics of metrics.task_metrics()).
     """
     import paddle
     import paddle.nn.functional as F
@@ -458,49 +316,9 @@ def evaluate(model, dataset, batch_size=1024, metrics=None):
             outputs.append(out.numpy())
     outputs = np.concatenate(outputs, axis=0)
     result = dict(loss=total / dataset.targets.size if dataset.regression else total / len(dataset), outputs=outputs)
-    if metrics:
-        result.update(task_metrics(metrics, dataset.targets, outputs))
+    if metrics_for:
+        result.update(metrics.task_metrics(metrics_for, dataset.targets, outputs))
     return result
-
-
-def display(f1, accuracy, out=print):
-    out('F1-score on test set is {}'.format(f1))
-    out('Accuracy score on test set is {}'.format(accuracy))
-
-
-MOSI_LINES = (('mae', 'MAE on test set is {}'),
-              ('corr', 'Correlation w.r.t human evaluation on test set is {}'),
-              ('mult_acc', 'Multiclass accuracy on test set is {}'),
-              ('binary_acc', 'Binary accuracy on test set is {}'),
-              ('f1', 'F1-score on test set is {}'))
-MOSI_VARIANT_LINES = (('acc7', 'Acc-7 (prediction and truth clipped to [-3, 3]) on test set is {}'),
-                      ('binary_acc_nonzero', 'Acc-2 without zero-labelled samples on test set is {}'),
-                      ('f1_nonzero', 'F1-score without zero-labelled samples on test set is {}'))
-POM_LINES = (('mae', 'MAE on test set is {}'),
-             ('corr', 'Correlation w.r.t human evaluation on test set is {}'),
-             ('acc', 'Multiclass accuracy on test set is {}'))
-
-
-def show_results(dataset, result, out=print):
-    """Print a dataset's test metrics as its authors' script did (IEMOCAP: the seed's two lines)."""
-    if dataset == 'iemocap':
-        display(result['f1'], result['accuracy'], out)
-    elif dataset == 'mosi':
-        for key, line in MOSI_LINES:
-            out(line.format(result[key]))
-        out('Variants that later papers report (not the definitions of the paper):')
-        for key, line in MOSI_VARIANT_LINES:
-            out('  ' + line.format(result[key]))
-    else:
-        from data.pom import trait_names
-        names = trait_names(len(result['trait_mae']))
-        width = max(len(n) for n in names)
-        out('{:<{w}}  {:>6}  {:>6}  {:>6}'.format('trait', 'MAE', 'Corr', 'Acc', w=width))
-        for name, mae, corr, acc in zip(names, result['trait_mae'], result['trait_corr'], result['trait_acc']):
-            out('{:<{w}}  {:6.3f}  {:6.3f}  {:6.3f}'.format(name, mae, corr, acc, w=width))
-        out('Means over the {} traits:'.format(len(names)))
-        for key, line in POM_LINES:
-            out(line.format(result[key]))
 
 
 # ---------------------------------------------------------------- deployment

@@ -12,7 +12,7 @@ not tuned on), for each training seed S (the table's seed, +1, +2, ...):
   PyTorch: python benchmarks/torch_train.py --dataset X --seed S   (same table, summed L1 loss,
            Adam groups, validation MAE, early stopping; torch's own initialisation and kernels)
 and the train-mean baseline (every test sample predicted as the training labels' mean).
-Test metrics are read from the lines the scripts print (utils.show_results) and shown side by
+Test metrics are read from the lines the scripts print (metrics.show_results) and shown side by
 side: mean +- std over the seeds, and per seed.
 """
 import argparse
@@ -32,6 +32,7 @@ import numpy as np  # noqa: E402
 
 import hparams  # noqa: E402
 import utils  # noqa: E402
+import metrics  # noqa: E402
 
 QUICK_SIZES = (('train', 96), ('valid', 32), ('test', 48))
 QUICK_EPOCHS = 2
@@ -44,11 +45,11 @@ METRICS = {
 
 
 def result_patterns(dataset):
-    """{key: regex} for the metric lines utils.show_results prints (the same format strings)."""
+    """{key: regex} for the metric lines metrics.show_results prints (the same format strings)."""
     if dataset == 'mosi':
-        lines = utils.MOSI_LINES + utils.MOSI_VARIANT_LINES
+        lines = metrics.MOSI_LINES + metrics.MOSI_VARIANT_LINES
     elif dataset == 'pom':
-        lines = utils.POM_LINES
+        lines = metrics.POM_LINES
     else:
         raise ValueError(dataset)
     return {key: re.compile(r'^\s*' + re.escape(fmt.split('{}')[0]) + r'(\S+)\s*$', re.M) for key, fmt in lines}
@@ -105,7 +106,7 @@ def baseline(dataset, data_path):
     train_set, _, test_set, _ = utils.load_data(dataset, data_path, verbose=False)
     mean = train_set.labels.mean(axis=0, dtype=np.float64)
     prediction = np.tile(mean, (len(test_set), 1))
-    return utils.task_metrics(dataset, test_set.targets, prediction)  # its corr is nan: a constant
+    return metrics.task_metrics(dataset, test_set.targets, prediction)  # its corr is nan: a constant
 
 
 def summary(values, digits=4):

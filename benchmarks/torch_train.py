@@ -9,7 +9,7 @@ stopping and atomic best-checkpoint save as train.py, so that wall times and sco
 Classification (IEMOCAP): cross-entropy summed over the batch, validation loss the mean
 cross-entropy. Regression (CMU-MOSI, POM), as the authors' train_mosi.py / train_pom.py:
 L1Loss(size_average=False), i.e. summed over the batch and the outputs; validation loss the
-summed L1 / N / K; test metrics utils.task_metrics (the authors' definitions).
+summed L1 / N / K; test metrics metrics.task_metrics (the authors' definitions).
 
 Defaults: IEMOCAP runs --epochs 5 without early stopping unless --patience is given (the
 benchmark's fixed-length runs); CMU-MOSI and POM use the table's epochs (500) and patience (20).
@@ -27,6 +27,7 @@ import numpy as np  # noqa: E402
 
 import hparams  # noqa: E402
 import utils  # noqa: E402
+import metrics  # noqa: E402
 
 try:
     import torch
@@ -54,7 +55,7 @@ def summed_loss(out, target, regression):
 
 def evaluate(model, dataset, dataset_name=None):
     """(loss, outputs [N, K] numpy) of the whole split in eval mode, and with dataset_name the
-    dataset's test metrics (utils.task_metrics, the same code as train.py's)."""
+    dataset's test metrics (metrics.task_metrics, the same code as train.py's)."""
     model.eval()
     with torch.no_grad():
         out = model(*(torch.from_numpy(a) for a in (dataset.audio, dataset.video, dataset.text)))
@@ -62,8 +63,8 @@ def evaluate(model, dataset, dataset_name=None):
     # regression: the authors' validation MAE (summed L1 / N / K); classification: mean cross-entropy
     loss = total / dataset.targets.size if dataset.regression else total / len(dataset)
     outputs = out.numpy()
-    metrics = utils.task_metrics(dataset_name, dataset.targets, outputs) if dataset_name else {}
-    return loss, outputs, metrics
+    scores = metrics.task_metrics(dataset_name, dataset.targets, outputs) if dataset_name else {}
+    return loss, outputs, scores
 
 
 def build(hp, dims):
@@ -156,7 +157,7 @@ def main(argv=None):
         print('Best validation loss is: {}'.format(best))
     model.load_state_dict(torch.load(path))
     result = evaluate(model, test_set, dataset)[2]
-    utils.show_results(dataset, result)
+    metrics.show_results(dataset, result)
     if regression and test_set.synthetic:
         print(utils.synthetic_note(dataset))
     print('train loop seconds {:.3f}'.format(time.perf_counter() - start))

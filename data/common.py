@@ -2,7 +2,7 @@
 one-line errors, cleaning of non-finite features, and the atomic pickle writer of the
 sample generators.
 
-Every reader unpickles with utils.safe_load_pickle (numpy arrays, dicts, lists and
+Every reader unpickles with safe_io.safe_load_pickle (numpy arrays, dicts, lists and
 numbers only), accepts bytes or str keys and any numeric dtype, zeroes NaN and +-inf in
 the features, refuses non-finite labels, and reads every size from the file.
 
@@ -14,8 +14,8 @@ import pickle
 
 import numpy as np
 
-import utils
-from utils import UserError
+import safe_io
+from safe_io import UserError
 
 SYNTHETIC_KEY = 'synthetic'  # top-level marker that the sample generators write
 SPLITS = ('train', 'valid', 'test')
@@ -49,7 +49,7 @@ class Split:
 
 def safe_load(path):
     """Unpickle a dataset file, building only numpy arrays, dicts, lists and numbers."""
-    return utils.safe_load_pickle(path, 'data file')
+    return safe_io.safe_load_pickle(path, 'data file')
 
 
 def text_key(key):
@@ -155,7 +155,7 @@ def split_sizes(defaults, train=None, valid=None, test=None):
 
 def write_pickle_atomic(path, obj, what):
     """Pickle `obj` to `path` atomically (protocol 2, as a Python 2 writer would)."""
-    with utils.atomic_write(path, 'wb') as f:
+    with safe_io.atomic_write(path, 'wb') as f:
         pickle.dump(obj, f, protocol=2)
     print('Wrote SYNTHETIC sample data (not {}) to {}'.format(what, path))
 

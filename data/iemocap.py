@@ -25,7 +25,7 @@ import os
 import numpy as np
 
 from data import common
-from utils import UserError
+from safe_io import UserError
 
 NAME = 'IEMOCAP'
 REAL_PATH = os.path.join('data', 'iemocap.pkl')

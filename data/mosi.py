@@ -19,7 +19,7 @@ import os
 import numpy as np
 
 from data import common
-from utils import UserError
+from safe_io import UserError
 
 NAME = 'CMU-MOSI'
 REAL_PATH = os.path.join('data', 'mosi.pkl')

@@ -20,7 +20,7 @@ import os
 import numpy as np
 
 from data import common
-from utils import UserError
+from safe_io import UserError
 
 NAME = 'POM'
 REAL_PATH = os.path.join('data', 'pom.pkl')

@@ -61,17 +61,17 @@ def test_benchmark_regression_sections_quick(tmp_path):
 
 
 def test_learning_parity_result_lines_parse():
-    """learning_parity reads the metric lines that utils.show_results prints, for both datasets."""
+    """learning_parity reads the metric lines that metrics.show_results prints, for both datasets."""
     from benchmarks import learning_parity
-    import utils
+    import metrics
     mosi = dict(mae=0.91, corr=0.668, mult_acc=0.328, binary_acc=0.764, f1=0.757, acc7=0.33,
                 binary_acc_nonzero=0.77, f1_nonzero=0.76)
     lines = ['Epoch 0 complete! Average Training loss: 1.0']
-    utils.show_results('mosi', mosi, out=lines.append)
+    metrics.show_results('mosi', mosi, out=lines.append)
     assert learning_parity.parse_results('mosi', '\n'.join(lines)) == mosi
     pom = dict(mae=0.796, corr=0.396, acc=0.428, trait_mae=[0.5] * 16, trait_corr=[0.1] * 16, trait_acc=[0.4] * 16)
     lines = []
-    utils.show_results('pom', pom, out=lines.append)
+    metrics.show_results('pom', pom, out=lines.append)
     assert learning_parity.parse_results('pom', '\n'.join(lines)) == dict(mae=0.796, corr=0.396, acc=0.428)
     assert learning_parity.training_summary('Epoch 0 complete! x\nEpoch 1 complete! x\nBest validation loss is: 0.5\n') \
         == (2, 0.5)

@@ -8,6 +8,7 @@ import pytest
 
 from helpers import assert_clean_error, run_script, iemocap_data, write_pickle
 from data.iemocap import make_sample_data, write_sample_data
+import metrics
 import utils
 
 
@@ -194,5 +195,5 @@ def test_weighted_f1_equals_sklearn(seed):
     truth, predictions = rng.randint(0, classes, n), rng.randint(0, classes, n)
     if seed == 0:
         predictions[:] = 0  # a class never predicted: sklearn counts its F1 as 0
-    assert utils.weighted_f1(truth, predictions) == pytest.approx(
+    assert metrics.weighted_f1(truth, predictions) == pytest.approx(
         f1_score(truth, predictions, average='weighted', zero_division=0), abs=1e-12)

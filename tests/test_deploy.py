@@ -16,6 +16,7 @@ from helpers import REPO, SEED_CHECKPOINTS, assert_clean_error, repo_copy, run_s
 from data.iemocap import make_sample_data, SPLIT_SIZES
 from data.common import split_sizes
 import hparams
+import metrics
 import utils
 
 N_TEST = 40  # test samples per emotion: batch size 32 leaves a short last batch
@@ -305,9 +306,9 @@ def test_regression_inference_equals_the_dynamic_graph(regression_deployed, data
             assert not np.allclose(pred.sum(axis=1), 1.0, atol=1e-3)
         assert 'Saved regression scores [{}, {}] to {}'.format(
             N_TEST, k, os.path.join(shown, dataset + '_pred.npy')) in proc.stdout
-        metrics = utils.task_metrics(dataset, utils.load_data(dataset, data, dataset, verbose=False)[2].targets, pred)
+        scores = metrics.task_metrics(dataset, utils.load_data(dataset, data, dataset, verbose=False)[2].targets, pred)
         lines = []
-        utils.show_results(dataset, metrics, out=lines.append)
+        metrics.show_results(dataset, scores, out=lines.append)
         assert '\n'.join(lines) in proc.stdout
         if dataset == 'mosi':
             for fragment in ('MAE on test set is', 'Correlation w.r.t human evaluation on test set is',
@@ -422,7 +423,7 @@ def test_onnx_inference_equals_the_dynamic_graph(deployed, regression_deployed):
             np.testing.assert_allclose(result, expected, rtol=0, atol=1e-5)
             assert 'Inference backend: ONNX Runtime' in proc.stdout and 'Inference device' not in proc.stdout
             lines = []
-            utils.show_results(dataset, utils.task_metrics(
+            metrics.show_results(dataset, metrics.task_metrics(
                 dataset, utils.load_data(dataset, data, name, verbose=False)[2].targets, result), out=lines.append)
             assert '\n'.join(lines) in proc.stdout
             if batch_size == 32:

@@ -6,6 +6,7 @@ import pytest
 
 from helpers import assert_clean_error, run_script
 import hparams
+import utils
 import search
 import train
 
@@ -20,10 +21,10 @@ def test_every_hyperparameter_is_a_train_flag_with_its_type_and_range(spec):
     value = spec.type(spec.low) + (1 if spec.low_open else 0)
     assert getattr(train.parse_args(['--' + spec.name, str(value)]), spec.name) == value
     assert isinstance(getattr(train.parse_args(['--' + spec.name, str(value)]), spec.name), spec.type)
-    with pytest.raises(hparams.utils.UserError, match='^--{} must be '.format(spec.name)):
+    with pytest.raises(utils.UserError, match='^--{} must be '.format(spec.name)):
         hparams.check_hparams({spec.name: out_of_range(spec)})
     if spec.high is not None:
-        with pytest.raises(hparams.utils.UserError, match='^--{} must be in '.format(spec.name)):
+        with pytest.raises(utils.UserError, match='^--{} must be in '.format(spec.name)):
             hparams.check_hparams({spec.name: spec.high})
 
 
@@ -57,7 +58,7 @@ def test_a_new_hyperparameter_in_the_spec_reaches_flags_checks_and_search_space(
     parser = argparse.ArgumentParser()
     hparams.add_hparam_args(parser)  # test.py's and export_model.py's model flags
     assert parser.parse_args(['--fusion_width', '2']).fusion_width == 2
-    with pytest.raises(hparams.utils.UserError, match=r'^--fusion_width must be >= 2, got 1$'):
+    with pytest.raises(utils.UserError, match=r'^--fusion_width must be >= 2, got 1$'):
         hparams.check_hparams({'fusion_width': 1})
     assert hparams.search_space('iemocap')['fusion_width'] == [2, 4]
     assert 'fusion_width' in search.load_space(None, 'iemocap')

@@ -82,7 +82,7 @@ def test_train_py_on_two_processes(tmp_path):
     _, valid_set, test_set, _ = utils.load_data('iemocap', data, 'sad', verbose=False)
     best = float(re.search(r'Best validation loss is: (\S+)', log).group(1))
     assert abs(utils.evaluate(model, valid_set)['loss'] - best) < 1e-6
-    result = utils.evaluate(model, test_set, metrics='iemocap')
+    result = utils.evaluate(model, test_set, metrics_for='iemocap')
     assert (result['f1'], result['accuracy']) == tuple(float(v) for v in printed)
 
 

@@ -10,6 +10,7 @@ from helpers import REPO, assert_clean_error, run_script, iemocap_data, write_pi
 from data import mosi, pom
 import train
 import hparams
+import metrics
 import utils
 
 SIZES = (('train', 48), ('valid', 16), ('test', 24))
@@ -110,7 +111,7 @@ def test_mosi_metrics_against_sklearn_scipy_and_hand_cases():
     y = np.round(rng.uniform(-3, 3, 200) * 5) / 5
     y[:10] = 0
     p = y + rng.randn(200) * 1.2
-    m = utils.mosi_metrics(y[:, None], p[:, None])
+    m = metrics.mosi_metrics(y[:, None], p[:, None])
     assert m['mae'] == pytest.approx(np.mean(np.abs(p - y)))
     assert m['corr'] == pytest.approx(pearsonr(p, y)[0])
     assert m['binary_acc'] == pytest.approx(accuracy_score(y >= 0, p >= 0))
@@ -119,13 +120,13 @@ def test_mosi_metrics_against_sklearn_scipy_and_hand_cases():
     assert m['binary_acc_nonzero'] == pytest.approx(accuracy_score(y[nonzero] > 0, p[nonzero] > 0))
     assert m['f1_nonzero'] == pytest.approx(f1_score(y[nonzero] > 0, p[nonzero] > 0, average='weighted'))
     # hand cases: rounding without clipping (the authors') and with clipping (later papers)
-    hand = utils.mosi_metrics(np.array([3.0, -3.0, 0.4, 0.0]), np.array([3.6, -4.0, 0.6, -0.2]))
+    hand = metrics.mosi_metrics(np.array([3.0, -3.0, 0.4, 0.0]), np.array([3.6, -4.0, 0.6, -0.2]))
     assert hand['mult_acc'] == 0.25  # round: 4 vs 3, -4 vs -3, 1 vs 0, -0 vs 0 -> only the last agrees
     assert hand['acc7'] == 0.75  # clipped: 3 == 3, -3 == -3, 1 != 0, 0 == 0
     assert hand['binary_acc'] == 0.75  # y >= 0: T F T T; p >= 0: T F T F
     assert hand['binary_acc_nonzero'] == 1.0  # the y == 0 sample is left out
-    assert np.isnan(utils.mosi_metrics(y, np.zeros_like(y))['corr'])  # constant predictions: no correlation
-    assert np.isnan(utils.pearson(np.full(7, 0.1) + np.full(7, 0.2), y[:7]))  # constant, whatever the rounding
+    assert np.isnan(metrics.mosi_metrics(y, np.zeros_like(y))['corr'])  # constant predictions: no correlation
+    assert np.isnan(metrics.pearson(np.full(7, 0.1) + np.full(7, 0.2), y[:7]))  # constant, whatever the rounding
 
 
 def test_pom_metrics_per_trait_and_means():
@@ -133,14 +134,14 @@ def test_pom_metrics_per_trait_and_means():
     rng = np.random.RandomState(1)
     y = rng.uniform(1, 7, (50, 16))
     p = y + rng.randn(50, 16)
-    m = utils.pom_metrics(y, p)
+    m = metrics.pom_metrics(y, p)
     for k in range(16):
         assert m['trait_mae'][k] == pytest.approx(np.mean(np.abs(p[:, k] - y[:, k])))
         assert m['trait_corr'][k] == pytest.approx(pearsonr(p[:, k], y[:, k])[0])
         assert m['trait_acc'][k] == pytest.approx(np.mean(np.round(p[:, k]) == np.round(y[:, k])))
     assert (m['mae'], m['corr'], m['acc']) == pytest.approx(
         (np.mean(m['trait_mae']), np.mean(m['trait_corr']), np.mean(m['trait_acc'])))
-    hand = utils.pom_metrics(np.array([[1.0, 7.0], [4.4, 2.0]]), np.array([[1.4, 5.0], [3.6, 2.0]]))
+    hand = metrics.pom_metrics(np.array([[1.0, 7.0], [4.4, 2.0]]), np.array([[1.4, 5.0], [3.6, 2.0]]))
     assert hand['trait_mae'] == pytest.approx([0.6, 1.0]) and hand['trait_acc'] == [1.0, 0.5]  # 4.4 and 3.6 both round to 4
 
 

@@ -277,7 +277,7 @@ def test_pom_csv_has_every_trait_rounded_as_the_authors(tmp_path, pom_pkl, capsy
     for trial, row in zip(done, rows):
         assert float(row[11]) == trial.value  # the validation MAE is not rounded
         model = utils.model_from_checkpoint(trial.user_attrs['checkpoint'], 'pom', dataset='pom')[0]
-        scores = utils.evaluate(model, test_set, metrics='pom')
+        scores = utils.evaluate(model, test_set, metrics_for='pom')
         expected = [round(v, 3) for key in ('trait_acc', 'trait_mae', 'trait_corr') for v in scores[key]]
         assert all(same(float(got), want) for got, want in zip(row[12:], expected)), (row[12:], expected)
         assert any(v > 0 for v in expected[:16]), expected
