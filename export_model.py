@@ -46,6 +46,7 @@ INPUT_NAMES = ('audio', 'video', 'text')
 CHECK_SAMPLES = 8  # samples compared between the dynamic graph and the exported model
 ONNX_FILE = 'inference.onnx'
 ONNX_OPSET = 17  # ONNX opset of inference.onnx; ONNX Runtime >= 1.13 runs it
+DEFAULT_SEQ_LEN = 20  # the paper's pickles (checkpoints written before seq_len was recorded)
 CHECK_TOLERANCE = 1e-5  # per unit of output scale: max |exported - dynamic| <= 1e-5 * max(1, max |dynamic|)
 # What the exported model returns, per dataset (the 'output' of inference_info.json).
 OUTPUT_KINDS = {dataset: 'scores' if dataset in hparams.REGRESSION else 'probabilities'
@@ -176,8 +177,9 @@ def parse_args(argv=None):
     parser.add_argument('--data_path', type=str, default=None,
                         help='optional pickle of --dataset: check that its feature sizes and label count fit the '
                              'model, and self-check the export on its test samples')
-    parser.add_argument('--seq_len', type=int, default=20,
-                        help='text sequence length of the exported input (default 20); 0 = any length')
+    parser.add_argument('--seq_len', type=int, default=None,
+                        help="text sequence length of the exported input (default: the training file's, recorded in "
+                             'the checkpoint; 20 for checkpoints that record none); 0 = any length')
     return parser.parse_args(argv)
 
 
@@ -185,7 +187,7 @@ def main(argv=None):
     args = parse_args(argv)
     dataset, name, _ = hparams.task_of(args)  # validates --dataset and --emotion
     regression = dataset in hparams.REGRESSION
-    if args.seq_len < 0:
+    if args.seq_len is not None and args.seq_len < 0:
         raise utils.UserError('--seq_len must be >= 1, or 0 for any length; got {}'.format(args.seq_len))
     if args.data_path and not os.path.isfile(args.data_path):
         raise utils.UserError('--data_path {} does not exist'.format(args.data_path))
@@ -199,7 +201,7 @@ def main(argv=None):
     # Classification exports class probabilities; regression the raw scores.
     model, hp, input_dims = utils.model_from_checkpoint(check_path, name, overrides, use_softmax=not regression,
                                                         dataset=dataset)
-    seq_len = args.seq_len or None
+    seq_len = (hp.get('seq_len') or DEFAULT_SEQ_LEN) if args.seq_len is None else (args.seq_len or None)
     if dataset == 'mosi' and hp['output_dim'] != 1:
         # The seed's flat .pkl checkpoints record no dataset, so model_from_checkpoint cannot refuse them.
         raise utils.UserError('--dataset mosi: checkpoint {} has {} outputs but a CMU-MOSI model has one '
@@ -209,6 +211,7 @@ def main(argv=None):
         _, _, test_set, _ = utils.load_data(dataset, args.data_path, name, expected_dims=input_dims,
                                             output_dim=hp['output_dim'],
                                             output_flag='the output_dim of checkpoint {}'.format(check_path))
+        utils.check_layout(hp, test_set, check_path, args.data_path)
         data_seq_len = test_set.text.shape[1]
         if seq_len is not None and data_seq_len != seq_len:
             raise utils.UserError('{}: text sequences have length {} but --seq_len is {}'.format(
@@ -229,7 +232,7 @@ def main(argv=None):
         '{}={}'.format(k, hp[k]) for k in hparams.MODEL_HPARAMS), check_path))
     expected = dynamic_outputs(model, inputs)
     files = export(model, input_dims, seq_len, model_dir)
-    info = {'format': INFO_FORMAT, 'dataset': dataset, 'name': name}
+    info = {'format': INFO_FORMAT, 'dataset': dataset, 'name': name, 'layout': hp.get('layout', 'authors')}
     if dataset == 'iemocap':
         info['emotion'] = name
     info.update({

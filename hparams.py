@@ -1,6 +1,11 @@
 """The hyperparameter specification and the tasks: every hyperparameter once (type, allowed range,
 command-line help, the authors' search grid, per-dataset default), and the published values of
-every task (an IEMOCAP emotion, CMU-MOSI, a POM trait's row).
+every task (an IEMOCAP emotion, CMU-MOSI, a POM trait's row, and the settings behind MMSA's
+published LMF rows for its feature files of CMU-MOSI, CMU-MOSEI, CH-SIMS and CH-SIMS v2).
+
+Settings are chosen per family: the dataset itself for the paper's three pickles ('iemocap',
+'mosi', 'pom'), and 'mmsa' for MMSA's feature files (any of the four MMSA datasets; CMU-MOSI
+has both layouts, so its family is known once the file is read: family(dataset, layout)).
 
 The scripts build their flags (add_hparam_args), range checks (check_hparams) and search space
 (search_space) from SPEC; train.sh, run_lfm.sh, search.py, reproduce.py and the TIPC configs take
@@ -17,35 +22,47 @@ HParam = collections.namedtuple('HParam', 'name type low high low_open group hel
 
 def hparam(name, type, low, group, help, high=None, low_open=False, grid=None, dataset_default=None, note=''):
     """One hyperparameter. Allowed values: > low (low_open) or >= low, and < high if given.
-    grid: the authors' search values, a list, or {dataset: list}. dataset_default: {dataset: value}
-    for settings every task of a dataset shares (the rest come from PUBLISHED)."""
+    grid: the search values, a list (every family), or {family: list}. dataset_default: {family: value}
+    for settings every task of a family shares (the rest come from PUBLISHED); families: FAMILIES."""
     return HParam(name, type, low, high, low_open, group, help, grid, dataset_default or {}, note)
 
 
+PAPER_FAMILIES = ('iemocap', 'mosi', 'pom')  # the paper's three pickles
+FAMILIES = PAPER_FAMILIES + ('mmsa',)
+
+
+def by_family(values, families=PAPER_FAMILIES):
+    return {family: list(values) for family in families}
+
+
 DROPOUTS = [0, 0.1, 0.15, 0.2, 0.3, 0.5]
-RATES = [0.0003, 0.0005, 0.001, 0.003]
+AUTHORS_RATES = by_family([0.0003, 0.0005, 0.001, 0.003])
 # Order: the training length, the 11 the authors search in their CSV's column order, then the rest.
 # group: which part of the code reads it (the model, the model's dropouts, or training).
 SPEC = (
+    # MMSA trains without an epoch limit; 1000 is a cap its runs never reach (they stop within ~60).
     hparam('epochs', int, 1, 'train', 'most epochs (early stopping usually ends sooner)',
-           dataset_default={'iemocap': 100, 'mosi': 500, 'pom': 500}),
+           dataset_default={'iemocap': 100, 'mosi': 500, 'pom': 500, 'mmsa': 1000}),
     hparam('patience', int, 1, 'train', 'epochs without a better validation loss before stopping',
-           dataset_default={'iemocap': 20, 'mosi': 20, 'pom': 20}),
+           dataset_default={'iemocap': 20, 'mosi': 20, 'pom': 20, 'mmsa': 8}),
     hparam('audio_hidden', int, 1, 'model', 'audio subnetwork width',
            grid={'iemocap': [8, 16, 32], 'mosi': [4, 8, 16], 'pom': [4, 8, 16]}),
-    hparam('video_hidden', int, 1, 'model', 'video (FACET) subnetwork width', grid=[4, 8, 16]),
-    hparam('text_hidden', int, 2, 'model', 'text LSTM width', grid=[64, 128, 256],
+    hparam('video_hidden', int, 1, 'model', 'video subnetwork width', grid=by_family([4, 8, 16])),
+    hparam('text_hidden', int, 2, 'model', 'text LSTM width', grid=by_family([64, 128, 256]),
            note='the text output is text_hidden // 2'),
-    hparam('audio_dropout', float, 0, 'dropout', 'audio subnetwork dropout', high=1, grid=DROPOUTS),
-    hparam('video_dropout', float, 0, 'dropout', 'video subnetwork dropout', high=1, grid=DROPOUTS),
-    hparam('text_dropout', float, 0, 'dropout', 'text subnetwork dropout', high=1, grid=DROPOUTS),
+    hparam('audio_dropout', float, 0, 'dropout', 'audio subnetwork dropout', high=1, grid=by_family(DROPOUTS)),
+    hparam('video_dropout', float, 0, 'dropout', 'video subnetwork dropout', high=1, grid=by_family(DROPOUTS)),
+    hparam('text_dropout', float, 0, 'dropout', 'text subnetwork dropout', high=1, grid=by_family(DROPOUTS)),
     hparam('factor_learning_rate', float, 0, 'train', 'Adam rate of the three modality factors', low_open=True,
-           grid=RATES),
-    hparam('learning_rate', float, 0, 'train', 'Adam rate of everything else', low_open=True, grid=RATES),
-    hparam('rank', int, 1, 'model', 'rank of the fusion factors', grid=[1, 4, 8, 16]),
+           grid=dict(AUTHORS_RATES, mmsa=[0.0001, 0.0005, 0.001])),
+    hparam('learning_rate', float, 0, 'train', 'Adam rate of everything else', low_open=True,
+           grid=dict(AUTHORS_RATES, mmsa=[0.0005, 0.001, 0.002, 0.005])),
+    hparam('rank', int, 1, 'model', 'rank of the fusion factors', grid=dict(by_family([1, 4, 8, 16]), mmsa=[3, 4, 5, 6])),
     hparam('batch_size', int, 1, 'train', 'samples per batch',
-           grid={'iemocap': [8, 16, 32, 64, 128], 'mosi': [4, 8, 16, 32, 64, 128], 'pom': [4, 8, 16, 32, 64, 128]}),
-    hparam('weight_decay', float, 0, 'train', "Adam's L2 weight decay", grid=[0, 0.001, 0.002, 0.01]),
+           grid={'iemocap': [8, 16, 32, 64, 128], 'mosi': [4, 8, 16, 32, 64, 128], 'pom': [4, 8, 16, 32, 64, 128],
+                 'mmsa': [32, 64, 128]}),
+    hparam('weight_decay', float, 0, 'train', "Adam's L2 weight decay",
+           grid=dict(by_family([0, 0.001, 0.002, 0.01]), mmsa=[0, 0.0001, 0.001, 0.005])),
     hparam('seed', int, 0, 'train', 'seed of initialisation, dropout and batch order', high=2 ** 32),
     hparam('output_dim', int, 1, 'model', 'IEMOCAP: classes (2); CMU-MOSI/POM: must equal the label count of the file',
            dataset_default={'iemocap': 2}),
@@ -59,6 +76,14 @@ def names(group=None):
 
 MODEL_HPARAMS = names('model')
 DROPOUT_HPARAMS = names('dropout')
+# MMSA tunes these as lists (config_tune.json; hidden sizes in its order text/audio/video, here
+# audio/video/text). Its dropout lists [.3,.3,.3,.5] and [.3]*4 differ only in the post-fusion
+# dropout, which LMF does not apply: one choice here.
+JOINT_GRIDS = {'mmsa': {
+    ('audio_hidden', 'video_hidden', 'text_hidden'): [(16, 128, 128), (16, 64, 64), (32, 128, 128), (32, 256, 256),
+                                                      (32, 64, 64)],
+    ('audio_dropout', 'video_dropout', 'text_dropout'): [(0.3, 0.3, 0.3), (0.2, 0.2, 0.2), (0.4, 0.4, 0.4)],
+}}
 SEARCH_HPARAMS = tuple(h.name for h in SPEC if h.grid is not None)
 SEARCH_FIXED = tuple(h.name for h in SPEC if h.grid is None and h.group == 'train')  # epochs, patience, seed
 TABLE_COLUMNS = SEARCH_HPARAMS + ('seed',)  # the columns of PUBLISHED
@@ -98,25 +123,59 @@ PUBLISHED = {
         'Sentiment': (16, 16, 64, 0.5, 0.5, 0.2, 0.003, 0.001, 4, 8, 0.002, 0),
         'Humorous': (8, 8, 64, 0.5, 0.2, 0.15, 0.003, 0.001, 4, 4, 0.001, 0),
     },
+    # MMSA's feature files, per dataset: the settings behind MMSA's published LMF rows (its v1 config
+    # of Feb 2021; CH-SIMS v2 has only its current config). Seed: MMSA's first, 1111 (--seeds N: 1111..).
+    # MMSA also lists a post-fusion dropout, which LMF does not apply.
+    'mmsa': {
+        'mosi': (32, 256, 256, 0.3, 0.3, 0.3, 0.001, 0.001, 4, 32, 0.0001, 1111),
+        'mosei': (16, 128, 128, 0.4, 0.4, 0.4, 0.0001, 0.0005, 5, 64, 0.005, 1111),
+        'sims': (32, 256, 256, 0.2, 0.2, 0.2, 0.001, 0.002, 3, 32, 0.005, 1111),
+        'simsv2': (32, 64, 64, 0.3, 0.3, 0.3, 0.0005, 0.002, 4, 32, 0.0001, 1111),
+    },
 }
-HPARAMS = {dataset: {task: dict(zip(TABLE_COLUMNS, row)) for task, row in rows.items()}
-           for dataset, rows in PUBLISHED.items()}
+HPARAMS = {family: {task: dict(zip(TABLE_COLUMNS, row)) for task, row in rows.items()}
+           for family, rows in PUBLISHED.items()}
 # Not hyperparameters, but per dataset too. linear_init: IEMOCAP keeps the earlier Paddle port's
 # Linear initialisation (Paddle's default); CMU-MOSI and POM, which that port never had, take the
 # authors' (PyTorch's): with Paddle's, CMU-MOSI learned clearly worse than their code
 # (BENCHMARKS.md, "Learning parity").
-DATASET_SETTINGS = {'iemocap': {}, 'mosi': dict(linear_init='torch'), 'pom': dict(linear_init='torch')}
+# MMSA's code is PyTorch too.
+FAMILY_SETTINGS = {'iemocap': {}, 'mosi': dict(linear_init='torch'), 'pom': dict(linear_init='torch'),
+                   'mmsa': dict(linear_init='torch')}
 
 # ---------------------------------------------------------------- tasks
 
-DATASETS = tuple(PUBLISHED)
-REGRESSION = ('mosi', 'pom')  # trained with the summed L1 loss, evaluated as regression
+DATASETS = ('iemocap', 'mosi', 'pom', 'mosei', 'sims', 'simsv2')
+MMSA_DATASETS = tuple(PUBLISHED['mmsa'])  # readable in MMSA's layout
+MMSA_ONLY = tuple(d for d in MMSA_DATASETS if d not in PAPER_FAMILIES)  # only in MMSA's layout
+LAYOUTS = ('authors', 'mmsa')  # the paper's processed pickles, MMSA's feature files
+REGRESSION = tuple(d for d in DATASETS if d != 'iemocap')  # L1 loss, evaluated as regression
+# --recipe: 'ours' (default) trains every parameter and applies the text dropout; 'mmsa' is MMSA's LMF
+# training exactly, with its two defects: fusion_weights and fusion_bias never trained, text dropout 0.
+RECIPES = ('ours', 'mmsa')
 EMOTIONS = tuple(PUBLISHED['iemocap'])
 # --trait: the 16 POM traits (and the Sentiment column of older 17-label copies) -> their hyperparams.txt row
 POM_TRAIT_ROWS = dict({name: name for name in PUBLISHED['pom']}, Passionate='Passion', Dominant='Dominance',
                       Reserved='Reserve', Credible='Confidence', Thorough='Confidence', Persuasive='Confidence')
 DEFAULT_TRAIT = 'Confidence'
-IDENTITY_KEYS = ('dataset', 'emotion', 'trait')  # which task a hyperparameter dict belongs to
+IDENTITY_KEYS = ('dataset', 'emotion', 'trait', 'layout')  # which task a hyperparameter dict belongs to
+
+
+def default_layout(dataset):
+    """The layout a dataset's files have unless the file says otherwise (only CMU-MOSI has both)."""
+    return 'mmsa' if dataset in MMSA_ONLY else 'authors'
+
+
+def family(dataset, layout=None):
+    """Which settings a task takes: the dataset's own (the paper's pickles), or 'mmsa' (MMSA's files)."""
+    layout = layout or default_layout(dataset)
+    if layout not in LAYOUTS:
+        raise UserError('unknown layout {!r}; one of {}'.format(layout, ', '.join(LAYOUTS)))
+    if layout == 'mmsa' and dataset not in MMSA_DATASETS:
+        raise UserError('--dataset {} has no MMSA feature file; MMSA has {}'.format(dataset, ', '.join(MMSA_DATASETS)))
+    if layout == 'authors' and dataset in MMSA_ONLY:
+        raise UserError('--dataset {} exists only as MMSA feature files'.format(dataset))
+    return 'mmsa' if layout == 'mmsa' else dataset
 
 
 def model_name(dataset, emotion=None):
@@ -139,19 +198,24 @@ def pom_trait(trait):
     raise UserError('--trait: unknown trait {!r}; choose one of {}'.format(trait, ', '.join(POM_TRAIT_ROWS)))
 
 
-def published_hparams(dataset, emotion=None, trait=None):
-    """The published hyperparameters of one task with the dataset's defaults (epochs, patience, ...)
-    and the keys that say which task it is: dataset, plus emotion (IEMOCAP) or trait (POM)."""
-    if dataset not in PUBLISHED:
+def published_hparams(dataset, emotion=None, trait=None, layout=None):
+    """The published hyperparameters of one task with its family's defaults (epochs, patience, ...)
+    and the keys that say which task it is: dataset and layout, plus emotion (IEMOCAP) or trait (POM).
+    layout: 'authors' or 'mmsa' (default: the dataset's usual one, see default_layout)."""
+    if dataset not in DATASETS:
         raise UserError('--dataset: unknown dataset {!r}; choose one of {}'.format(dataset, ', '.join(DATASETS)))
     if dataset != 'iemocap' and emotion is not None:
         raise UserError('--emotion selects an IEMOCAP model; --dataset {} has none'.format(dataset))
     if dataset != 'pom' and trait is not None:
         raise UserError('--trait selects a row of the POM hyperparameters; it does not apply to --dataset {}'.format(
             dataset))
-    hp = {h.name: h.dataset_default[dataset] for h in SPEC if dataset in h.dataset_default}
-    hp.update(DATASET_SETTINGS[dataset], dataset=dataset)
-    if dataset == 'iemocap':
+    layout = layout or default_layout(dataset)
+    settings = family(dataset, layout)
+    hp = {h.name: h.dataset_default[settings] for h in SPEC if settings in h.dataset_default}
+    hp.update(FAMILY_SETTINGS[settings], dataset=dataset, layout=layout)
+    if settings == 'mmsa':
+        hp.update(HPARAMS['mmsa'][dataset], recipe='ours')
+    elif dataset == 'iemocap':
         emotion = 'happy' if emotion is None else emotion
         if emotion not in HPARAMS['iemocap']:
             raise UserError('--emotion: unknown emotion {!r}; choose one of {}'.format(emotion, ', '.join(EMOTIONS)))
@@ -181,7 +245,8 @@ def add_task_args(parser, trait=True, trait_use='to train with'):
     """--dataset, --emotion and (for training) --trait: which model a script works on. trait_use: what the
     script takes from the trait's row, for the help."""
     parser.add_argument('--dataset', choices=DATASETS, default='iemocap',
-                        help='iemocap (default; one model per --emotion), mosi or pom')
+                        help='iemocap (default; one model per --emotion), mosi (the authors\' pickle or MMSA\'s '
+                             'feature file), pom, or MMSA\'s mosei, sims, simsv2')
     parser.add_argument('--emotion', type=str, default=None,
                         help='IEMOCAP only: one of {} (default happy)'.format(', '.join(EMOTIONS)))
     if trait:
@@ -197,9 +262,10 @@ def default_text(spec):
     values = {}
     for dataset, value in spec.dataset_default.items():
         values.setdefault(value, []).append(dataset)
-    if len(values) == 1 and len(spec.dataset_default) == len(DATASETS):
+    if len(values) == 1 and len(spec.dataset_default) == len(FAMILIES):
         return str(next(iter(values)))
-    return ', '.join('{} for {}'.format(value, ' and '.join(d)) for value, d in values.items())
+    return ', '.join('{} for {}'.format(value, ' and '.join("MMSA's files" if f == 'mmsa' else f for f in families))
+                     for value, families in values.items())
 
 
 def add_hparam_args(parser, which=None, default=None):
@@ -242,10 +308,17 @@ def check_hparams(hp):
     return hp
 
 
-def search_space(dataset):
-    """{name: the authors' grid for this dataset}, in their CSV's column order."""
+def search_space(family):
+    """{name: the grid}, in the authors' CSV's column order: the authors' grid for the paper's
+    datasets, MMSA's config_tune.json for 'mmsa' (a dataset name is taken as its paper family).
+    A tuple of names is a joint choice (MMSA tunes its hidden sizes and dropouts as lists):
+    its values are tuples in that order."""
     space = {}
     for spec in SPEC:
-        if spec.grid is not None:
-            space[spec.name] = list(spec.grid[dataset] if isinstance(spec.grid, dict) else spec.grid)
+        if isinstance(spec.grid, dict):
+            if family in spec.grid:
+                space[spec.name] = list(spec.grid[family])
+        elif spec.grid is not None:  # one grid for every family
+            space[spec.name] = list(spec.grid)
+    space.update(JOINT_GRIDS.get(family, {}))
     return space

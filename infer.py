@@ -144,6 +144,7 @@ def load_model_info(model_dir, name, save_inference_dir, dataset='iemocap', use_
         seq_len = info.get('seq_len')
         info['seq_len'] = None if seq_len is None else int(seq_len)
         info.setdefault('dataset', 'iemocap')
+        info.setdefault('layout', 'authors')  # info files written before MMSA's feature files were read
         if info['dataset'] not in OUTPUT_KINDS:
             raise ValueError('unknown dataset {!r}'.format(info['dataset']))
         # The name is the emotion for IEMOCAP, else the dataset (hparams.model_name).
@@ -442,6 +443,7 @@ def main(argv=None):
     if info['seq_len'] is not None and test_set.text.shape[1] != info['seq_len']:
         raise utils.UserError('{}: text sequences have length {} but the model in {} was exported for {}'.format(
             data_path, test_set.text.shape[1], model_dir, info['seq_len']))
+    utils.check_layout(info, test_set, model_dir, data_path)
     if test_set.labels.shape[1] != info['output_dim']:
         raise utils.UserError('{}: labels have {} {} but the model in {} outputs {}'.format(
             data_path, test_set.labels.shape[1], 'columns' if regression else 'classes', model_dir,
@@ -469,7 +471,8 @@ def main(argv=None):
     np.save(out_path, outputs)
     print('Saved {} [{}, {}] to {}'.format(kind, outputs.shape[0], outputs.shape[1], out_path))
 
-    metrics.show_results(dataset, metrics.task_metrics(dataset, test_set.targets, outputs))
+    metric_set = metrics.metric_set(dataset, info['layout'])
+    metrics.show_results(metric_set, metrics.task_metrics(metric_set, test_set.targets, outputs))
     if test_set.synthetic:
         print(utils.synthetic_note(dataset))
     if args.benchmark:

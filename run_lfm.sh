@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Evaluate the trained models on the test split (after `bash train.sh`): the four IEMOCAP
-# emotions, or with DATASET=mosi|pom the CMU-MOSI or POM model.
+# emotions, or with DATASET=mosi|pom|mosei|sims|simsv2 that dataset's model.
 #
-# Data: $DATA_PATH if set (it must exist), else data/iemocap.pkl (data/mosi.pkl, data/pom.pkl),
+# Data: $DATA_PATH if set (it must exist), else the dataset's real file (docs/datasets.md),
 # else that dataset's SYNTHETIC sample. Checkpoints are read from $CHECK_DIR (default check/).
 # Extra arguments are passed to every test.py call.
 set -uo pipefail

@@ -4,9 +4,13 @@
     python test.py --dataset mosi  [--check_path check/mosi.pdparams]  [--data_path data/mosi.pkl]
     python test.py --dataset pom   [--check_path check/pom.pdparams]   [--data_path data/pom.pkl]
 
+    python test.py --dataset mosei --data_path data/MOSEI/Processed/unaligned_50.pkl   # MMSA's feature file
+
 IEMOCAP prints weighted F1 and accuracy; CMU-MOSI the authors' five lines (MAE, correlation,
 multiclass and binary accuracy, F1) and then the variants later papers report; POM a table
-of MAE, correlation and accuracy per trait and their means.
+of MAE, correlation and accuracy per trait and their means. A model of MMSA's feature files
+(CMU-MOSI, CMU-MOSEI, CH-SIMS, CH-SIMS v2) prints MAE and correlation, then MMSA's metrics in
+MMSA's names and order, one `<name> on test set is <value>` line each.
 
 Reads this repository's .pdparams and the earlier LMF_Paddle port's check/*.pkl files.
 The architecture comes from the checkpoint; hyperparameter flags, if given, must agree with it.
@@ -43,9 +47,11 @@ def main(argv=None):
     model, hp, input_dims = utils.model_from_checkpoint(check_path, name, overrides, dataset=dataset)
     _, _, test_set, _ = utils.load_data(dataset, data_path, name, expected_dims=input_dims, output_dim=hp['output_dim'],
                                         output_flag='the output_dim of checkpoint {}'.format(check_path))
+    utils.check_layout(hp, test_set, check_path, data_path)
     print('Model initialized')
-    result = utils.evaluate(model, test_set, batch_size=args.batch_size, metrics_for=dataset)
-    metrics.show_results(dataset, result)
+    metric_set = metrics.metric_set(dataset, hp['layout'])
+    result = utils.evaluate(model, test_set, batch_size=args.batch_size, metrics_for=metric_set)
+    metrics.show_results(metric_set, result)
     if test_set.synthetic:
         print(utils.synthetic_note(dataset))
 

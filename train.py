@@ -5,11 +5,18 @@
     python train.py --dataset mosi                 # sentiment regression, 1 output
     python train.py --dataset pom --trait Vivid    # 16 traits at once, with Vivid's published setting
 
+    python train.py --dataset mosei --data_path data/MOSEI/Processed/unaligned_50.pkl   # an MMSA feature file
+    python train.py --dataset sims --recipe mmsa   # MMSA's LMF training exactly, its two defects included
+
 Adam with the modality factors at --factor_learning_rate and everything else at
---learning_rate; loss summed over the batch (cross-entropy for IEMOCAP, L1 over samples and
-outputs for CMU-MOSI and POM); early stopping on the validation loss (mean cross-entropy, or
-the authors' validation MAE). The best checkpoint goes to <model_path>/<name>.pdparams and the
-log to train_log/train_<name>.txt, where <name> is the emotion, or mosi, or pom.
+--learning_rate. The paper's pickles train as the authors' scripts do: loss summed over the
+batch (cross-entropy for IEMOCAP, L1 over samples and outputs for CMU-MOSI and POM), early
+stopping on the validation loss (mean cross-entropy, or the authors' validation MAE). MMSA's
+feature files train as MMSA does: mean L1 loss, early stopping on the validation loss rounded
+to 4 decimals (mean over batches of the batch-mean L1), patience 8; --recipe mmsa adds MMSA's
+two defects (fusion weights and bias never trained, text dropout 0). The best checkpoint goes to
+<model_path>/<name>.pdparams and the log to train_log/train_<name>.txt, where <name> is the
+emotion, or the dataset (mosi, pom, mosei, sims, simsv2).
 """
 import argparse
 import math
@@ -23,21 +30,30 @@ import metrics
 import utils
 
 FACTOR_NAMES = ('audio_factor', 'video_factor', 'text_factor')
+FUSION_NAMES = ('fusion_weights', 'fusion_bias')  # what MMSA's optimizer leaves out (--recipe mmsa)
+MMSA_MIN_DELTA = 1e-6  # MMSA: a validation loss is better only if <= best - 1e-6
 
 
 class TrainingDiverged(Exception):
     """The loss became NaN or infinite."""
 
 
-def make_optimizer(model, learning_rate, factor_learning_rate, weight_decay):
+def make_optimizer(model, learning_rate, factor_learning_rate, weight_decay, train_fusion=True):
     """Adam with two parameter groups: the three factors, and everything else.
 
     Paddle reads a group's rate from the key 'learning_rate' as a multiplier of the
-    optimizer's rate (the seed passed 'lr', which Paddle ignores).
+    optimizer's rate (the seed passed 'lr', which Paddle ignores). train_fusion=False is MMSA's
+    optimizer (its groups are parameters()[:3] and [5:]): fusion_weights and fusion_bias stay at
+    their initial values.
     """
     import paddle
     factors = [p for name, p in model.named_parameters() if name in FACTOR_NAMES]
-    others = [p for name, p in model.named_parameters() if name not in FACTOR_NAMES]
+    others = [p for name, p in model.named_parameters() if name not in FACTOR_NAMES
+              and (train_fusion or name not in FUSION_NAMES)]
+    if not train_fusion:
+        for name, p in model.named_parameters():
+            if name in FUSION_NAMES:
+                p.stop_gradient = True
     return paddle.optimizer.Adam(
         learning_rate=learning_rate, weight_decay=weight_decay or None,
         parameters=[{'params': factors, 'learning_rate': factor_learning_rate / learning_rate},
@@ -57,6 +73,25 @@ def summed_loss(out, target, regression):
     return paddle.abs(diff).sum()
 
 
+def is_mmsa(hp):
+    """Trained MMSA's way (its feature files) rather than the authors' (the paper's pickles)."""
+    return hp.get('layout') == 'mmsa'
+
+
+def model_hparams(hp):
+    """What the model is built with: --recipe mmsa has MMSA's text dropout of 0 (its TextSubNet
+    sets dropout 0 for a one-layer LSTM); the checkpoint keeps the configured value."""
+    return dict(hp, text_dropout=0.0) if hp.get('recipe') == 'mmsa' else hp
+
+
+def valid_loss_of(model, valid_set, hp):
+    """The early-stopping criterion. The authors': summed L1 / (N * K), or mean cross-entropy.
+    MMSA's: the mean over batches (of --batch_size) of the batch-mean L1, rounded to 4 decimals."""
+    if not is_mmsa(hp):
+        return utils.evaluate(model, valid_set)['loss']
+    return round(utils.evaluate(model, valid_set, batch_size=hp['batch_size'], batch_mean=True)['loss'], 4)
+
+
 def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print, on_epoch=None):
     """Train with early stopping; save the best model. Returns the best validation loss.
 
@@ -67,38 +102,45 @@ def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print, on_epo
     parallel.py); only rank 0 logs and writes the checkpoint.
     """
     utils.set_seed(hp['seed'])
-    model = utils.build_model(hp, input_dims)
-    optimizer = make_optimizer(model, hp['learning_rate'], hp['factor_learning_rate'], hp['weight_decay'])
+    model = utils.build_model(model_hparams(hp), input_dims)
+    optimizer = make_optimizer(model, hp['learning_rate'], hp['factor_learning_rate'], hp['weight_decay'],
+                               train_fusion=hp.get('recipe') != 'mmsa')
     net, (rank, world_size) = parallel.wrap(model, hp['seed']), parallel.world()
     if rank != 0:
         log = lambda line: None  # noqa: E731 (only rank 0 logs)
     rng = np.random.RandomState(hp['seed'])
-    best_valid_loss, patience_left = math.inf, hp['patience']
+    mmsa = is_mmsa(hp)
+    # MMSA: loss = mean over the global batch (its L1Loss); compared with <= best - 1e-6.
+    best_valid_loss, patience_left = (1e8 if mmsa else math.inf), hp['patience']
+    n, batch_size = len(train_set), hp['batch_size']
     for epoch in range(hp['epochs']):
         model.train()
         total_loss = 0.0
-        for audio, video, text, target in parallel.shard_batches(
-                utils.iterate_batches(train_set, hp['batch_size'], shuffle=True, rng=rng)):
+        global_rows = (min(batch_size, n - start) for start in range(0, n, batch_size))
+        for (audio, video, text, target), rows in zip(parallel.shard_batches(
+                utils.iterate_batches(train_set, batch_size, shuffle=True, rng=rng)), global_rows):
             loss = summed_loss(net(audio, video, text), target, train_set.regression)
-            # DataParallel averages gradients over ranks: x world_size makes it the global batch's sum.
+            if mmsa:
+                loss = loss / (rows * train_set.labels.shape[1])
+            # DataParallel averages gradients over ranks: x world_size makes it the global batch's sum (or mean).
             (loss * world_size if world_size > 1 else loss).backward()
             optimizer.step()
             optimizer.clear_grad()
             total_loss += float(loss)
-        train_loss = parallel.sum_over_ranks(total_loss) / len(train_set)
+        # The authors log the summed loss per sample; MMSA the mean of its batch losses.
+        train_loss = parallel.sum_over_ranks(total_loss) / (math.ceil(n / batch_size) if mmsa else n)
         log('Epoch {} complete! Average Training loss: {}'.format(epoch, train_loss))
         if not math.isfinite(train_loss):
             raise TrainingDiverged('training loss became {} in epoch {}'.format(train_loss, epoch))
 
         parallel.sync_buffers(model)
-        valid_loss = parallel.broadcast_from_main(
-            utils.evaluate(model, valid_set)['loss'] if rank == 0 else 0.0)
+        valid_loss = parallel.broadcast_from_main(valid_loss_of(model, valid_set, hp) if rank == 0 else 0.0)
         if not math.isfinite(valid_loss):
             raise TrainingDiverged('validation loss became {} in epoch {}'.format(valid_loss, epoch))
         log('Validation loss is: {}'.format(valid_loss))
         if on_epoch is not None:
             on_epoch(epoch, valid_loss)
-        if valid_loss < best_valid_loss:
+        if (valid_loss <= best_valid_loss - MMSA_MIN_DELTA) if mmsa else (valid_loss < best_valid_loss):
             best_valid_loss, patience_left = valid_loss, hp['patience']
             if rank == 0:
                 utils.save_checkpoint(checkpoint_path, model, hp, input_dims)
@@ -113,15 +155,47 @@ def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print, on_epo
 
 def load_for_training(hp, data_path, verbose=True):
     """(train, valid, test, input_dims) of hp's task; sets hp['output_dim'] to the label count of
-    CMU-MOSI/POM files (a given --output_dim must equal it)."""
-    dataset = hp['dataset']
-    sets = utils.load_data(dataset, data_path, hp.get('emotion'), verbose=verbose, output_dim=hp.get('output_dim'))
-    hp['output_dim'] = int(sets[0].labels.shape[1]) if dataset in hparams.REGRESSION else hp['output_dim']
+    regression files (a given --output_dim must equal it) and hp['seq_len'] to the text length.
+    The file's layout must be hp['layout'] (see task_hparams)."""
+    sets = utils.load_data(hp['dataset'], data_path, hp.get('emotion'), verbose=verbose,
+                           output_dim=hp.get('output_dim'))
+    return fit_to_data(hp, sets, data_path)
+
+
+def fit_to_data(hp, sets, data_path):
+    """What the loaded file decides in hp: output_dim (regression: the label count) and seq_len;
+    its layout must be the one hp's settings are for. Returns sets."""
+    layout = getattr(sets[0], 'layout', 'authors')
+    if layout != hp.get('layout', 'authors'):
+        raise utils.UserError('{} is {}, but these settings are for {}'.format(
+            data_path, LAYOUT_NAMES[layout], LAYOUT_NAMES[hp.get('layout', 'authors')]))
+    hp['output_dim'] = int(sets[0].labels.shape[1]) if hp['dataset'] in hparams.REGRESSION else hp['output_dim']
+    hp['seq_len'] = int(sets[0].text.shape[1])
     return sets
+
+
+LAYOUT_NAMES = {'authors': "the authors' processed pickle", 'mmsa': "MMSA's feature file"}
+
+
+def task_hparams(args, layout=None, explicit=None):
+    """The task's published settings for a file of `layout`, with the flags given (explicit) on top;
+    --recipe mmsa only for MMSA's files."""
+    hp = hparams.published_hparams(args.dataset, args.emotion, args.trait, layout)
+    hp.update(explicit or {})
+    recipe = getattr(args, 'recipe', None)
+    if recipe is not None:
+        if hp['layout'] != 'mmsa' and recipe != 'ours':
+            raise utils.UserError("--recipe {}: MMSA's training applies to MMSA's feature files; {} is {}".format(
+                recipe, args.data_path or 'the data file', LAYOUT_NAMES[hp['layout']]))
+        if hp['layout'] == 'mmsa':
+            hp['recipe'] = recipe
+    return hparams.check_hparams(hp)
 
 
 def describe_task(hp):
     name = hparams.model_name(hp['dataset'], hp.get('emotion'))
+    if hp.get('layout') == 'mmsa':
+        return "{} (MMSA's feature file, recipe {})".format(name, hp.get('recipe', 'ours'))
     return name + (' (hyperparameters of trait {})'.format(hp['trait']) if hp.get('trait') else '')
 
 
@@ -159,8 +233,9 @@ def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_ep
         best_valid_loss = fit(hp, train_set, valid_set, input_dims, checkpoint_path, log, on_epoch=on_epoch)
         log('Best validation loss is: {}'.format(best_valid_loss))
         model, _, _ = utils.model_from_checkpoint(checkpoint_path, name, dataset=dataset)
-        result = utils.evaluate(model, test_set, metrics_for=dataset)
-        metrics.show_results(dataset, result, out=log)
+        metric_set = metrics.metric_set(dataset, hp.get('layout', 'authors'))
+        result = utils.evaluate(model, test_set, metrics_for=metric_set)
+        metrics.show_results(metric_set, result, out=log)
         if test_set.synthetic:
             log(utils.synthetic_note(dataset))
     scores = {k: v for k, v in result.items() if k not in ('loss', 'outputs')}
@@ -173,24 +248,12 @@ def seed_list(base_seed, count):
     return [(base_seed + i) % 2 ** 32 for i in range(count)]
 
 
-# Scalar test metrics that --seeds summarises: (result key, per-seed label, summary label).
-SEED_METRICS = {
-    'iemocap': (('f1', 'F1', 'F1-score'), ('accuracy', 'accuracy', 'accuracy')),
-    'mosi': (('mae', 'MAE', 'MAE'), ('corr', 'Corr', 'correlation'), ('mult_acc', 'multiclass acc', 'multiclass accuracy'),
-             ('binary_acc', 'binary acc', 'binary accuracy'), ('f1', 'F1', 'F1-score'),
-             ('acc7', 'Acc-7 clipped', 'Acc-7 (clipped)'), ('binary_acc_nonzero', 'Acc-2 non-0', 'Acc-2 (non-zero)'),
-             ('f1_nonzero', 'F1 non-0', 'F1-score (non-zero)')),
-    'pom': (('mae', 'MAE', 'MAE (mean over traits)'), ('corr', 'Corr', 'correlation (mean over traits)'),
-            ('acc', 'acc', 'multiclass accuracy (mean over traits)')),
-}
-
-
 def mean_std(values, ddof):
     values = np.asarray(values, dtype=np.float64)
     return '{:.4f} +- {:.4f}'.format(values.mean(), values.std(ddof=ddof))
 
 
-def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log'):
+def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log', sets=None):
     """Train the same setting under `count` seeds; report mean +- std of every test metric.
 
     Seed s trains into <model_path>/<name>_seeds/seed_<s>/ (log in <log_dir>/<name>_seeds/seed_<s>/).
@@ -208,12 +271,13 @@ def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log'):
     for seed in seeds:
         sub = os.path.join('{}_seeds'.format(name), 'seed_{}'.format(seed))
         result = train_and_test(dict(hp, seed=seed), data_path, os.path.join(model_path, sub),
-                                os.path.join(log_dir, sub))
+                                os.path.join(log_dir, sub), sets=sets)
         results.append(dict(result, seed=seed, log=os.path.join(log_dir, sub, 'train_{}.txt'.format(name))))
     if not main:
         return results, None
     print()
-    seed_metrics = SEED_METRICS[dataset]
+    metric_set = metrics.metric_set(dataset, hp.get('layout', 'authors'))
+    seed_metrics = metrics.SEED_METRICS[metric_set]
     for r in results:
         print('seed {}: best validation loss {:.6f}, {}'.format(r['seed'], r['best_valid_loss'], ', '.join(
             'test {} {:.4f}'.format(short, r[key]) for key, short, _ in seed_metrics)))
@@ -236,7 +300,7 @@ def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log'):
     shutil.copyfile(best['log'], os.path.join(log_dir, 'train_{}.txt'.format(name)))
     print('Best seed by validation loss: {} (validation loss {}); its checkpoint is {}'.format(
         best['seed'], best['best_valid_loss'], checkpoint))
-    metrics.show_results(dataset, best)
+    metrics.show_results(metric_set, best)
     if best['synthetic']:
         print(utils.synthetic_note(dataset))
     return results, dict(best, checkpoint=checkpoint)
@@ -248,29 +312,36 @@ def parse_args(argv=None):
     hparams.add_hparam_args(parser, hparams.names())  # every one: default None = the published value
     utils.add_data_arg(parser)
     parser.add_argument('--model_path', type=str, default='check',
-                        help='folder for <name>.pdparams (name: the emotion, mosi or pom)')
+                        help='folder for <name>.pdparams (name: the emotion, or the dataset)')
+    parser.add_argument('--recipe', choices=hparams.RECIPES, default=None,
+                        help="MMSA's feature files: ours (default: MMSA's procedure with every parameter trained and "
+                             "the text dropout applied) or mmsa (MMSA's training exactly, both defects included)")
     parser.add_argument('--log_dir', type=str, default='train_log')
     utils.add_device_args(parser)
     parser.add_argument('--seeds', type=int, default=None,
-                        help='train under N seeds (--seed, --seed+1, ...), print mean +- std of every test '
-                             'metric, keep the best one by validation loss')
+                        help='train under N seeds (--seed, --seed+1, ...; MMSA\'s files: 1111, 1112, ... as MMSA), '
+                             'print mean +- std of every test metric, keep the best one by validation loss')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
-    dataset, _, hp = hparams.task_of(args)
-    hp.update(hparams.explicit_hparams(args, hparams.names()))
-    hparams.check_hparams(hp)
+    explicit = hparams.check_hparams(hparams.explicit_hparams(args, hparams.names()))
+    hp = task_hparams(args, explicit=explicit)  # bad flags fail before the data is read
     if args.seeds is not None and args.seeds < 1:
         raise utils.UserError('--seeds must be >= 1, got {}'.format(args.seeds))
-    data_path = utils.default_data_path(args.data_path, dataset)
+    data_path = utils.default_data_path(args.data_path, args.dataset)
     utils.setup_device(args.device, args.cpu_threads)
+    # Which settings apply depends on the file (CMU-MOSI: the authors' pickle or MMSA's file).
+    sets = utils.load_data(args.dataset, data_path, hp.get('emotion'), verbose=parallel.is_main(),
+                           output_dim=hp.get('output_dim'))
+    hp = task_hparams(args, getattr(sets[0], 'layout', 'authors'), explicit)
+    fit_to_data(hp, sets, data_path)
     try:
         if args.seeds is not None:
-            train_seeds(hp, data_path, args.seeds, args.model_path, args.log_dir)
+            train_seeds(hp, data_path, args.seeds, args.model_path, args.log_dir, sets=sets)
         else:
-            train_and_test(hp, data_path, args.model_path, args.log_dir)
+            train_and_test(hp, data_path, args.model_path, args.log_dir, sets=sets)
     except TrainingDiverged as err:
         raise utils.UserError('Training got into NaN values ({}); try a lower learning rate'.format(err))
 

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Train with the published hyperparameters and seeds (the table PUBLISHED in hparams.py):
 # the four IEMOCAP emotion models, or with DATASET=mosi|pom the CMU-MOSI or POM model
-# (POM: TRAIT=<name> picks the trait whose published setting trains it, default Confidence).
+# (POM: TRAIT=<name> picks the trait whose published setting trains it, default Confidence),
+# or with DATASET=mosei|sims|simsv2 (or DATASET=mosi DATA_PATH=<MMSA's CMU-MOSI file>) a model of
+# MMSA's feature files with the settings behind MMSA's published LMF rows.
 #
-# Data: $DATA_PATH if set (it must exist), else data/iemocap.pkl (data/mosi.pkl, data/pom.pkl),
+# Data: $DATA_PATH if set (it must exist), else the dataset's real file (data/iemocap.pkl,
+# data/mosi.pkl, data/pom.pkl, data/MOSEI/Processed/unaligned_50.pkl, ...: docs/datasets.md),
 # else that dataset's SYNTHETIC sample (generated on first use).
 # Checkpoints go to $CHECK_DIR (default check/), logs to $LOG_DIR (default train_log/).
 # Extra arguments are passed to every train.py call, e.g. `bash train.sh --device gpu`.

@@ -236,6 +236,16 @@ def shape_hparams(state, path='checkpoint'):
     return {k: int(v) for k, v in hp.items()}, tuple(int(d) for d in input_dims)
 
 
+def check_layout(hp, data_set, check_path, data_path):
+    """The data file must have the layout the model (a checkpoint, or an export's info) was trained on:
+    CMU-MOSI has two."""
+    names = {'authors': "the authors' processed pickle", 'mmsa': "MMSA's feature file"}
+    trained, given = hp.get('layout', 'authors'), getattr(data_set, 'layout', 'authors')
+    if trained != given:
+        raise UserError('{} was trained on {} but {} is {}'.format(
+            check_path, names[trained], data_path, names[given]))
+
+
 def model_from_checkpoint(path, name, overrides=None, use_softmax=False, dataset='iemocap'):
     """Build an LMF in eval mode from the checkpoint of model `name` (an emotion, or the dataset).
 
@@ -264,7 +274,7 @@ def model_from_checkpoint(path, name, overrides=None, use_softmax=False, dataset
                 flag, value, path, flag, hp[flag]))
     # Dropouts do not change evaluation; take them from the checkpoint, the flags or the table.
     rest = hparams.published_hparams(dataset, name if dataset == 'iemocap' else None,
-                             saved.get('trait') if dataset == 'pom' else None)
+                                     saved.get('trait') if dataset == 'pom' else None, saved.get('layout'))
     rest.update({k: v for k, v in saved.items() if k not in hp})
     rest.update({k: v for k, v in (overrides or {}).items() if k not in hp})
     hp = dict(rest, **hp)
@@ -295,27 +305,35 @@ def iterate_batches(dataset, batch_size, shuffle=False, rng=None):
                paddle.to_tensor(dataset.text[idx]), paddle.to_tensor(dataset.targets[idx]))
 
 
-def evaluate(model, dataset, batch_size=1024, metrics_for=None):
-    """Loss and (with metrics_for='iemocap', 'mosi' or 'pom') that dataset's test metrics of `model`.
+def evaluate(model, dataset, batch_size=1024, metrics_for=None, batch_mean=False):
+    """Loss and (with metrics_for, a metrics.metric_set name) that set's test metrics of `model`.
 
     Classification: mean cross-entropy per sample. Regression: L1 summed over samples and
-    outputs, divided by N * K (the authors' validation MAE; K = 1 for CMU-MOSI).
-    Returns dict(loss, outputs [N, K], and the metrics of metrics.task_metrics()).
+    outputs, divided by N * K (the authors' validation MAE; K = 1 for CMU-MOSI); with
+    batch_mean, the mean over batches of each batch's mean L1 (MMSA's validation loss, which
+    depends on batch_size). Returns dict(loss, outputs [N, K], and the metrics of
+    metrics.task_metrics()).
     """
     import paddle
     import paddle.nn.functional as F
     model.eval()
-    outputs, total = [], 0.0
+    outputs, total, batch_losses = [], 0.0, []
     with paddle.no_grad():
         for audio, video, text, target in iterate_batches(dataset, batch_size):
             out = model(audio, video, text)
             if dataset.regression:
-                total += float(F.l1_loss(out, target, reduction='sum'))
+                batch_sum = float(F.l1_loss(out, target, reduction='sum'))
+                batch_losses.append(batch_sum / target.size)
+                total += batch_sum
             else:
                 total += float(F.cross_entropy(out, target, reduction='sum'))
             outputs.append(out.numpy())
     outputs = np.concatenate(outputs, axis=0)
-    result = dict(loss=total / dataset.targets.size if dataset.regression else total / len(dataset), outputs=outputs)
+    if batch_mean and dataset.regression:
+        loss = float(np.mean(batch_losses))
+    else:
+        loss = total / dataset.targets.size if dataset.regression else total / len(dataset)
+    result = dict(loss=loss, outputs=outputs)
     if metrics_for:
         result.update(metrics.task_metrics(metrics_for, dataset.targets, outputs))
     return result
