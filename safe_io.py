@@ -32,10 +32,12 @@ def atomic_write(path, mode='w', fsync=False, **open_args):
 
 
 def _numpy_globals():
+    """The globals that numpy arrays, dtypes and scalars of pickle protocols 2-5 name, under both
+    numpy's module names (numpy.core before 2.0, numpy._core since)."""
     try:
-        multiarray = np._core.multiarray  # numpy >= 2
+        core = np._core  # numpy >= 2
     except AttributeError:
-        multiarray = np.core.multiarray
+        core = np.core
     import codecs
     import collections
     allowed = {
@@ -45,14 +47,25 @@ def _numpy_globals():
         ('_codecs', 'encode'): codecs.encode,
         ('collections', 'OrderedDict'): collections.OrderedDict,
     }
-    for module in ('numpy.core.multiarray', 'numpy._core.multiarray'):
-        allowed[(module, '_reconstruct')] = multiarray._reconstruct
-        allowed[(module, 'scalar')] = multiarray.scalar
+    for package in ('numpy.core', 'numpy._core'):
+        allowed[(package + '.multiarray', '_reconstruct')] = core.multiarray._reconstruct
+        allowed[(package + '.multiarray', 'scalar')] = core.multiarray.scalar
+        # protocol 5 arrays: a view of the pickle's bytes or bytearray, reshaped
+        allowed[(package + '.numeric', '_frombuffer')] = core.numeric._frombuffer
     return allowed
 
 
+class RefusedGlobal(pickle.UnpicklingError):
+    """The pickle names a global outside SafeUnpickler.ALLOWED (it could run code)."""
+
+
+class DamagedFile(UserError):
+    """A file that is not a complete, valid pickle (truncated, zero-filled, not a pickle)."""
+
+
 class SafeUnpickler(pickle.Unpickler):
-    """Builds only numpy arrays, dicts, lists, strings and numbers; refuses any other global."""
+    """Builds only numpy arrays, dtypes and scalars, dicts, lists, tuples, strings and numbers;
+    refuses any other global (functions, classes, instances)."""
 
     ALLOWED = _numpy_globals()
 
@@ -60,22 +73,28 @@ class SafeUnpickler(pickle.Unpickler):
         try:
             return self.ALLOWED[(module, name)]
         except KeyError:
-            raise pickle.UnpicklingError(
+            raise RefusedGlobal(
                 'refusing to load {}.{}: only numpy arrays, dicts, lists and numbers are allowed'.format(module, name))
 
 
 def safe_load_pickle(path, what='file'):
-    """Unpickle `path` with SafeUnpickler. Any failure is a UserError naming the file."""
+    """Unpickle `path` with SafeUnpickler. Any failure is a UserError naming the file; a file
+    that is not a complete pickle is a DamagedFile."""
     if not os.path.isfile(path):
         raise UserError('{} {} does not exist'.format(what, path))
     try:
         with open(path, 'rb') as f:
             # latin1 decodes Python 2 str the way numpy expects for array payloads.
             return SafeUnpickler(f, encoding='latin1').load()
-    except pickle.UnpicklingError as err:
+    except RefusedGlobal as err:
         raise UserError('{} {} cannot be loaded: {}'.format(what, path, err))
     except OSError as err:
         raise UserError('{} {} cannot be read: {}'.format(what, path, err.strerror or err))
-    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError, MemoryError) as err:
-        raise UserError('{} {} is truncated or not a valid pickle ({}: {})'.format(
+    except MemoryError:
+        raise UserError('{} {} cannot be unpickled: out of memory (the file is damaged or too large for this '
+                        'machine)'.format(what, path))
+    except pickle.UnpicklingError as err:  # e.g. "invalid load key, '\\x00'" (zeros inside the file)
+        raise DamagedFile('{} {} is damaged: not a valid pickle ({})'.format(what, path, err))
+    except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as err:
+        raise DamagedFile('{} {} is truncated or not a valid pickle ({}: {})'.format(
             what, path, type(err).__name__, err))
