@@ -80,20 +80,24 @@ def add_device_args(parser):
 # ---------------------------------------------------------------- datasets
 
 def data_module(dataset):
-    """The reader of `dataset` (data/iemocap.py, data/mosi.py, data/pom.py)."""
+    """The reader of `dataset` (data/iemocap.py, data/mosi.py, data/pom.py; mosei, sims and simsv2
+    from data/mmsa.py)."""
     import data
-    if dataset not in hparams.DATASETS:
+    if dataset not in data.DATASETS:
         raise UserError('--dataset: unknown dataset {!r}; choose one of {}'.format(
-            dataset, ', '.join(hparams.DATASETS)))
+            dataset, ', '.join(data.DATASETS)))
     return data.module(dataset)
 
 
 def load_data(dataset, data_path, task=None, expected_dims=None, verbose=True, output_dim=None,
               output_flag='--output_dim'):
-    """(train, valid, test, input_dims) of one task; see each reader's load(). output_flag names
-    where output_dim came from in the error when the labels disagree with it."""
-    return data_module(dataset).load(data_path, task, expected_dims=expected_dims, verbose=verbose,
-                                     output_dim=output_dim, output_flag=output_flag)
+    """(train, valid, test, input_dims) of one task; see each reader's prepare(). Served from the cache
+    of prepared arrays (data/cache.py: read-only memory maps; the file is read once for all its
+    tasks); the checks against expected_dims and output_dim and the printed lines happen on every
+    call. output_flag names where output_dim came from in the error when the labels disagree with it."""
+    from data import cache
+    return cache.load(data_module(dataset), data_path, task, expected_dims=expected_dims, verbose=verbose,
+                      output_dim=output_dim, output_flag=output_flag)
 
 
 def synthetic_note(dataset='iemocap'):
@@ -103,7 +107,8 @@ def synthetic_note(dataset='iemocap'):
 def default_data_path(explicit=None, dataset='iemocap'):
     """--data_path if given (it must exist); else the dataset's real file, else its synthetic sample
     (data/iemocap.pkl or data/sample_data.pkl; data/mosi.pkl or data/mosi_sample.pkl; data/pom.pkl or
-    data/pom_sample.pkl), generated on first use."""
+    data/pom_sample.pkl; MMSA's data/MOSEI/Processed/unaligned_50.pkl, data/SIMS/Processed/unaligned_39.pkl,
+    data/SIMSv2/Processed/sims_unaligned.pkl or data/<dataset>_sample.pkl), generated on first use."""
     if explicit:
         if not os.path.isfile(explicit):
             raise UserError('--data_path {} does not exist'.format(explicit))
@@ -301,8 +306,9 @@ def iterate_batches(dataset, batch_size, shuffle=False, rng=None):
     order = rng.permutation(n) if shuffle else None
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size] if shuffle else slice(start, start + batch_size)
-        yield (paddle.to_tensor(dataset.audio[idx]), paddle.to_tensor(dataset.video[idx]),
-               paddle.to_tensor(dataset.text[idx]), paddle.to_tensor(dataset.targets[idx]))
+        # the arrays may be read-only memory maps (data/cache.py); to_tensor copies plain contiguous arrays
+        yield tuple(paddle.to_tensor(np.ascontiguousarray(a[idx]))
+                    for a in (dataset.audio, dataset.video, dataset.text, dataset.targets))
 
 
 def evaluate(model, dataset, batch_size=1024, metrics_for=None, batch_mean=False):

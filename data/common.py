@@ -1,14 +1,23 @@
-"""What the three dataset readers share: the split container, structure checks with
-one-line errors, cleaning of non-finite features, and the atomic pickle writer of the
-sample generators.
+"""What the dataset readers share: the split container, structure checks with one-line errors,
+cleaning of non-finite features, the per-call checks and printed lines of a load, and the atomic
+pickle writer of the sample generators.
 
-Every reader unpickles with safe_io.safe_load_pickle (numpy arrays, dicts, lists and
-numbers only), accepts bytes or str keys and any numeric dtype, zeroes NaN and +-inf in
-the features, refuses non-finite labels, and reads every size from the file.
+Every reader unpickles with safe_io.safe_load_pickle (numpy arrays, dicts, lists and numbers
+only), accepts bytes or str keys and any numeric dtype, zeroes NaN and +-inf in the features,
+refuses non-finite labels, and reads every size from the file.
 
-One name per modality in the code: audio (the files' b'covarep'), video (b'facet', the FACET
-visual features) and text (b'glove'). `video` is the paper code's name, kept in the flags
-(--video_hidden), the checkpoints (video_factor, video_subnet) and the exported input 'video'.
+A reader is read in two steps so that data/cache.py can keep the result:
+  prepare(path, task=None) -> generator: first an info dict (after the whole file was checked,
+      so a bad file fails before anything is written), then (task, split, arrays) one split at a
+      time, arrays = {audio [N, A], video [N, V], text [N, T, E], labels [N, K] float32}; the
+      features may still be float64 and hold NaN/inf (finish() / clean() make them float32).
+  finish_load(...) -> the per-call checks (task, label count, model sizes) and printed lines.
+info = {layout: 'authors' | 'mmsa', synthetic, regression, tasks: [names] ('' for one task),
+        description: the layout line or None, sample_of: real train size of a reduced sample or None}.
+
+One name per modality in the code: audio (the files' covarep / audio), video (facet / vision,
+the visual features) and text (glove / text). `video` is the paper code's name, kept in the
+flags (--video_hidden), the checkpoints (video_factor, video_subnet) and the exported input 'video'.
 """
 import pickle
 
@@ -19,21 +28,25 @@ from safe_io import UserError
 
 SYNTHETIC_KEY = 'synthetic'  # top-level marker that the sample generators write
 SPLITS = ('train', 'valid', 'test')
-FEATURES = ('covarep', 'facet', 'glove', 'label')  # audio, video, text, label
+FEATURES = ('covarep', 'facet', 'glove', 'label')  # the authors' names of audio, video, text, label
+MODALITIES = ('audio', 'video', 'text', 'labels')  # the prepared arrays of a split
+CHUNK_BYTES = 32 << 20  # features are converted this much at a time (no second copy of a large array)
 
 
 class Split:
-    """One split: audio [N, A], video [N, V], text [N, T, 300] float32, labels [N, K] float32.
+    """One split: audio [N, A], video [N, V], text [N, T, E] float32, labels [N, K] float32.
 
     targets is what the loss compares with: the class index [N] int64 of one-hot labels
-    (classification), or the labels themselves [N, K] float32 (regression).
+    (classification), or the labels themselves [N, K] float32 (regression). Arrays served from
+    the cache are read-only memory maps. layout: 'authors' (the paper's pickles) or 'mmsa'.
     """
 
-    def __init__(self, audio, video, text, labels, regression=False, synthetic=False):
+    def __init__(self, audio, video, text, labels, regression=False, synthetic=False, layout='authors'):
         self.audio, self.video, self.text, self.labels = audio, video, text, labels
         self.targets = labels if regression else labels.argmax(axis=1).astype('int64')
         self.regression = regression
         self.synthetic = synthetic  # True for the output of a sample generator
+        self.layout = layout
 
     def __len__(self):
         return self.audio.shape[0]
@@ -66,11 +79,30 @@ def is_synthetic(data):
     return isinstance(data, dict) and any(text_key(k) == SYNTHETIC_KEY for k in data)
 
 
+def open_top(path):
+    """(the file's top-level dict with str keys and without the SYNTHETIC marker, synthetic)."""
+    data = safe_load(path)
+    synthetic = is_synthetic(data)
+    top = str_keys(data, path, 'the top level')
+    top.pop(SYNTHETIC_KEY, None)
+    return top, synthetic
+
+
+def looks_like_mmsa(top):
+    """True if a split of the str-keyed top level holds MMSA's keys (audio/vision), not covarep/facet."""
+    for value in top.values():
+        if isinstance(value, dict):
+            keys = {text_key(k) for k in value}
+            if keys & {'audio', 'vision', 'regression_labels'} and not keys & set(FEATURES):
+                return True
+    return False
+
+
 def clean(a):
     """float32 copy (or the array itself) with every NaN and +-inf set to 0.
 
-    The published audio holds NaN and -inf, the video NaN. In place where the array is
-    ours, so that the largest (text) needs no second copy.
+    The published audio holds NaN and -inf, the video NaN. In place where the array is ours
+    and already float32, so that the largest (text) needs no second copy.
     """
     a = a.astype(np.float32, copy=False)
     if not a.flags.writeable:
@@ -79,40 +111,75 @@ def clean(a):
     return a
 
 
-def load_split(path, where, raw, regression):
-    """Check one {covarep, facet, glove, label} dict and turn it into a Split. `where` names it in errors."""
+def finished_chunks(a):
+    """clean(a) in C order, a block of rows at a time (float32, C-contiguous, for writing to a file)."""
+    rows = max(1, CHUNK_BYTES // max(1, a[:1].size * 4))
+    for start in range(0, a.shape[0], rows):
+        chunk = np.array(a[start:start + rows], dtype=np.float32, order='C')  # a copy: `a` stays as it is
+        chunk[~np.isfinite(chunk)] = 0.0
+        yield chunk
+
+
+def numeric_array(path, where, value, ndims):
+    """`value` if it is a non-empty numeric ndarray with one of `ndims` dimensions."""
+    if not isinstance(value, np.ndarray) or not (np.issubdtype(value.dtype, np.floating)
+                                                 or np.issubdtype(value.dtype, np.integer)):
+        raise UserError('{}: {} should be a numeric array, found {}'.format(
+            path, where, getattr(value, 'dtype', type(value).__name__)))
+    if value.ndim not in ndims:
+        raise UserError('{}: {} should have {} dimensions, found shape {}'.format(
+            path, where, ' or '.join(str(n) for n in ndims), value.shape))
+    if min(value.shape) == 0:
+        raise UserError('{}: {} is empty (shape {})'.format(path, where, value.shape))
+    return value
+
+
+def finite_labels(path, where, labels):
+    """labels as float32 [N, K]; a NaN or infinite label is an error naming its first row."""
+    labels = np.asarray(labels, dtype=np.float32)
+    labels = labels.reshape(len(labels), -1)
+    bad = ~np.isfinite(labels)
+    if bad.any():
+        raise UserError('{}: {} holds {} NaN or infinite value(s) (first in row {}); labels must be finite'.format(
+            path, where, int(bad.sum()), np.flatnonzero(bad.any(axis=1))[0]))
+    return labels
+
+
+def check_authors_split(path, where, raw, regression):
+    """Check one {covarep, facet, glove, label} dict; returns its arrays as
+    {audio, video, text: as stored, labels: float32}. Empties `raw`. `where` names it in errors."""
     feats = str_keys(raw, path, where)
     arrays = {}
     for key, ndim in zip(FEATURES, (2, 2, 3, 2)):
         if key not in feats:
             raise UserError('{}: feature {!r} missing in {}'.format(path, key, where))
-        value = feats[key]
-        if not isinstance(value, np.ndarray) or not (np.issubdtype(value.dtype, np.floating)
-                                                     or np.issubdtype(value.dtype, np.integer)):
-            raise UserError('{}: {}/{} should be a numeric array, found {}'.format(
-                path, where, key, getattr(value, 'dtype', type(value).__name__)))
-        if value.ndim != ndim:
-            raise UserError('{}: {}/{} should have {} dimensions, found shape {}'.format(
-                path, where, key, ndim, value.shape))
-        if min(value.shape) == 0:
-            raise UserError('{}: {}/{} is empty (shape {})'.format(path, where, key, value.shape))
-        arrays[key] = value
+        arrays[key] = numeric_array(path, '{}/{}'.format(where, key), feats[key], (ndim,))
     counts = {key: arrays[key].shape[0] for key in FEATURES}
     if len(set(counts.values())) != 1:
         raise UserError('{}: {} has mismatched sample counts {}'.format(path, where, counts))
-    labels = np.asarray(arrays.pop('label'), dtype=np.float32)
-    bad = int(np.sum(~np.isfinite(labels)))
-    if bad:
-        rows = np.flatnonzero(~np.all(np.isfinite(labels), axis=1))
-        raise UserError('{}: {}/label holds {} NaN or infinite value(s) (first in row {}); labels must be finite'.format(
-            path, where, bad, rows[0]))
+    labels = finite_labels(path, where + '/label', arrays['label'])
     if not regression and labels.shape[1] < 2:
         raise UserError('{}: {}/label should be one-hot [N, classes >= 2], found shape {}'.format(
             path, where, labels.shape))
-    feats.clear()  # drop the raw arrays as soon as their float32 copies exist
+    feats.clear()  # the raw dicts let go of the arrays: only the returned dict holds them
     raw.clear()
-    return Split(clean(arrays.pop('covarep')), clean(arrays.pop('facet')), clean(arrays.pop('glove')), labels,
-                 regression=regression)
+    return dict(audio=arrays['covarep'], video=arrays['facet'], text=arrays['glove'], labels=labels)
+
+
+def sizes_of(arrays):
+    """((audio, video, text) feature sizes, label count) of a split's arrays."""
+    return (arrays['audio'].shape[-1], arrays['video'].shape[-1], arrays['text'].shape[2]), arrays['labels'].shape[1]
+
+
+def check_same_sizes(path, parts, where=''):
+    """The splits' {split: arrays} have train's feature sizes and label count (before anything is written)."""
+    input_dims, label_count = sizes_of(parts['train'])
+    for split in SPLITS:
+        dims, count = sizes_of(parts[split])
+        if dims != input_dims or count != label_count:
+            raise UserError('{}: {}{} has feature sizes {} and {} label columns but train has {} and {}'.format(
+                path, where, split, dims, count, input_dims, label_count))
+    return input_dims, label_count
 
 
 def check_splits(path, sets, where, expected_dims=None, output_dim=None, output_flag='--output_dim'):
@@ -133,12 +200,41 @@ def check_splits(path, sets, where, expected_dims=None, output_dim=None, output_
     return input_dims
 
 
-def print_dims(path, input_dims, synthetic, dataset_name):
-    if synthetic:
+def print_dims(path, input_dims, synthetic, dataset_name, sample_of=None, train_count=None):
+    if synthetic and sample_of:
+        print("NOTE: {} is SYNTHETIC sample data ({} of the real split's {} train samples), not {}.".format(
+            path, train_count, sample_of, dataset_name))
+    elif synthetic:
         print('NOTE: {} is SYNTHETIC sample data, not {}.'.format(path, dataset_name))
     print('Audio feature dimension is: {}'.format(input_dims[0]))
     print('Visual feature dimension is: {}'.format(input_dims[1]))
     print('Text feature dimension is: {}'.format(input_dims[2]))
+
+
+def in_memory(prepared, info, key):
+    """The three Splits of task `key` from a prepare() generator whose info was taken, without a cache."""
+    sets = {}
+    for task, split, arrays in prepared:
+        if task == key:
+            sets[split] = Split(clean(arrays.pop('audio')), clean(arrays.pop('video')), clean(arrays.pop('text')),
+                                arrays.pop('labels'), info['regression'], info['synthetic'], info['layout'])
+    return [sets[split] for split in SPLITS]
+
+
+def finish_load(reader, path, info, key, sets, expected_dims=None, verbose=True, output_dim=None,
+                output_flag='--output_dim'):
+    """The checks and lines of every load (cached or not). Returns (train, valid, test, input_dims)."""
+    check_labels = getattr(reader, 'check_labels', None)
+    if check_labels is not None:
+        check_labels(path, info, sets[0].labels.shape[1])
+    input_dims = check_splits(path, sets, key + '/' if key else '', expected_dims, output_dim, output_flag)
+    for dataset in sets:
+        dataset.synthetic, dataset.layout = info['synthetic'], info['layout']
+    if verbose:
+        if info.get('description'):
+            print('{}: {}'.format(path, info['description']))
+        print_dims(path, input_dims, info['synthetic'], reader.NAME, info.get('sample_of'), len(sets[0]))
+    return sets[0], sets[1], sets[2], input_dims
 
 
 def split_sizes(defaults, train=None, valid=None, test=None):
@@ -153,42 +249,38 @@ def split_sizes(defaults, train=None, valid=None, test=None):
     return tuple(sizes)
 
 
-def write_pickle_atomic(path, obj, what):
-    """Pickle `obj` to `path` atomically (protocol 2, as a Python 2 writer would)."""
+def write_pickle_atomic(path, obj, what, protocol=2):
+    """Pickle `obj` to `path` atomically (protocol 2 by default, as a Python 2 writer would)."""
     with safe_io.atomic_write(path, 'wb') as f:
-        pickle.dump(obj, f, protocol=2)
+        pickle.dump(obj, f, protocol=protocol)
     print('Wrote SYNTHETIC sample data (not {}) to {}'.format(what, path))
 
 
 # ---------------------------------------------------------------- MOSI / POM layout
 
-def load_flat(data_path, name, label_check, expected_dims=None, verbose=True, output_dim=None,
-              output_flag='--output_dim'):
-    """Read a file with the splits at the top level (CMU-MOSI, POM), for regression.
-
-    label_check(path, label_count) raises a UserError when the label count cannot be this
-    dataset's. Returns (train, valid, test, input_dims).
-    """
-    data = safe_load(data_path)
-    synthetic = is_synthetic(data)
-    top = str_keys(data, data_path, 'the top level')
+def prepare_flat(path, top, synthetic, label_check):
+    """prepare() of a file with the splits at the top level (the authors' CMU-MOSI and POM),
+    given its str-keyed top level. label_check(path, label_count) refuses a wrong label count."""
     missing = [split for split in SPLITS if split not in top]
     if missing:
-        have = sorted(k for k in top if k != SYNTHETIC_KEY)
+        have = sorted(top)
         if any(isinstance(v, dict) and set(SPLITS) <= {text_key(k) for k in v} for v in top.values()):
             raise UserError('{}: the file has {} at the top level, each holding train/valid/test, as the IEMOCAP '
-                            'file does; use --dataset iemocap'.format(data_path, ', '.join(have)))
+                            'file does; use --dataset iemocap'.format(path, ', '.join(have)))
         raise UserError('{}: split {!r} missing at the top level (the file has: {})'.format(
-            data_path, missing[0], ', '.join(have)))
-    sets = [load_split(data_path, split, top.pop(split), regression=True) for split in SPLITS]
-    del data, top
-    label_check(data_path, sets[0].labels.shape[1])
-    input_dims = check_splits(data_path, sets, '', expected_dims, output_dim, output_flag)
-    for dataset in sets:
-        dataset.synthetic = synthetic
-    if verbose:
-        print_dims(data_path, input_dims, synthetic, name)
-    return sets[0], sets[1], sets[2], input_dims
+            path, missing[0], ', '.join(have)))
+    parts = {split: check_authors_split(path, split, top.pop(split), regression=True) for split in SPLITS}
+    del top
+    label_check(path, parts['train']['labels'].shape[1])
+    check_same_sizes(path, parts)
+    yield dict(layout='authors', synthetic=synthetic, regression=True, tasks=[''], description=None, sample_of=None)
+    for split in SPLITS:
+        yield '', split, parts.pop(split)
+
+
+def single_task(path, info, task):
+    """task_key() of the one-task datasets: `task` (an emotion, a trait) is not a part of the file."""
+    return ''
 
 
 def _unit(rng, size, density):

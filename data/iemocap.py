@@ -21,10 +21,11 @@ emotion recognition.
     python data/make_sample_data.py [--out data/sample_data.pkl] [--seed 0] [--train 800 --valid 200 --test 250]
 """
 import os
+import sys
 
 import numpy as np
 
-from data import common
+from data import cache, common
 from safe_io import UserError
 
 NAME = 'IEMOCAP'
@@ -41,35 +42,56 @@ NOTE = b'SYNTHETIC sample data made by data/make_sample_data.py; not IEMOCAP'
 
 # ---------------------------------------------------------------- reader
 
+DATASET = 'iemocap'
+CACHE_VERSION = 1  # bump when prepare() changes what it yields: cached entries are then rebuilt
+
+
 def load(data_path, emotion, expected_dims=None, verbose=True, output_dim=None,
          output_flag='--output_dim'):
-    """Read one emotion's three splits. Returns (train, valid, test, input_dims).
+    """Read one emotion's three splits (through data/cache.py). Returns (train, valid, test, input_dims).
 
     input_dims = (audio, video, text) sizes. Set expected_dims (and output_dim) to refuse
     data whose feature sizes (and number of label classes) differ from a model's.
     """
-    data = common.safe_load(data_path)
-    synthetic = common.is_synthetic(data)
-    top = common.str_keys(data, data_path, 'the top level')
-    if emotion not in top:
-        have = sorted(k for k in top if k != common.SYNTHETIC_KEY)
-        if set(common.SPLITS) <= set(have):
-            raise UserError('{}: the file has train/valid/test at the top level, as the CMU-MOSI and POM files do, '
-                            'not emotions; use --dataset mosi or --dataset pom'.format(data_path))
-        raise UserError('{}: emotion {!r} not found (the file has: {})'.format(data_path, emotion, ', '.join(have)))
-    splits = common.str_keys(top[emotion], data_path, '[{}]'.format(emotion))
-    del data, top  # frees the other emotions before the conversion below
-    sets = []
-    for split in common.SPLITS:
-        if split not in splits:
-            raise UserError('{}: split {!r} missing under emotion {!r}'.format(data_path, split, emotion))
-        sets.append(common.load_split(data_path, '{}/{}'.format(emotion, split), splits.pop(split), regression=False))
-    input_dims = common.check_splits(data_path, sets, emotion + '/', expected_dims, output_dim, output_flag)
-    for dataset in sets:
-        dataset.synthetic = synthetic
-    if verbose:
-        common.print_dims(data_path, input_dims, synthetic, NAME)
-    return sets[0], sets[1], sets[2], input_dims
+    return cache.load(sys.modules[__name__], data_path, emotion, expected_dims, verbose, output_dim, output_flag)
+
+
+def task_key(path, info, emotion):
+    if emotion not in info['tasks']:
+        raise UserError('{}: emotion {!r} not found (the file has: {})'.format(path, emotion, ', '.join(info['tasks'])))
+    return emotion
+
+
+def prepare(data_path, emotion=None):
+    """Check the file, yield its info, then (emotion, split, arrays) of every emotion (only
+    `emotion`'s if given); see data/common.py."""
+    top, synthetic = common.open_top(data_path)
+    if set(common.SPLITS) <= set(top):
+        if common.looks_like_mmsa(top):
+            from data import mmsa
+            mmsa.refuse_mmsa_file(data_path, top, DATASET)
+        raise UserError('{}: the file has train/valid/test at the top level, as the CMU-MOSI and POM files do, '
+                        'not emotions; use --dataset mosi or --dataset pom'.format(data_path))
+    emotions = sorted(top, key=lambda e: (EMOTIONS.index(e) if e in EMOTIONS else len(EMOTIONS), e))
+    if emotion is not None:
+        task_key(data_path, dict(tasks=emotions), emotion)
+        emotions = [emotion]
+    parts = {}
+    for name in emotions:  # every emotion is checked before anything is yielded (and written)
+        splits = common.str_keys(top.pop(name), data_path, '[{}]'.format(name))
+        for split in common.SPLITS:
+            if split not in splits:
+                raise UserError('{}: split {!r} missing under emotion {!r}'.format(data_path, split, name))
+        parts[name] = {split: common.check_authors_split(data_path, '{}/{}'.format(name, split), splits.pop(split),
+                                                         regression=False) for split in common.SPLITS}
+        common.check_same_sizes(data_path, parts[name], name + '/')
+    del top  # frees the emotions not asked for
+    yield dict(layout='authors', synthetic=synthetic, regression=False, tasks=emotions, description=None,
+               sample_of=None)
+    for name in emotions:
+        splits = parts.pop(name)
+        for split in common.SPLITS:
+            yield name, split, splits.pop(split)
 
 
 # ---------------------------------------------------------------- generator

@@ -16,10 +16,11 @@ nothing about speaker traits.
     python data/make_sample_data.py --dataset pom [--out data/pom_sample.pkl] [--seed 0]
 """
 import os
+import sys
 
 import numpy as np
 
-from data import common
+from data import cache, common
 from safe_io import UserError
 
 NAME = 'POM'
@@ -44,10 +45,30 @@ def check_label_count(path, count):
                         'use --dataset mosi'.format(path, count))
 
 
+DATASET = 'pom'
+CACHE_VERSION = 1  # bump when prepare() changes what it yields: cached entries are then rebuilt
+
+
 def load(data_path, task=None, expected_dims=None, verbose=True, output_dim=None,
          output_flag='--output_dim'):
-    """Returns (train, valid, test, input_dims); labels [N, K] float32. `task` is unused (one model, all traits)."""
-    return common.load_flat(data_path, NAME, check_label_count, expected_dims, verbose, output_dim, output_flag)
+    """Returns (train, valid, test, input_dims); labels [N, K] float32. `task` is unused (one model, all traits).
+    Reads through data/cache.py."""
+    return cache.load(sys.modules[__name__], data_path, task, expected_dims, verbose, output_dim, output_flag)
+
+
+def prepare(data_path, task=None):
+    top, synthetic = common.open_top(data_path)
+    if common.looks_like_mmsa(top):
+        from data import mmsa
+        mmsa.refuse_mmsa_file(data_path, top, DATASET)
+    return common.prepare_flat(data_path, top, synthetic, check_label_count)
+
+
+def check_labels(path, info, count):
+    check_label_count(path, count)
+
+
+task_key = common.single_task
 
 
 def make_sample_data(seed=0, sizes=SPLIT_SIZES):

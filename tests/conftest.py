@@ -1,9 +1,17 @@
 """pytest setup: the repository on sys.path, the scripts' runtime defaults, and shared fixtures.
 Helpers the tests import live in helpers.py."""
+import atexit
 import os
+import shutil
 import sys
+import tempfile
 
 import pytest
+
+# The data cache (data/cache.py) of this session, inherited by the scripts the tests run: the suite
+# never writes into the repository's data/cache/.
+os.environ['LMF_CACHE_DIR'] = tempfile.mkdtemp(prefix='lmf-test-cache-')
+atexit.register(shutil.rmtree, os.environ['LMF_CACHE_DIR'], True)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # helpers.py
 from helpers import iemocap_data, write_pickle  # noqa: E402  (puts the repository on sys.path)
