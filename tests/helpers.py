@@ -1,5 +1,6 @@
 """What the tests share: the repository's paths, a CLI runner, the one-line-error check, a copy of
-the code for the TIPC scripts, and small IEMOCAP pickles made by data/iemocap.py's generator."""
+the code for the TIPC scripts, and small IEMOCAP and MMSA-layout pickles made by data/iemocap.py's and
+data/mmsa.py's generators."""
 import glob
 import os
 import pickle
@@ -13,7 +14,9 @@ SEED_CHECKPOINTS = os.path.join(REPO, '..', 'shared', 'reference', 'lmf_paddle_c
 if REPO not in sys.path:
     sys.path.insert(0, REPO)
 
-from data import iemocap  # noqa: E402
+import numpy as np  # noqa: E402
+
+from data import iemocap, mmsa  # noqa: E402
 
 
 def iemocap_data(emotions=iemocap.EMOTIONS, sizes=(48, 16, 24), seed=0, as_bytes=True, audio=None, seq=None,
@@ -39,6 +42,23 @@ def iemocap_data(emotions=iemocap.EMOTIONS, sizes=(48, 16, 24), seed=0, as_bytes
     if not as_bytes:
         data = _str_keys(data)
     return data
+
+
+def mmsa_data(dataset='mosei', sizes=(12, 6, 8), steps=(7, 5, 6), seed=0, dtype=np.float32, as_bytes=False,
+              marked=False):
+    """A small dict in MMSA's unaligned layout from data/mmsa.py's generator (the dataset's real feature
+    widths, short time axes), without the SYNTHETIC marker unless `marked`; bytes keys if as_bytes."""
+    data = mmsa.make_sample_data(dataset, seed, tuple(zip(('train', 'valid', 'test'), sizes)), steps=steps,
+                                 dtype=dtype)
+    if not marked:
+        del data['synthetic']
+    return _bytes_keys(data) if as_bytes else data
+
+
+def _bytes_keys(obj):
+    if isinstance(obj, dict):
+        return {(k.encode() if isinstance(k, str) else k): _bytes_keys(v) for k, v in obj.items()}
+    return obj
 
 
 def _str_keys(obj):
