@@ -6,6 +6,9 @@
     python benchmark.py --dataset mosi --sections train,step   # CMU-MOSI (or pom): its sizes, model and L1 loss
 
 Sections (each compares within the same run, alternating the contenders, median of repeats):
+ 0. Data loading: the first load (unpickle, prepare, write the cache of prepared arrays) and the second
+    (the cached arrays, memory-mapped) of an IEMOCAP-size pickle and of a CMU-MOSEI-size MMSA feature file
+    (16326/1871/4659 samples, about 8.5 GB), each in its own process: seconds and peak RSS.
  1. train.py's whole process (load, train a fixed number of epochs, keep the best, test) on an
     IEMOCAP-sized synthetic pickle (4 emotions x 2717/798/938 samples; happy's published hyperparameters), at
     batch 128 and 16, against the same process in PyTorch (benchmarks/torch_train.py), with peak RSS;
@@ -58,15 +61,15 @@ def have_torch():
         return False
 
 
-def run_measured(cmd):
-    """Run `python script args...` through benchmarks/peak_rss.py.
+def run_measured(cmd, env=None):
+    """Run `python script args...` through benchmarks/peak_rss.py (env: extra environment variables).
 
     Returns (wall seconds, peak RSS MB of that process). Raises on failure.
     """
     with tempfile.NamedTemporaryFile(suffix='.rss') as peak_file:
         full = [cmd[0], os.path.join('benchmarks', 'peak_rss.py'), peak_file.name] + cmd[1:]
         start = time.perf_counter()
-        proc = subprocess.run(full, cwd=HERE, capture_output=True, text=True)
+        proc = subprocess.run(full, cwd=HERE, capture_output=True, text=True, env=dict(os.environ, **(env or {})))
         wall = time.perf_counter() - start
         if proc.returncode != 0:
             raise RuntimeError('{} failed:\n{}{}'.format(' '.join(cmd), proc.stdout[-2000:], proc.stderr[-2000:]))
@@ -84,6 +87,48 @@ def alternate(contenders, repeats):
 
 def median(values):
     return statistics.median(values)
+
+
+# ---------------------------------------------------------------- 0. data loading
+
+MOSEI_SIZES = (('train', 16326), ('valid', 1871), ('test', 4659))  # MMSA's CMU-MOSEI split
+
+
+def load_times(dataset, data_path, task, rows, case):
+    """First load (unpickle, prepare, write the cache) and second load (the cached arrays, memory-mapped)
+    of a data file, each in its own process: wall seconds of utils.load_data and peak RSS."""
+    py = sys.executable
+    with tempfile.TemporaryDirectory(dir=os.path.dirname(data_path)) as cache:
+        results = []
+        for _ in ('first', 'second'):
+            cmd = [py, os.path.join('benchmarks', 'load_once.py'), dataset, data_path] + ([task] if task else [])
+            with tempfile.NamedTemporaryFile(suffix='.rss') as peak_file:
+                full = [py, os.path.join('benchmarks', 'peak_rss.py'), peak_file.name] + cmd[1:]
+                done = subprocess.run(full, cwd=HERE, capture_output=True, text=True,
+                                      env=dict(os.environ, LMF_CACHE_DIR=cache))
+                if done.returncode != 0:
+                    raise RuntimeError('{} failed:\n{}'.format(' '.join(cmd), done.stderr[-2000:]))
+                seconds = float(done.stdout.split('load seconds: ')[1].split()[0])
+                results.append((seconds, float(open(peak_file.name).read() or 'nan')))
+    (first, first_rss), (second, second_rss) = results
+    size = os.path.getsize(data_path) / 2 ** 20
+    rows.append(dict(section='data loading', case='{}, {:,.0f} MB pickle: first load / second load'.format(case, size),
+                     paddle='{:.2f} s / {:.3f} s'.format(first, second), ratio='{:.0f}'.format(first / second),
+                     peak='{:.0f} MB / {:.0f} MB'.format(first_rss, second_rss)))
+
+
+def loading(workdir, quick, rows, notes):
+    """Section 0: an IEMOCAP-size pickle of the paper's layout and a CMU-MOSEI-size MMSA file (several GB)."""
+    from data import iemocap, mmsa
+    iemocap_path = os.path.join(workdir, 'iemocap_load.pkl')
+    iemocap.write_sample_data(iemocap_path, sizes=QUICK_SIZES if quick else IEMOCAP_SIZES)
+    load_times('iemocap', iemocap_path, 'happy', rows, 'IEMOCAP (4 emotions)')
+    os.remove(iemocap_path)
+    mosei_path = os.path.join(workdir, 'mosei_load.pkl')
+    mmsa.write_sample_data(mosei_path, 'mosei', sizes=QUICK_SIZES if quick else MOSEI_SIZES)
+    load_times('mosei', mosei_path, None, rows, 'CMU-MOSEI unaligned (MMSA layout)')
+    os.remove(mosei_path)
+    notes.append('data loading: SYNTHETIC files of the real sizes{}; ratio = first / second'.format(' (--quick: tiny)' if quick else ''))
 
 
 # ---------------------------------------------------------------- 1. train.py
@@ -421,8 +466,8 @@ def main():
     parser.add_argument('--epochs', type=int, default=None, help='train.py epochs (default 5, quick 1)')
     parser.add_argument('--markdown', type=str, default=None, help='also write the report to this file')
     parser.add_argument('--plot', type=str, default=None, help='PNG of training speed against rank')
-    parser.add_argument('--sections', type=str, default='train,step,infer,tfn,rank',
-                        help='comma-separated subset of train,step,infer,tfn,rank')
+    parser.add_argument('--sections', type=str, default='load,train,step,infer,tfn,rank',
+                        help='comma-separated subset of load,train,step,infer,tfn,rank')
     parser.add_argument('--dataset', choices=hparams.DATASETS, default='iemocap',
                         help="the task of sections train, step and infer: iemocap (default; happy), mosi or pom "
                              "(at the real split sizes and the table's batch size, summed L1 loss, regression "
@@ -433,7 +478,7 @@ def main():
             parser.error('--{} must be >= 1'.format(name))
     repeats = args.repeats if args.repeats is not None else (1 if args.quick else 3)
     sections = set(args.sections.split(','))
-    unknown = sections - {'train', 'step', 'infer', 'tfn', 'rank'}
+    unknown = sections - {'load', 'train', 'step', 'infer', 'tfn', 'rank'}
     if unknown:
         parser.error('--sections: unknown {}'.format(', '.join(sorted(unknown))))
     epochs = args.epochs if args.epochs is not None else (1 if args.quick else 5)
@@ -446,16 +491,19 @@ def main():
     dataset = args.dataset
     reader = data.module(dataset)
     with tempfile.TemporaryDirectory() as workdir:
+        if 'load' in sections:
+            loading(workdir, args.quick, rows, notes)
         data_path = os.path.join(workdir, '{}_sized.pkl'.format(dataset))
         # IEMOCAP: all four emotions, as in the real file: the loader unpickles the whole file.
         sizes = QUICK_SIZES if args.quick else (IEMOCAP_SIZES if dataset == 'iemocap' else reader.SPLIT_SIZES)
-        reader.write_sample_data(data_path, sizes=sizes)
-        if dataset == 'iemocap':
-            notes.append('data: SYNTHETIC pickle of 4 emotions x {} samples ({:.0f} MB on disk)'.format(
-                '/'.join(str(n) for _, n in sizes), os.path.getsize(data_path) / 2 ** 20))
-        else:
-            notes.append('data: SYNTHETIC pickle in the {} layout, {} samples ({:.0f} MB on disk)'.format(
-                reader.NAME, '/'.join(str(n) for _, n in sizes), os.path.getsize(data_path) / 2 ** 20))
+        if sections & {'train', 'step', 'infer'}:
+            reader.write_sample_data(data_path, sizes=sizes)
+            if dataset == 'iemocap':
+                notes.append('data: SYNTHETIC pickle of 4 emotions x {} samples ({:.0f} MB on disk)'.format(
+                    '/'.join(str(n) for _, n in sizes), os.path.getsize(data_path) / 2 ** 20))
+            else:
+                notes.append('data: SYNTHETIC pickle in the {} layout, {} samples ({:.0f} MB on disk)'.format(
+                    reader.NAME, '/'.join(str(n) for _, n in sizes), os.path.getsize(data_path) / 2 ** 20))
         if 'step' in sections:
             step_batches = (128, 16) if dataset == 'iemocap' else (128, hparams.published_hparams(dataset)['batch_size'])
             training_steps(step_batches, steps=2 if args.quick else 30, repeats=repeats, rows=rows, dataset=dataset)
