@@ -1,22 +1,30 @@
-"""Hyperparameter search for LMF on Optuna: the authors' random search over their grid.
+"""Hyperparameter search for LMF on Optuna: the authors' random search over their grid, or MMSA's.
 
     python search.py --emotion happy --trials 50                    # IEMOCAP, one process
     python search.py --emotion happy --trials 50 --workers 2        # two processes, one machine
     python search.py --emotion happy --trials 200 --storage postgresql://user:pw@db-host/lmf   # many machines
     python search.py --dataset mosi --trials 50                     # CMU-MOSI sentiment (regression)
     python search.py --dataset pom --trials 50 --trait Vivid        # POM, all 16 traits at once
+    python search.py --dataset mosei --trials 20                    # MMSA's feature files: MMSA's LMF grid
+    python search.py --dataset sims --trials 20 --recipe mmsa       # ... trained with MMSA's recipe
 
 The grid is that of the authors' train_iemocap.py, or of train_mosi.py / train_pom.py for
---dataset mosi and pom. Every trial trains with train.train_and_test (the task's published
-seed, or --seed) into search/<study>/trial_<n>/ and is ranked by its best VALIDATION loss
-(cross-entropy for IEMOCAP, the authors' validation MAE for CMU-MOSI and POM); its test
-scores are recorded as trial user attributes but never used to choose. --trials is the
-study's total: rerunning the same command (after a crash, Ctrl-C, or on another machine)
-runs only the missing trials; a setting the study already tried is not trained again.
+--dataset mosi and pom; for MMSA's feature files (CMU-MOSEI, CH-SIMS, CH-SIMS v2, and CMU-MOSI
+when --data_path is MMSA's file: the file decides) it is MMSA's config_tune.json, whose hidden
+sizes and dropouts are joint choices (lists in MMSA): Optuna sees each as one categorical,
+'hidden_sizes' and 'dropouts', with values such as '16/128/128' (audio/video/text). Every trial
+trains with train.train_and_test (the task's published seed, or --seed) into
+search/<study>/trial_<n>/ and is ranked by its best VALIDATION loss (cross-entropy for IEMOCAP,
+the authors' validation MAE for CMU-MOSI and POM, MMSA's rounded validation L1 for its files);
+its test scores are recorded as trial user attributes but never used to choose (MMSA's own tune
+mode records and compares test scores; this script does not). --trials is the study's total:
+rerunning the same command (after a crash, Ctrl-C, or on another machine) runs only the missing
+trials; a setting the study already tried is not trained again.
 At the end: the best setting as the exact `python train.py ...` command that reproduces it
 (with the trial's --cpu_threads where train.py's default differs, e.g. after --workers 2: the
 thread count changes the last digits), and search/<study>.csv with the columns of the authors'
-grid-search CSV for that dataset.
+grid-search CSV for that dataset (MMSA's files: a column per hyperparameter, the validation
+loss, then MMSA's test metrics).
 """
 import argparse
 import contextlib
@@ -31,9 +39,12 @@ import time
 import warnings
 
 import hparams
+import metrics
 import utils
 
 # The CSV's columns after the 11 hyperparameters, as the authors' scripts wrote them: (header, trial user attribute).
+# Keyed by metric set (metrics.metric_set): MMSA's files have a column per MMSA test metric, in MMSA's names and
+# order (MMSA's own tune CSV has these, and no validation column: it selects on test).
 RESULT_COLUMNS = {
     'iemocap': (('Best Validation CrossEntropyLoss', 'best_valid_loss'), ('Test CrossEntropyLoss', 'test_loss'),
                 ('Test F1-score', 'f1'), ('Test Accuracy Score', 'accuracy')),
@@ -41,6 +52,10 @@ RESULT_COLUMNS = {
              ('Test multiclass accuracy', 'mult_acc'), ('Test binary accuracy', 'binary_acc'),
              ('Test f1_score', 'f1')),
     'pom': (('Best Validation MAE', 'best_valid_loss'),),  # then POM_TRAIT_COLUMNS
+    'mmsa_mosi': (('Best Validation Loss', 'best_valid_loss'),) + tuple(
+        ('Test ' + key, key) for key in metrics.MMSA_MOSI_KEYS),
+    'mmsa_sims': (('Best Validation Loss', 'best_valid_loss'),) + tuple(
+        ('Test ' + key, key) for key in metrics.MMSA_SIMS_KEYS),
 }
 # POM: '<Trait> accuracy' for every trait, then '<Trait> MAE', then '<Trait> corr' (lists of K in the
 # trial user attributes), rounded to 3 decimals as train_pom.py rounds them.
@@ -51,12 +66,25 @@ SHOWN_METRICS = {
     'iemocap': (('f1', 'F1'), ('accuracy', 'accuracy')),
     'mosi': (('mae', 'MAE'), ('corr', 'Corr'), ('binary_acc', 'binary accuracy'), ('f1', 'F1')),
     'pom': (('mae', 'mean MAE'), ('corr', 'mean Corr'), ('acc', 'mean accuracy')),  # means over the traits
+    'mmsa_mosi': (('MAE', 'MAE'), ('Corr', 'Corr'), ('Has0_acc_2', 'Has0_acc_2'), ('Non0_acc_2', 'Non0_acc_2'),
+                  ('Non0_F1_score', 'Non0_F1')),
+    'mmsa_sims': (('MAE', 'MAE'), ('Corr', 'Corr'), ('Mult_acc_2', 'Mult_acc_2'), ('Mult_acc_3', 'Mult_acc_3'),
+                  ('F1_score', 'F1')),
 }
+# Optuna's suggest_categorical takes scalars: a joint choice of hparams.search_space (a tuple of names) is
+# one categorical under this name, its values the '/'-joined values in the tuple's order ('16/128/128').
+JOINT_NAMES = {('audio_hidden', 'video_hidden', 'text_hidden'): 'hidden_sizes',
+               ('audio_dropout', 'video_dropout', 'text_dropout'): 'dropouts'}
+JOINT_SEPARATOR = '/'
 NOT_RECORDED = ('checkpoint', 'synthetic')  # train_and_test's keys that are not test scores
-# must agree on resume (a study created before --dataset existed lacks dataset and trait: IEMOCAP)
-STUDY_KEYS = hparams.IDENTITY_KEYS + hparams.SEARCH_FIXED + ('space', 'data_bytes')
+# must agree on resume (a study created before --dataset existed lacks dataset and trait: IEMOCAP; one
+# created before MMSA's files lacks layout and recipe, which are then not compared)
+STUDY_KEYS = hparams.IDENTITY_KEYS + hparams.SEARCH_FIXED + ('recipe', 'space', 'data_bytes')
 DEFAULT_OUT = 'search'
 REDRAW_AFTER = 10  # duplicates in a row after which a worker enqueues an untried random setting
+
+
+_LOADED = {}  # data_sets(): the data file's splits, read once per process
 
 
 class SkipTrial(Exception):
@@ -65,10 +93,39 @@ class SkipTrial(Exception):
 
 # ---------------------------------------------------------------- configuration
 
-def load_space(path, dataset='iemocap'):
-    """The dataset's grid (hparams.search_space), with the lists of a JSON file {name: [values]} replacing
-    the grid's."""
-    space = hparams.search_space(dataset)
+def joint_name(names):
+    """Optuna's name of the joint choice of `names` (a tuple of hyperparameter names)."""
+    return JOINT_NAMES.get(tuple(names), JOINT_SEPARATOR.join(names))
+
+
+def value_text(value):
+    return repr(value) if isinstance(value, float) else str(value)
+
+
+def encode_joint(values):
+    """A joint choice's value tuple as Optuna's categorical value: (16, 128, 128) -> '16/128/128'."""
+    return JOINT_SEPARATOR.join(value_text(v) for v in values)
+
+
+def decode_params(params, joint):
+    """A trial's Optuna params -> {hyperparameter: value}: the joint choices (joint: {Optuna name:
+    [names]}) split into their hyperparameters, typed by hparams.SPEC."""
+    decoded = {}
+    for key, value in params.items():
+        if key in joint:
+            parts = value.split(JOINT_SEPARATOR)
+            decoded.update((name, hparams.BY_NAME[name].type(part)) for name, part in zip(joint[key], parts))
+        else:
+            decoded[key] = value
+    return decoded
+
+
+def load_space(path, family='iemocap'):
+    """The family's grid (hparams.search_space), with the lists of a JSON file {name: [values]}
+    replacing the grid's. A joint choice is keyed by its Optuna name ('hidden_sizes', 'dropouts')
+    and replaced whole: its values are lists in the tuple's order ([[16, 128, 128], ...]) or the
+    '16/128/128' strings; its member names (e.g. audio_hidden) cannot be given on their own."""
+    space = hparams.search_space(family)
     if path is None:
         return space
     if not os.path.isfile(path):
@@ -80,27 +137,73 @@ def load_space(path, dataset='iemocap'):
         raise utils.UserError('--space {} is not valid JSON ({})'.format(path, err))
     if not isinstance(given, dict):
         raise utils.UserError('--space {}: expected a JSON object {{"rank": [1, 4], ...}}'.format(path))
+    joint = {joint_name(key): key for key in space if isinstance(key, tuple)}
+    members = {name: key for key in joint.values() for name in key}
     for name, values in given.items():
-        if name not in space:
+        key = joint.get(name, name)
+        if name in members:
+            raise utils.UserError('--space {}: {} is part of the joint choice {} ({}); give {} as a list of [{}] '
+                                  'lists'.format(path, name, joint_name(members[name]), ', '.join(members[name]),
+                                                 joint_name(members[name]), ', '.join(members[name])))
+        if key not in space:
             raise utils.UserError('--space {}: unknown hyperparameter {!r} (known: {})'.format(
-                path, name, ', '.join(hparams.SEARCH_HPARAMS)))
+                path, name, ', '.join(joint_name(k) if isinstance(k, tuple) else k for k in space)))
         if not isinstance(values, list) or not values:
             raise utils.UserError('--space {}: {} must be a non-empty list of values, got {}'.format(
                 path, name, json.dumps(values)))
         unique = []
         for value in values:
-            integer = hparams.BY_NAME[name].type is int
-            if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
-                raise utils.UserError('--space {}: {} value {} is not {}'.format(
-                    path, name, json.dumps(value), 'an integer' if integer else 'a number'))
-            try:
-                hparams.check_hparams({name: value})
-            except utils.UserError as err:
-                raise utils.UserError('--space {}: {}'.format(path, str(err).lstrip('-')))
+            if isinstance(key, tuple):
+                value = _joint_value(path, name, key, value)
+            else:
+                _check_space_value(path, key, value)
             if value not in unique:
                 unique.append(value)
-        space[name] = unique
+        space[key] = unique
     return space
+
+
+def _check_space_value(path, name, value, shown=None):
+    integer = hparams.BY_NAME[name].type is int
+    if isinstance(value, bool) or not isinstance(value, int if integer else (int, float)):
+        raise utils.UserError('--space {}: {} value {} is not {}'.format(
+            path, shown or name, json.dumps(value), 'an integer' if integer else 'a number'))
+    try:
+        hparams.check_hparams({name: value})
+    except utils.UserError as err:
+        raise utils.UserError('--space {}: {}'.format(path, str(err).lstrip('-')))
+
+
+def _joint_value(path, name, names, value):
+    """One value of joint choice `name` (of hyperparameters `names`) from --space: a list or an 'a/b/c' string."""
+    if isinstance(value, str):
+        text, parts = value, value.split(JOINT_SEPARATOR)
+        try:
+            value = [hparams.BY_NAME[n].type(p) for n, p in zip(names, parts)] if len(parts) == len(names) else None
+        except ValueError:
+            value = None
+        if value is None:
+            raise utils.UserError('--space {}: {} value {} is not {} values joined by {!r} ({})'.format(
+                path, name, json.dumps(text), len(names), JOINT_SEPARATOR, ', '.join(names)))
+    if not isinstance(value, list) or len(value) != len(names):
+        raise utils.UserError('--space {}: {} value {} is not a list of {} values [{}]'.format(
+            path, name, json.dumps(value), len(names), ', '.join(names)))
+    for member, item in zip(names, value):
+        _check_space_value(path, member, item, '{} ({})'.format(name, member))
+    return tuple(value)
+
+
+def optuna_space(space):
+    """(the space as Optuna samples it: {name: [scalar values]}, with every joint choice one categorical of
+    encoded strings; {Optuna name: [hyperparameters]} of the joint choices)."""
+    flat, joint = {}, {}
+    for key, values in space.items():
+        if isinstance(key, tuple):
+            flat[joint_name(key)] = [encode_joint(v) for v in values]
+            joint[joint_name(key)] = list(key)
+        else:
+            flat[key] = list(values)
+    return flat, joint
 
 
 def space_size(space):
@@ -110,13 +213,11 @@ def space_size(space):
     return size
 
 
-def base_hparams(args):
+def base_hparams(args, layout=None):
     """Everything but the searched hyperparameters: the task's row of the table (--dataset, --emotion,
-    --trait) with its identity keys, and --epochs, --patience, --seed."""
-    _, _, hp = hparams.task_of(args)
-    hp.update(hparams.explicit_hparams(args, hparams.SEARCH_FIXED))
-    hparams.check_hparams(hp)
-    return hp
+    --trait; for a file of `layout`) with its identity keys and --recipe, and --epochs, --patience, --seed."""
+    import train
+    return train.task_hparams(args, layout, hparams.check_hparams(hparams.explicit_hparams(args, hparams.SEARCH_FIXED)))
 
 
 def safe_url(url):
@@ -272,6 +373,18 @@ def _short(value):
 
 # ---------------------------------------------------------------- trials
 
+def data_sets(config):
+    """train.load_for_training's result for the search's data file, read once per process (a trial of MMSA's
+    CMU-MOSEI file would otherwise read its several GB again). config['base'] already has what the file
+    decides (output_dim, seq_len)."""
+    key = (config['data_path'], config['meta']['data_bytes'])
+    if key not in _LOADED:
+        _LOADED.clear()
+        _LOADED[key] = utils.load_data(config['dataset'], config['data_path'], config['base'].get('emotion'),
+                                       verbose=False, output_dim=config['base'].get('output_dim'))
+    return _LOADED[key]
+
+
 def worker_id():
     return '{}:{}:{}'.format(socket.gethostname(), os.getpid(), _start_time(os.getpid()))
 
@@ -350,7 +463,8 @@ def counts_toward_budget(trial):
 
 
 def setting(params):
-    return tuple(params[name] for name in hparams.SEARCH_HPARAMS)
+    """A trial's setting, comparable between the trials of one study (they share the space's names)."""
+    return tuple(sorted(params.items()))
 
 
 def find_duplicate(study, trial):
@@ -404,10 +518,10 @@ class Worker:
         import train
         config = self.config
         trial.set_user_attr('worker', worker_id())
-        params = {name: trial.suggest_categorical(name, config['space'][name]) for name in hparams.SEARCH_HPARAMS}
+        params = {name: trial.suggest_categorical(name, values) for name, values in config['space'].items()}
         trial.set_user_attr('claimed', True)
         self._skip_if_duplicate_or_over_budget(trial)
-        hp = dict(config['base'], **params)
+        hp = dict(config['base'], **decode_params(params, config['joint']))
         run_dir = os.path.join(config['out'], config['study'], 'trial_{}'.format(trial.number))
         trial.set_user_attr('run_dir', run_dir)
         if self.cpu_threads is not None:  # the last digits of the losses depend on it
@@ -417,7 +531,8 @@ class Worker:
             with contextlib.ExitStack() as stack:
                 if not config['verbose']:  # the trial's log is in run_dir/train_<name>.txt
                     stack.enter_context(contextlib.redirect_stdout(open(os.devnull, 'w')))
-                result = train.train_and_test(hp, config['data_path'], run_dir, run_dir, on_epoch=on_epoch)
+                result = train.train_and_test(hp, config['data_path'], run_dir, run_dir, on_epoch=on_epoch,
+                                              sets=data_sets(config))
         except train.TrainingDiverged as err:
             trial.set_user_attr('fail_reason', 'diverged: {}'.format(err))
             raise
@@ -463,7 +578,7 @@ class Worker:
         return on_epoch
 
     def after_trial(self, study, trial):
-        self.say(describe(trial, self.config['dataset']))
+        self.say(describe(trial, self.config['metric_set']))
         try:
             export_csv(study, self.config)
         except OSError as err:
@@ -508,13 +623,13 @@ class Worker:
                    if t.state != TrialState.RUNNING) >= self.config['trials']
 
 
-def describe(trial, dataset):
+def describe(trial, metric_set):
     from optuna.trial import TrialState
     head = 'trial {} {}'.format(trial.number, trial.state.name)
     if trial.state == TrialState.COMPLETE:
         attrs = trial.user_attrs
         head += ': validation loss {:.6f}'.format(attrs['best_valid_loss']) + ''.join(
-            ', test {} {:.4f}'.format(label, attrs[key]) for key, label in SHOWN_METRICS[dataset])
+            ', test {} {:.4f}'.format(label, attrs[key]) for key, label in SHOWN_METRICS[metric_set])
     elif trial.state == TrialState.PRUNED:
         last = max(trial.intermediate_values) if trial.intermediate_values else None
         head += ' after epoch {}'.format(last)
@@ -532,11 +647,12 @@ def completed(study):
     return sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number)
 
 
-def result_columns(dataset, label_count=None):
+def result_columns(metric_set, label_count=None):
     """[(header, value from a trial's user attributes)] after the hyperparameter columns, as the
-    authors' script for the dataset wrote them. POM's depend on its label count K."""
-    columns = [(header, lambda attrs, key=key: attrs[key]) for header, key in RESULT_COLUMNS[dataset]]
-    if dataset == 'pom':
+    authors' script for the dataset wrote them (metric_set: metrics.metric_set's name; MMSA's
+    files: MMSA's test metrics). POM's depend on its label count K."""
+    columns = [(header, lambda attrs, key=key: attrs[key]) for header, key in RESULT_COLUMNS[metric_set]]
+    if metric_set == 'pom':
         from data.pom import trait_names
         for word, key in POM_TRAIT_COLUMNS:
             columns += [('{} {}'.format(name, word), lambda attrs, key=key, k=k: round(attrs[key][k], POM_DECIMALS))
@@ -544,19 +660,21 @@ def result_columns(dataset, label_count=None):
     return columns
 
 
-def csv_columns(dataset, label_count=None):
-    return list(hparams.SEARCH_HPARAMS) + [header for header, _ in result_columns(dataset, label_count)]
+def csv_columns(metric_set, label_count=None):
+    """A column per hyperparameter (joint choices split into theirs), then the results."""
+    return list(hparams.SEARCH_HPARAMS) + [header for header, _ in result_columns(metric_set, label_count)]
 
 
 def export_csv(study, config):
     """One row per completed trial, the authors' columns in their order (written atomically)."""
     path = config['csv']
-    columns = result_columns(config['dataset'], config['label_count'])
+    columns = result_columns(config['metric_set'], config['label_count'])
     with utils.atomic_write(path, newline='') as f:
         writer = csv.writer(f)
-        writer.writerow(csv_columns(config['dataset'], config['label_count']))
+        writer.writerow(csv_columns(config['metric_set'], config['label_count']))
         for trial in completed(study):
-            writer.writerow([trial.params[name] for name in hparams.SEARCH_HPARAMS] +
+            hp = decode_params(trial.params, config['joint'])
+            writer.writerow([hp[name] for name in hparams.SEARCH_HPARAMS] +
                             [value(trial.user_attrs) for _, value in columns])
     return path
 
@@ -573,10 +691,12 @@ def reproduce_command(config, params, cpu_threads=None):
     """The train.py command that retrains a setting with the search's data, budget and seed, and with
     the trial's CPU math threads where train.py's default differs (e.g. a trial of --workers 2): the
     thread count changes the last digits of the losses."""
-    hp = dict(config['base'], **params)
+    hp = dict(config['base'], **decode_params(params, config['joint']))
     words = ['python', 'train.py'] + task_flags(hp) + ['--data_path', config['data_path']]
+    if hp.get('recipe', 'ours') != 'ours':
+        words += ['--recipe', hp['recipe']]
     for name in (n for n in hparams.names() if n in hparams.SEARCH_HPARAMS + hparams.SEARCH_FIXED):
-        words += ['--' + name, repr(hp[name]) if isinstance(hp[name], float) else str(hp[name])]
+        words += ['--' + name, value_text(hp[name])]
     if config['device'] != 'auto':
         words += ['--device', config['device']]
     if cpu_threads is not None and cpu_threads != utils.default_cpu_threads():
@@ -607,7 +727,7 @@ def summary(config):
     attrs = best.user_attrs
     # A regression's test loss is its (mean) MAE, shown already.
     shown = (() if config['dataset'] in hparams.REGRESSION else (('test_loss', 'loss'),)) + \
-        SHOWN_METRICS[config['dataset']]
+        SHOWN_METRICS[config['metric_set']]
     print('Best trial {} by validation loss (test scores only reported, never used to choose): '
           'validation loss {}{}'.format(best.number, best.value, ''.join(
               ', test {} {}'.format(label, attrs[key]) for key, label in shown)))
@@ -670,16 +790,23 @@ def parse_args(argv=None):
                         help="the study's total number of settings to try (resuming runs only the missing ones)")
     utils.add_data_arg(parser)
     hparams.add_hparam_args(parser, hparams.SEARCH_FIXED)  # the same in every trial
+    parser.add_argument('--recipe', choices=hparams.RECIPES, default=None,
+                        help="MMSA's feature files: how every trial trains, as train.py's --recipe: ours (default) "
+                             "or mmsa (MMSA's training exactly, both defects included)")
     parser.add_argument('--space', type=str, default=None,
                         help='JSON file {"rank": [1, 4], ...} replacing some of the lists of the dataset\'s grid '
-                             '(the authors\' train_iemocap.py, or train_mosi.py / train_pom.py)')
+                             '(the authors\' train_iemocap.py, or train_mosi.py / train_pom.py; MMSA\'s '
+                             'config_tune.json for its files, where the joint choices are replaced whole: '
+                             '{"hidden_sizes": [[16, 128, 128]], "dropouts": [[0.3, 0.3, 0.3]]}, in the order '
+                             'audio, video, text)')
     parser.add_argument('--sampler', choices=('random', 'tpe'), default='random')
     parser.add_argument('--prune', action='store_true',
                         help="stop trials whose validation loss is worse than the median of earlier trials' "
                              '(Optuna MedianPruner)')
     parser.add_argument('--prune_warmup', type=int, default=10, help='epochs a trial runs before it may be pruned')
     parser.add_argument('--study', type=str, default=None,
-                        help='study name (default lmf_<emotion> for iemocap, else lmf_mosi or lmf_pom)')
+                        help='study name (default lmf_<emotion> for iemocap, else lmf_<dataset>; lmf_mosi_mmsa for '
+                             'MMSA\'s CMU-MOSI file; _recipe_mmsa appended with --recipe mmsa)')
     parser.add_argument('--storage', type=str, default=None,
                         help='Optuna storage: an RDB URL (postgresql://..., mysql://..., sqlite:///...) or a '
                              'journal file path (default search/<study>.journal)')
@@ -710,28 +837,50 @@ def make_config(args):
             args.heartbeat_interval, args.grace_period))
     if args.prune_warmup < 0:
         raise utils.UserError('--prune_warmup must be >= 0, got {}'.format(args.prune_warmup))
-    base = base_hparams(args)
-    dataset, name = base['dataset'], hparams.model_name(base['dataset'], base.get('emotion'))
-    space = load_space(args.space, dataset)
+    # bad task flags: one error now, before the data is read (--recipe waits for the file: CMU-MOSI has two layouts)
+    dataset, name, task = hparams.task_of(args)
+    hparams.check_hparams(hparams.explicit_hparams(args, hparams.SEARCH_FIXED))
+    if not (dataset in hparams.MMSA_DATASETS and dataset in hparams.PAPER_FAMILIES):  # one layout: --space now too
+        load_space(args.space, hparams.family(dataset))
+    data_path = utils.default_data_path(args.data_path, dataset)
+    # bad data: one error now, not in every trial. The file decides the layout, and so the settings, the grid
+    # and the metrics.
+    sets = utils.load_data(dataset, data_path, task.get('emotion'), verbose=False, output_dim=task.get('output_dim'))
+    layout = getattr(sets[0], 'layout', 'authors')
+    base = base_hparams(args, layout)
+    import train
+    train.fit_to_data(base, sets, data_path)  # output_dim and seq_len, as every trial would find them
+    space, joint = optuna_space(load_space(args.space, hparams.family(dataset, layout)))
     if args.trials > space_size(space):
         raise utils.UserError('--trials {} exceeds the {} distinct settings of the search space'.format(
             args.trials, space_size(space)))
-    study = args.study or 'lmf_{}'.format(name)
+    study = args.study or default_study(name, dataset, layout, base.get('recipe'))
     if not study or os.sep in study or study.startswith('.'):
         raise utils.UserError('--study {!r}: use a plain name (it names files under {})'.format(study, args.out))
-    data_path = utils.default_data_path(args.data_path, dataset)
-    # bad data: one error now, not in every trial
-    train_set = utils.load_data(dataset, data_path, base.get('emotion'), verbose=False,
-                                output_dim=base.get('output_dim'))[0]
-    meta = dict(dataset=dataset, emotion=base.get('emotion'), trait=base.get('trait'), epochs=base['epochs'],
-                patience=base['patience'], seed=base['seed'], space=space, data_bytes=os.path.getsize(data_path))
+    train_set = sets[0]
+    meta = dict(dataset=dataset, emotion=base.get('emotion'), trait=base.get('trait'), layout=layout,
+                recipe=base.get('recipe'), epochs=base['epochs'], patience=base['patience'], seed=base['seed'],
+                space=space, data_bytes=os.path.getsize(data_path))
+    _LOADED.clear()
+    _LOADED[(data_path, meta['data_bytes'])] = sets  # a worker in this process reads the file no more
     return dict(dataset=dataset, name=name, label_count=int(train_set.labels.shape[1]),
-                trials=args.trials, base=base, space=space, study=study,
+                metric_set=metrics.metric_set(dataset, layout),
+                trials=args.trials, base=base, space=space, joint=joint, study=study,
                 storage=args.storage, heartbeat_interval=args.heartbeat_interval, grace_period=args.grace_period,
                 journal=os.path.join(args.out, '{}.journal'.format(study)),
                 out=args.out, csv=args.csv or os.path.join(args.out, '{}.csv'.format(study)),
                 data_path=data_path, sampler=args.sampler, prune=args.prune, prune_warmup=args.prune_warmup,
                 device=args.device, verbose=args.verbose, meta=meta, synthetic=train_set.synthetic)
+
+
+def default_study(name, dataset, layout, recipe):
+    """lmf_<name>; MMSA's file of a paper dataset (CMU-MOSI) lmf_mosi_mmsa; --recipe mmsa adds _recipe_mmsa."""
+    study = 'lmf_{}'.format(name)
+    if layout == 'mmsa' and dataset in hparams.PAPER_FAMILIES:
+        study += '_mmsa'
+    if recipe not in (None, 'ours'):
+        study += '_recipe_{}'.format(recipe)
+    return study
 
 
 def main(argv=None):

@@ -1,14 +1,15 @@
 """search.py: Optuna search with several workers, resumption, duplicates, failures, CSV, best command;
-IEMOCAP, CMU-MOSI and POM."""
+IEMOCAP, CMU-MOSI and POM, and MMSA's feature files (MMSA's grid with its joint choices, --recipe)."""
 import csv
 import json
 import math
+import os
 import re
 import shlex
 
 import pytest
 
-from helpers import assert_clean_error, run_script, iemocap_data, write_pickle
+from helpers import REPO, assert_clean_error, run_script, iemocap_data, write_pickle
 import search
 import utils
 
@@ -300,3 +301,248 @@ def test_a_study_from_before_datasets_is_iemocap(tmp_path, mosi_pkl):
                             task=('--dataset', 'mosi')))
     with pytest.raises(utils.UserError, match='was run with dataset iemocap but this command has mosi'):
         search.main(argv[1:])
+
+
+# ---------------------------------------------------------------- MMSA's feature files
+
+# MMSA's config_tune.json for LMF (thuiar/MMSA a94e65d), in its order: hidden_dims [text, audio, video], dropouts
+# [audio, video, text, post-fusion] (LMF applies no post-fusion dropout: [.3,.3,.3,.5] and [.3]*4 are one setting).
+MMSA_HIDDEN_DIMS = [[128, 16, 128], [64, 16, 64], [128, 32, 128], [256, 32, 256], [64, 32, 64]]
+MMSA_DROPOUTS = [[0.3, 0.3, 0.3, 0.5], [0.3, 0.3, 0.3, 0.3], [0.2, 0.2, 0.2, 0.2], [0.4, 0.4, 0.4, 0.4]]
+MMSA_SCALARS = {'factor_learning_rate': [0.0001, 0.0005, 0.001], 'learning_rate': [0.0005, 0.001, 0.002, 0.005],
+                'rank': [3, 4, 5, 6], 'batch_size': [32, 64, 128], 'weight_decay': [0, 0.0001, 0.001, 0.005]}
+HIDDEN = ('audio_hidden', 'video_hidden', 'text_hidden')
+DROPOUT = ('audio_dropout', 'video_dropout', 'text_dropout')
+MMSA_HIDDEN = [(t_a_v[1], t_a_v[2], t_a_v[0]) for t_a_v in MMSA_HIDDEN_DIMS]  # audio, video, text
+MMSA_DROPOUT = list(dict.fromkeys(tuple(d[:3]) for d in MMSA_DROPOUTS))
+MMSA_MOSI_COLUMNS = HPARAM_COLUMNS + ['Best Validation Loss'] + [
+    'Test ' + k for k in ('Has0_acc_2', 'Has0_F1_score', 'Non0_acc_2', 'Non0_F1_score', 'Mult_acc_5', 'Mult_acc_7',
+                          'MAE', 'Corr')]
+MMSA_SIMS_COLUMNS = HPARAM_COLUMNS + ['Best Validation Loss'] + [
+    'Test ' + k for k in ('Mult_acc_2', 'Mult_acc_3', 'Mult_acc_5', 'F1_score', 'MAE', 'Corr')]
+MMSA_PARAMS = {'factor_learning_rate', 'learning_rate', 'rank', 'batch_size', 'weight_decay', 'hidden_sizes',
+               'dropouts'}  # Optuna's names: the joint choices are one categorical each
+
+
+@pytest.fixture(scope='module')
+def mmsa_files(tmp_path_factory):
+    """Tiny files in MMSA's layout (data/make_sample_data.py): CMU-MOSEI, CH-SIMS and MMSA's CMU-MOSI."""
+    folder = tmp_path_factory.mktemp('mmsa')
+    files = {}
+    for dataset, layout in (('mosei', ()), ('sims', ()), ('mosi', ('--layout', 'mmsa'))):
+        files[dataset] = str(folder / '{}.pkl'.format(dataset))
+        proc = run_script('data/make_sample_data.py', '--dataset', dataset, *layout, '--out', files[dataset],
+                          '--train', '32', '--valid', '16', '--test', '16')
+        assert proc.returncode == 0, proc.stderr
+    return files
+
+
+def mmsa_args(tmp_path, dataset, data, *extra):
+    return ['--dataset', dataset, '--data_path', data, '--epochs', '2', '--out', str(tmp_path / 'search')] + list(extra)
+
+
+def best_command(out):
+    lines = out.splitlines()
+    return shlex.split(lines[[i for i, line in enumerate(lines) if line.startswith('Reproduce it')][0] + 1])
+
+
+def decoded(trial):
+    return search.decode_params(trial.params, {'hidden_sizes': list(HIDDEN), 'dropouts': list(DROPOUT)})
+
+
+def assert_in_mmsa_grid(hp):
+    """A setting of MMSA's grid: the hidden sizes and dropouts one of its lists each, not mixed."""
+    assert tuple(hp[n] for n in HIDDEN) in MMSA_HIDDEN, hp
+    assert tuple(hp[n] for n in DROPOUT) in MMSA_DROPOUT, hp
+    for name, values in MMSA_SCALARS.items():
+        assert hp[name] in values, (name, hp)
+
+
+def test_the_mmsa_grid_is_config_tune_with_joint_choices():
+    import hparams
+    space = search.load_space(None, 'mmsa')
+    assert space == {**MMSA_SCALARS, HIDDEN: MMSA_HIDDEN, DROPOUT: MMSA_DROPOUT}
+    assert search.space_size(space) == 5 * 3 * 3 * 4 * 4 * 3 * 4 == 8640
+    flat, joint = search.optuna_space(space)
+    assert flat['hidden_sizes'] == ['16/128/128', '16/64/64', '32/128/128', '32/256/256', '32/64/64']
+    assert flat['dropouts'] == ['0.3/0.3/0.3', '0.2/0.2/0.2', '0.4/0.4/0.4']
+    assert set(flat) == MMSA_PARAMS and joint == {'hidden_sizes': list(HIDDEN), 'dropouts': list(DROPOUT)}
+    json.dumps(flat)  # stored with the study
+    for text, values in zip(flat['hidden_sizes'], MMSA_HIDDEN):
+        back = search.decode_params({'hidden_sizes': text}, joint)
+        assert tuple(back[n] for n in HIDDEN) == values and all(type(back[n]) is int for n in HIDDEN)
+    # every family but MMSA's keeps the authors' grid, one name per hyperparameter
+    assert search.optuna_space(search.load_space(None, 'mosi')) == (hparams.search_space('mosi'), {})
+
+    # docs/search.md writes MMSA's grid out: the same values and size
+    text = open(os.path.join(REPO, 'docs', 'search.md')).read()
+    paragraph = ' '.join(text[text.index("**MMSA's space.**"):text.index("**Joint choices in `--space`.**")].split())
+    groups = re.findall(r'\{([\d./, ]+)\}', paragraph)
+    assert [g.split(', ') for g in groups[:2]] == [flat['hidden_sizes'], flat['dropouts']]
+    assert [[float(v) for v in g.split(',')] for g in groups[2:]] == [
+        space[n] for n in ('factor_learning_rate', 'learning_rate', 'rank', 'batch_size', 'weight_decay')]
+    assert '({:,} settings)'.format(search.space_size(space)) in paragraph
+
+
+@pytest.mark.parametrize('given,expected', [
+    ({'hidden_sizes': [[16, 128, 128], '32/64/64', [16, 128, 128]], 'rank': [4]},
+     {HIDDEN: [(16, 128, 128), (32, 64, 64)], 'rank': [4]}),
+    ({'dropouts': ['0.5/0.1/0'], 'batch_size': [16, 32]}, {DROPOUT: [(0.5, 0.1, 0.0)], 'batch_size': [16, 32]}),
+])
+def test_space_replaces_a_joint_choice_whole(tmp_path, given, expected):
+    space = search.load_space(write_space(tmp_path, given), 'mmsa')
+    assert space == {**search.load_space(None, 'mmsa'), **expected}
+    flat, _ = search.optuna_space(space)
+    assert all(isinstance(v, str) for key in ('hidden_sizes', 'dropouts') for v in flat[key])
+
+
+@pytest.mark.parametrize('given,fragments', [
+    ({'audio_hidden': [16]}, ['audio_hidden is part of the joint choice hidden_sizes', '[audio_hidden, video_hidden']),
+    ({'hidden_sizes': [[16, 128]]}, ['hidden_sizes value [16, 128] is not a list of 3 values']),
+    ({'hidden_sizes': ['16/x/128']}, ['hidden_sizes value "16/x/128" is not 3 values joined by']),
+    ({'hidden_sizes': [[16, 128, 1.5]]}, ['hidden_sizes (text_hidden) value 1.5 is not an integer']),
+    ({'dropouts': [[0.3, 0.3, 1.5]]}, ['text_dropout must be in [0, 1)']),
+    ({'dropouts': []}, ['dropouts must be a non-empty list']),
+    ({'hidden_size': [[16, 128, 128]]}, ["unknown hyperparameter 'hidden_size'", 'hidden_sizes, dropouts']),
+])
+def test_bad_mmsa_space_is_one_line_before_anything_is_read_or_written(tmp_path, given, fragments):
+    # the data file is not even opened: CMU-MOSEI has one layout, so its grid is known before
+    argv = mmsa_args(tmp_path, 'mosei', str(tmp_path / 'missing.pkl'), '--trials', '2',
+                     '--space', write_space(tmp_path, given))
+    with pytest.raises(utils.UserError) as err:
+        search.main(argv)
+    assert all(f in str(err.value) for f in fragments), str(err.value)
+    assert not (tmp_path / 'search').exists()
+
+
+def test_mmsa_search_samples_the_grid_writes_the_csv_and_the_best_command_reproduces(tmp_path, mmsa_files, capsys):
+    argv = mmsa_args(tmp_path, 'mosei', mmsa_files['mosei'], '--trials', '3')
+    search.main(argv)
+    out = capsys.readouterr().out
+    assert 'Study lmf_mosei in ' in out and 'space of 8640 settings' in out, out
+    done = [t for t in load_study(tmp_path, 'lmf_mosei').trials if t.state.name == 'COMPLETE']
+    assert len(done) == 3 and len({search.setting(t.params) for t in done}) == 3
+    for trial in done:
+        assert set(trial.params) == MMSA_PARAMS, trial.params
+        hp = decoded(trial)
+        assert_in_mmsa_grid(hp)
+        # the trial trained what was sampled: its log's first line lists the hyperparameters it used
+        log = open(os.path.join(trial.user_attrs['run_dir'], 'train_mosei.txt')).readline()
+        assert "Training mosei (MMSA's feature file, recipe ours)" in log
+        for name in HPARAM_COLUMNS + ['patience', 'seed']:
+            assert re.search(r'[ ,]{}={}(,|$)'.format(name, re.escape(str(dict(hp, patience=8, seed=1111)[name]))),
+                             log.strip()), (name, log)
+        assert re.search(r'hidden_sizes=\d+/\d+/\d+ dropouts=[\d.]+/[\d.]+/[\d.]+$', out.splitlines()[
+            [i for i, line in enumerate(out.splitlines()) if line.startswith('trial {} COMPLETE'.format(
+                trial.number))][0]]), out
+
+    header, rows = read_csv(tmp_path / 'search' / 'lmf_mosei.csv')
+    assert header == MMSA_MOSI_COLUMNS
+    assert len(rows) == 3
+    for trial, row in zip(sorted(done, key=lambda t: t.number), rows):
+        hp = decoded(trial)
+        assert row[:11] == [str(hp[n]) for n in HPARAM_COLUMNS]
+        assert float(row[11]) == trial.value == round(trial.value, 4)  # MMSA's validation loss: 4 decimals
+        assert [float(v) for v in row[12:]] == [trial.user_attrs[h[len('Test '):]] for h in header[12:]]
+
+    # chosen by validation loss; the printed command trains it again to the same validation loss and test scores
+    best_row = min(rows, key=lambda r: float(r[11]))
+    recorded = re.search(r'Best trial (\d+) by validation loss .*: validation loss (\S+), test MAE (\S+),', out)
+    assert recorded and float(recorded.group(2)) == float(best_row[11]), out
+    words = best_command(out)
+    assert words[:4] == ['python', 'train.py', '--dataset', 'mosei'] and '--recipe' not in words, words
+    for name, value in zip(HPARAM_COLUMNS, best_row):
+        assert words[words.index('--' + name) + 1] == value
+    assert words[words.index('--seed') + 1] == '1111' and words[words.index('--patience') + 1] == '8'
+    again = run_script(*words[1:], '--model_path', str(tmp_path / 'again'), '--log_dir', str(tmp_path / 'again'))
+    assert again.returncode == 0, again.stderr
+    assert 'Best validation loss is: {}\n'.format(recorded.group(2)) in again.stdout, again.stdout
+    for column, value in zip(header[12:], best_row[12:]):
+        assert '\n{} on test set is {:.4f}\n'.format(column[len('Test '):], float(value)) in again.stdout, column
+
+    # resume: nothing is trained again; the study remembers its recipe
+    search.main(argv)
+    assert ' COMPLETE: ' not in capsys.readouterr().out
+    with pytest.raises(utils.UserError, match='was run with recipe ours but this command has mmsa'):
+        search.main(argv + ['--recipe', 'mmsa', '--study', 'lmf_mosei'])
+
+
+def test_recipe_reaches_the_trials_and_the_command_and_the_file_decides_the_grid(tmp_path, mmsa_files, capsys):
+    # CH-SIMS, MMSA's recipe: every trial trains with it; the command repeats it
+    search.main(mmsa_args(tmp_path, 'sims', mmsa_files['sims'], '--trials', '2', '--recipe', 'mmsa'))
+    out = capsys.readouterr().out
+    done = [t for t in load_study(tmp_path, 'lmf_sims_recipe_mmsa').trials if t.state.name == 'COMPLETE']
+    assert len(done) == 2
+    for trial in done:
+        assert_in_mmsa_grid(decoded(trial))
+        log = open(os.path.join(trial.user_attrs['run_dir'], 'train_sims.txt')).readline()
+        assert "(MMSA's feature file, recipe mmsa)" in log and ' recipe=mmsa,' in log, log
+    header, rows = read_csv(tmp_path / 'search' / 'lmf_sims_recipe_mmsa.csv')
+    assert header == MMSA_SIMS_COLUMNS and len(rows) == 2
+    assert re.search(r'Best trial \d+ by validation loss .*: validation loss \S+, test MAE \S+, test Corr \S+, '
+                     r'test Mult_acc_2 \S+, test Mult_acc_3 \S+, test F1 \S+\n', out), out
+    words = best_command(out)
+    assert words[2:4] == ['--dataset', 'sims'] and words[words.index('--recipe') + 1] == 'mmsa', words
+    recorded = re.search(r'prints "Best validation loss is: (\S+)"', out).group(1)
+    again = run_script(*words[1:], '--model_path', str(tmp_path / 'again'), '--log_dir', str(tmp_path / 'again'))
+    assert again.returncode == 0, again.stderr
+    assert 'Best validation loss is: {}\n'.format(recorded) in again.stdout, again.stdout
+
+    # CMU-MOSI in MMSA's layout: MMSA's grid, metrics and columns (the authors' pickle keeps theirs: see above)
+    search.main(mmsa_args(tmp_path, 'mosi', mmsa_files['mosi'], '--trials', '1'))
+    out = capsys.readouterr().out
+    assert 'Study lmf_mosi_mmsa in ' in out and 'space of 8640 settings' in out, out
+    (trial,) = [t for t in load_study(tmp_path, 'lmf_mosi_mmsa').trials if t.state.name == 'COMPLETE']
+    assert set(trial.params) == MMSA_PARAMS
+    assert_in_mmsa_grid(decoded(trial))
+    assert read_csv(tmp_path / 'search' / 'lmf_mosi_mmsa.csv')[0] == MMSA_MOSI_COLUMNS
+
+
+def test_test_scores_never_choose_and_a_joint_duplicate_is_not_trained(tmp_path, mmsa_files, monkeypatch, capsys):
+    """Trials whose test scores are best where their validation loss is worst: the validation loss chooses, and of
+    equal (4-decimal) validation losses the earlier trial. A setting drawn twice (joint choices included) trains
+    once."""
+    import train
+    valid = {3: 0.7, 4: 0.7, 5: 0.8, 6: 0.9}  # rank 3 and 4 tie, as MMSA's rounded losses can
+    test_mae = {3: 0.9, 4: 0.8, 5: 0.1, 6: 0.2}
+    trained = []
+
+    def fake_train_and_test(hp, data_path, model_path, log_dir, on_epoch=None, sets=None):
+        trained.append(dict(hp))
+        scores = {k: 0.5 for k in ('Has0_acc_2', 'Has0_F1_score', 'Non0_acc_2', 'Non0_F1_score', 'Mult_acc_5',
+                                   'Mult_acc_7', 'Corr', 'corr')}
+        return dict(scores, MAE=test_mae[hp['rank']], mae=test_mae[hp['rank']], best_valid_loss=valid[hp['rank']],
+                    test_loss=test_mae[hp['rank']], checkpoint=os.path.join(model_path, 'mosei.pdparams'),
+                    synthetic=True)
+
+    monkeypatch.setattr(train, 'train_and_test', fake_train_and_test)
+    # 8 settings: 4 ranks x 2 hidden-size lists; one dropout list, the rest single values
+    space = write_space(tmp_path, {'rank': [3, 4, 5, 6], 'hidden_sizes': [[16, 128, 128], [32, 64, 64]],
+                                   'dropouts': [[0.2, 0.2, 0.2]], 'batch_size': [32], 'learning_rate': [0.001],
+                                   'factor_learning_rate': [0.001], 'weight_decay': [0]})
+    argv = mmsa_args(tmp_path, 'mosei', mmsa_files['mosei'], '--trials', '7', '--space', space, '--recipe', 'mmsa')
+    search.main(argv)
+    out = capsys.readouterr().out
+    study = load_study(tmp_path, 'lmf_mosei_recipe_mmsa')
+    done = sorted((t for t in study.trials if t.state.name == 'COMPLETE'), key=lambda t: t.number)
+    assert len(done) == len(trained) == 7  # random draws repeat settings; those were not trained
+    assert len({tuple(sorted(hp.items())) for hp in trained}) == 7
+    assert all(hp['recipe'] == 'mmsa' and hp['layout'] == 'mmsa' for hp in trained)
+    first_tied = min((t for t in done if t.params['rank'] in (3, 4)), key=lambda t: t.number)
+    recorded = re.search(r'Best trial (\d+) by validation loss .*: validation loss (\S+), test MAE (\S+),', out)
+    assert int(recorded.group(1)) == first_tied.number and float(recorded.group(2)) == 0.7, out
+    assert float(recorded.group(3)) >= 0.8  # worse than the test MAE of the rank 5 and 6 trials: test did not choose
+    assert any(t.params['rank'] in (5, 6) for t in done)
+    words = best_command(out)
+    assert words[words.index('--rank') + 1] == str(first_tied.params['rank'])
+    assert words[words.index('--recipe') + 1] == 'mmsa'
+    assert [words[words.index('--' + n) + 1] for n in HIDDEN] == first_tied.params['hidden_sizes'].split('/')
+
+    # the sampler hands out a trained setting again (joint choices included): skipped, not trained; a new one is
+    enqueued = len(study.trials)  # the number the enqueued trial gets
+    study.enqueue_trial(done[0].params)
+    argv[argv.index('--trials') + 1] = '8'
+    search.main(argv)
+    trials = load_study(tmp_path, 'lmf_mosei_recipe_mmsa').trials
+    assert trials[enqueued].user_attrs['fail_reason'] == 'duplicate of trial {}'.format(done[0].number)
+    assert len(trained) == 8 and len({tuple(sorted(hp.items())) for hp in trained}) == 8
