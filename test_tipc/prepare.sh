@@ -18,6 +18,9 @@
 #                         Also makes the data of line 17 (--data_path) when it is the lite or the sample file.
 # When the config's line 9 is --dataset:mosi (or --dataset:pom), the same for that dataset: data/lite_mosi.pkl
 # (SYNTHETIC, 96/32/64), data/mosi_sample.pkl (SYNTHETIC, 1284/229/686), data/mosi.pkl (real), check/mosi.pdparams.
+# --dataset:mosei (or sims, simsv2; MMSA's feature files): data/lite_mosei.pkl (SYNTHETIC, MMSA's layout, 96/32/64),
+# data/mosei_sample.pkl (SYNTHETIC, 500/120/250), MMSA's data/MOSEI/Processed/unaligned_50.pkl (real), check/mosei.pdparams.
+# The sample and real paths are the dataset reader's (data/), the one list of them.
 # Run from the repository root (the script changes to it). Uses $PYTHON, else python.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -43,21 +46,25 @@ if [[ $# -ge 2 ]]; then
     task_line=$(sed -n "$([[ ${MODE} == paddle2onnx_infer ]] && echo 12 || echo 9)p" "$1" | tr -d '\r')
     if [[ ${task_line} == --dataset:* ]]; then
         DATASET=${task_line#--dataset:}
-        case ${DATASET} in
-            iemocap | mosi | pom) ;;
-            *) echo "error: $1: line 9 '${task_line}' should name one dataset: iemocap, mosi or pom" >&2; exit 2 ;;
-        esac
+        known=$("${PYTHON}" -c "import hparams; print(' '.join(hparams.DATASETS))") || exit 1
+        if [[ " ${known} " != *" ${DATASET} "* ]]; then
+            echo "error: $1: line 9 '${task_line}' should name one dataset: ${known// /, }" >&2
+            exit 2
+        fi
     fi
+fi
+# The reader's real file, synthetic sample and the dataset's name (one line each)
+{ read -r REAL_DATA; read -r SAMPLE_DATA; read -r DATASET_NAME; read -r MMSA; } < <("${PYTHON}" -c \
+    "import sys, hparams, utils; r = utils.data_module(sys.argv[1]); print(r.REAL_PATH); print(r.SAMPLE_PATH); \
+print(r.NAME); print(sys.argv[1] in hparams.MMSA_ONLY)" "${DATASET}")
+if [[ -z ${MMSA:-} ]]; then
+    echo "error: cannot read the ${DATASET} reader's file names (data/)" >&2
+    exit 1
 fi
 if [[ ${DATASET} == iemocap ]]; then
     LITE_DATA=data/lite_data.pkl
-    SAMPLE_DATA=data/sample_data.pkl
-    REAL_DATA=data/iemocap.pkl
 else
-    DATASET_NAME=$([[ ${DATASET} == mosi ]] && echo CMU-MOSI || echo POM)
     LITE_DATA=data/lite_${DATASET}.pkl
-    SAMPLE_DATA=data/${DATASET}_sample.pkl
-    REAL_DATA=data/${DATASET}.pkl
 fi
 
 function make_lite() {
@@ -73,6 +80,15 @@ function make_sample() {
 }
 
 function need_real_data() {
+    if [[ ! -f ${REAL_DATA} && ${MMSA} == True ]]; then
+        cat >&2 <<EOF
+error: ${MODE} needs MMSA's ${DATASET_NAME} feature file at ${REAL_DATA}, which is missing.
+  It cannot be generated. Download it from the links in MMSA's README (https://github.com/thuiar/MMSA, "Datasets")
+  and save it as ${REAL_DATA} (docs/datasets.md).
+  Without it, run the lite modes on synthetic data: lite_train_lite_infer or lite_train_whole_infer.
+EOF
+        exit 1
+    fi
     if [[ ! -f ${REAL_DATA} && ${DATASET} != iemocap ]]; then
         cat >&2 <<EOF
 error: ${MODE} needs the real ${DATASET_NAME} features at ${REAL_DATA}, which is missing.
