@@ -210,8 +210,8 @@ def main(argv=None):
     if args.data_path:
         _, _, test_set, _ = utils.load_data(dataset, args.data_path, name, expected_dims=input_dims,
                                             output_dim=hp['output_dim'],
-                                            output_flag='the output_dim of checkpoint {}'.format(check_path))
-        utils.check_layout(hp, test_set, check_path, args.data_path)
+                                            output_flag='the output_dim of checkpoint {}'.format(check_path),
+                                            model=utils.model_layout(hp, 'checkpoint ' + check_path))
         data_seq_len = test_set.text.shape[1]
         if seq_len is not None and data_seq_len != seq_len:
             raise utils.UserError('{}: text sequences have length {} but --seq_len is {}'.format(

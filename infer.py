@@ -439,11 +439,11 @@ def main(argv=None):
                                       onnx_path, export_command(dataset, name), args.save_inference_dir))
     info = load_model_info(model_dir, name, args.save_inference_dir, dataset, use_onnx=args.use_onnx)
     data_path = utils.default_data_path(args.data_path, dataset)
-    _, _, test_set, _ = utils.load_data(dataset, data_path, name, expected_dims=info['input_dims'])
+    _, _, test_set, _ = utils.load_data(dataset, data_path, name, expected_dims=info['input_dims'],
+                                        model=utils.model_layout(info, 'the model in ' + model_dir))
     if info['seq_len'] is not None and test_set.text.shape[1] != info['seq_len']:
         raise utils.UserError('{}: text sequences have length {} but the model in {} was exported for {}'.format(
             data_path, test_set.text.shape[1], model_dir, info['seq_len']))
-    utils.check_layout(info, test_set, model_dir, data_path)
     if test_set.labels.shape[1] != info['output_dim']:
         raise utils.UserError('{}: labels have {} {} but the model in {} outputs {}'.format(
             data_path, test_set.labels.shape[1], 'columns' if regression else 'classes', model_dir,

@@ -46,8 +46,8 @@ def main(argv=None):
     overrides = hparams.check_hparams(hparams.explicit_hparams(args, hparams.MODEL_HPARAMS + hparams.DROPOUT_HPARAMS))
     model, hp, input_dims = utils.model_from_checkpoint(check_path, name, overrides, dataset=dataset)
     _, _, test_set, _ = utils.load_data(dataset, data_path, name, expected_dims=input_dims, output_dim=hp['output_dim'],
-                                        output_flag='the output_dim of checkpoint {}'.format(check_path))
-    utils.check_layout(hp, test_set, check_path, data_path)
+                                        output_flag='the output_dim of checkpoint {}'.format(check_path),
+                                        model=utils.model_layout(hp, 'checkpoint ' + check_path))
     print('Model initialized')
     metric_set = metrics.metric_set(dataset, hp['layout'])
     result = utils.evaluate(model, test_set, batch_size=args.batch_size, metrics_for=metric_set)

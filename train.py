@@ -25,6 +25,7 @@ import os
 import numpy as np
 
 import parallel
+from data import common
 import hparams
 import metrics
 import utils
@@ -165,16 +166,13 @@ def load_for_training(hp, data_path, verbose=True):
 def fit_to_data(hp, sets, data_path):
     """What the loaded file decides in hp: output_dim (regression: the label count) and seq_len;
     its layout must be the one hp's settings are for. Returns sets."""
-    layout = getattr(sets[0], 'layout', 'authors')
+    layout = sets[0].layout
     if layout != hp.get('layout', 'authors'):
         raise utils.UserError('{} is {}, but these settings are for {}'.format(
-            data_path, LAYOUT_NAMES[layout], LAYOUT_NAMES[hp.get('layout', 'authors')]))
+            data_path, common.LAYOUT_NAMES[layout], common.LAYOUT_NAMES[hp.get('layout', 'authors')]))
     hp['output_dim'] = int(sets[0].labels.shape[1]) if hp['dataset'] in hparams.REGRESSION else hp['output_dim']
     hp['seq_len'] = int(sets[0].text.shape[1])
     return sets
-
-
-LAYOUT_NAMES = {'authors': "the authors' processed pickle", 'mmsa': "MMSA's feature file"}
 
 
 def task_hparams(args, layout=None, explicit=None):
@@ -186,7 +184,7 @@ def task_hparams(args, layout=None, explicit=None):
     if recipe is not None:
         if hp['layout'] != 'mmsa' and recipe != 'ours':
             raise utils.UserError("--recipe {}: MMSA's training applies to MMSA's feature files; {} is {}".format(
-                recipe, args.data_path or 'the data file', LAYOUT_NAMES[hp['layout']]))
+                recipe, args.data_path or 'the data file', common.LAYOUT_NAMES[hp['layout']]))
         if hp['layout'] == 'mmsa':
             hp['recipe'] = recipe
     return hparams.check_hparams(hp)
@@ -335,7 +333,7 @@ def main(argv=None):
     # Which settings apply depends on the file (CMU-MOSI: the authors' pickle or MMSA's file).
     sets = utils.load_data(args.dataset, data_path, hp.get('emotion'), verbose=parallel.is_main(),
                            output_dim=hp.get('output_dim'))
-    hp = task_hparams(args, getattr(sets[0], 'layout', 'authors'), explicit)
+    hp = task_hparams(args, sets[0].layout, explicit)
     fit_to_data(hp, sets, data_path)
     try:
         if args.seeds is not None:

@@ -90,14 +90,16 @@ def data_module(dataset):
 
 
 def load_data(dataset, data_path, task=None, expected_dims=None, verbose=True, output_dim=None,
-              output_flag='--output_dim'):
+              output_flag='--output_dim', model=None):
     """(train, valid, test, input_dims) of one task; see each reader's prepare(). Served from the cache
     of prepared arrays (data/cache.py: read-only memory maps; the file is read once for all its
     tasks); the checks against expected_dims and output_dim and the printed lines happen on every
-    call. output_flag names where output_dim came from in the error when the labels disagree with it."""
+    call. output_flag names where output_dim came from in the error when the labels disagree with it.
+    model: (layout, name) of the model the data is for (a checkpoint's or an export's): a file of the
+    other layout is refused before the size checks."""
     from data import cache
     return cache.load(data_module(dataset), data_path, task, expected_dims=expected_dims, verbose=verbose,
-                      output_dim=output_dim, output_flag=output_flag)
+                      output_dim=output_dim, output_flag=output_flag, model=model)
 
 
 def synthetic_note(dataset='iemocap'):
@@ -241,14 +243,9 @@ def shape_hparams(state, path='checkpoint'):
     return {k: int(v) for k, v in hp.items()}, tuple(int(d) for d in input_dims)
 
 
-def check_layout(hp, data_set, check_path, data_path):
-    """The data file must have the layout the model (a checkpoint, or an export's info) was trained on:
-    CMU-MOSI has two."""
-    names = {'authors': "the authors' processed pickle", 'mmsa': "MMSA's feature file"}
-    trained, given = hp.get('layout', 'authors'), getattr(data_set, 'layout', 'authors')
-    if trained != given:
-        raise UserError('{} was trained on {} but {} is {}'.format(
-            check_path, names[trained], data_path, names[given]))
+def model_layout(hp, name):
+    """(layout, name) of a model for load_data(model=...): its hparams (checkpoint) or info (export) say the layout."""
+    return hp.get('layout', 'authors'), name
 
 
 def model_from_checkpoint(path, name, overrides=None, use_softmax=False, dataset='iemocap'):

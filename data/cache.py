@@ -92,12 +92,13 @@ def array_name(index, split, modality):
 # ---------------------------------------------------------------- loading
 
 def load(reader, data_path, task=None, expected_dims=None, verbose=True, output_dim=None,
-         output_flag='--output_dim', use_cache=True):
+         output_flag='--output_dim', use_cache=True, model=None):
     """A reader's load(): (train, valid, test, input_dims) of one task, from the cache (built on
     first use) or, with use_cache=False, prepared in memory. The per-call checks and lines
     (common.finish_load) run either way."""
     info, key, sets = cached(reader, data_path, task) if use_cache else read(reader, data_path, task)
-    return common.finish_load(reader, data_path, info, key, sets, expected_dims, verbose, output_dim, output_flag)
+    return common.finish_load(reader, data_path, info, key, sets, expected_dims, verbose, output_dim, output_flag,
+                              model)
 
 
 def read(reader, data_path, task=None):

@@ -221,9 +221,21 @@ def in_memory(prepared, info, key):
     return [sets[split] for split in SPLITS]
 
 
+LAYOUT_NAMES = {'authors': "the authors' processed pickle", 'mmsa': "MMSA's feature file"}
+
+
+def check_layout(path, layout, model):
+    """model = (its layout, what it is called in the message): its data must have that layout (CMU-MOSI has two)."""
+    if model is not None and model[0] != layout:
+        raise UserError('{} was trained on {} but {} is {}'.format(model[1], LAYOUT_NAMES[model[0]], path,
+                                                                   LAYOUT_NAMES[layout]))
+
+
 def finish_load(reader, path, info, key, sets, expected_dims=None, verbose=True, output_dim=None,
-                output_flag='--output_dim'):
-    """The checks and lines of every load (cached or not). Returns (train, valid, test, input_dims)."""
+                output_flag='--output_dim', model=None):
+    """The checks and lines of every load (cached or not). Returns (train, valid, test, input_dims).
+    model: (layout, name) of the model the data is for; a file of the other layout is refused first."""
+    check_layout(path, info['layout'], model)
     check_labels = getattr(reader, 'check_labels', None)
     if check_labels is not None:
         check_labels(path, info, sets[0].labels.shape[1])

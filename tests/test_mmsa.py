@@ -1,0 +1,181 @@
+"""Models of MMSA's feature files end to end: train.py's two recipes, test.py's MMSA metric lines against an
+independent computation from infer.py's saved predictions, export to Paddle Inference and ONNX, and the one-line
+errors of a model given another layout's or dataset's file. The files are tiny MMSA-layout pickles from
+data/mmsa.py's generator (real feature widths, short time axes)."""
+import json
+import os
+import pickle
+import re
+
+import numpy as np
+import pytest
+from sklearn.metrics import accuracy_score, f1_score
+
+from helpers import assert_clean_error, run_script, write_pickle
+import hparams
+import train
+import utils
+from data import mmsa
+
+SIZES = (('train', 64), ('valid', 24), ('test', 40))
+STEPS = {'sims': (12, 8, 10), 'mosi': (10, 12, 10)}  # audio, vision, text time steps
+FAST = ['--epochs', '3', '--text_hidden', '16', '--video_hidden', '16', '--audio_hidden', '8']
+VALUE = r'(-?[0-9.]+|nan)'
+
+
+def mmsa_file(tmp_path, dataset, seed=0):
+    return write_pickle(tmp_path / '{}_mmsa.pkl'.format(dataset),
+                        mmsa.make_sample_data(dataset, seed, SIZES, steps=STEPS[dataset]), protocol=4)
+
+
+@pytest.fixture(scope='module')
+def sims(tmp_path_factory):
+    """A CH-SIMS-layout file, and a model trained on it under each recipe (3 epochs)."""
+    tmp = tmp_path_factory.mktemp('mmsa')
+    data = mmsa_file(tmp, 'sims')
+    runs = {}
+    for recipe in hparams.RECIPES:
+        check, logs = str(tmp / ('check_' + recipe)), str(tmp / ('log_' + recipe))
+        proc = run_script('train.py', '--dataset', 'sims', '--data_path', data, '--recipe', recipe, *FAST,
+                          '--model_path', check, '--log_dir', logs)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        runs[recipe] = dict(proc=proc, check=check, log=os.path.join(logs, 'train_sims.txt'))
+    return dict(tmp=tmp, data=data, runs=runs)
+
+
+def raw_test_labels(path):
+    with open(path, 'rb') as f:
+        return np.asarray(pickle.load(f)['test']['regression_labels'], dtype=np.float32)
+
+
+def printed(text, names):
+    """{name: value} of the '<name> on test set is <value>' lines (the last of each name: MMSA's block)."""
+    values = {}
+    for name in names:
+        found = re.findall(r'^{} on test set is {}$'.format(name, VALUE), text, flags=re.MULTILINE)
+        assert found, name
+        values[name] = float(found[-1])
+    return values
+
+
+def independent_sims_metrics(truth, pred):
+    """MMSA's CH-SIMS metrics written out again, from its definitions (not metrics.py)."""
+    truth, pred = np.clip(truth, -1, 1), np.clip(pred, -1, 1)
+
+    def classes(values, edges):
+        out = np.zeros(len(values), dtype=int)
+        for i, v in enumerate(values):
+            out[i] = next(k for k in range(len(edges) - 1) if edges[k] < v <= edges[k + 1])
+        return out
+    two, three = [-1.01, 0.0, 1.01], [-1.01, -0.1, 0.1, 1.01]
+    five = [-1.01, -0.7, -0.1, 0.1, 0.7, 1.01]
+    return {'Mult_acc_2': accuracy_score(classes(truth, two), classes(pred, two)),
+            'Mult_acc_3': accuracy_score(classes(truth, three), classes(pred, three)),
+            'Mult_acc_5': accuracy_score(classes(truth, five), classes(pred, five)),
+            'F1_score': f1_score(classes(truth, two), classes(pred, two), average='weighted'),
+            'MAE': float(np.mean(np.abs(pred.astype(np.float64) - truth))),
+            'Corr': float(np.corrcoef(pred, truth)[0, 1])}
+
+
+def test_training_follows_mmsas_procedure_and_the_recipe_decides_the_defects(sims):
+    import paddle
+    for recipe, run in sims['runs'].items():
+        log = open(run['log']).read()
+        assert "Training sims (MMSA's feature file, recipe {})".format(recipe) in log
+        assert 'patience=8' in log and 'seed=1111' in log and 'layout' not in log.split('\n')[0].split(' with ')[1]
+        losses = [float(v) for v in re.findall(r'^Validation loss is: (\S+)$', log, flags=re.MULTILINE)]
+        assert len(losses) == 3 and all(round(v, 4) == v for v in losses)  # MMSA's 4-decimal criterion
+    state = {r: utils.load_checkpoint(os.path.join(run['check'], 'sims.pdparams'))[0]
+             for r, run in sims['runs'].items()}
+    # the fusion weights and bias as the model was initialised (same seed, same build order as train.fit)
+    _, saved = utils.load_checkpoint(os.path.join(sims['runs']['mmsa']['check'], 'sims.pdparams'))
+    assert saved['recipe'] == 'mmsa' and saved['layout'] == 'mmsa' and saved['seq_len'] == STEPS['sims'][2]
+    utils.set_seed(saved['seed'])
+    initial = utils.build_model(train.model_hparams(saved), (33, 709, 768)).state_dict()
+    for name in train.FUSION_NAMES:
+        np.testing.assert_array_equal(state['mmsa'][name], initial[name].numpy())  # MMSA: never trained
+        assert not np.allclose(state['ours'][name], initial[name].numpy())  # ours: trained
+    assert not np.allclose(state['mmsa']['audio_factor'], initial['audio_factor'].numpy())
+    # --recipe mmsa builds the text dropout as MMSA's one-layer TextSubNet does: 0; ours applies it
+    assert train.model_hparams(dict(saved, text_dropout=0.2))['text_dropout'] == 0.0
+    assert train.model_hparams(dict(saved, recipe='ours', text_dropout=0.2))['text_dropout'] == 0.2
+    paddle.disable_static()
+
+
+def test_mmsa_early_stopping_rule(monkeypatch, tmp_path):
+    """Stops 8 epochs after the best; a loss better by less than 1e-6 is not better."""
+    sets = utils.load_data('sims', mmsa_file(tmp_path, 'sims'), None, verbose=False)
+    hp = dict(hparams.published_hparams('sims'), epochs=50, text_hidden=8, video_hidden=8, audio_hidden=4)
+    train.fit_to_data(hp, sets, 'f')
+    losses = iter([0.5, 0.4, 0.4 - 5e-7, 0.39] + [0.39] * 20)
+    monkeypatch.setattr(train, 'valid_loss_of', lambda model, valid_set, hp: next(losses))
+    lines = []
+    best = train.fit(hp, sets[0], sets[1], sets[3], str(tmp_path / 'm.pdparams'), log=lines.append)
+    assert best == 0.39
+    assert sum(line.startswith('Epoch ') for line in lines) == 4 + 8
+    assert sum(line == 'Found new check model, saving to disk...' for line in lines) == 3
+
+
+def test_the_printed_mmsa_metrics_equal_an_independent_computation_from_infer_predictions(sims, tmp_path):
+    run = sims['runs']['ours']
+    test = run_script('test.py', '--dataset', 'sims', '--data_path', sims['data'], '--check_path', run['check'])
+    assert test.returncode == 0, test.stderr
+    names = ('Mult_acc_2', 'Mult_acc_3', 'Mult_acc_5', 'F1_score', 'MAE', 'Corr')
+    lines = [line for line in test.stdout.splitlines() if ' on test set is ' in line]
+    assert [line.split(' on test set is ')[0] for line in lines] == [
+        'MAE', 'Correlation w.r.t human evaluation'] + list(names)
+    shown = printed(test.stdout, names)
+    inference = str(tmp_path / 'inference')
+    export = run_script('export_model.py', '--dataset', 'sims', '--check_path', run['check'],
+                        '--save_inference_dir', inference, '--data_path', sims['data'])
+    assert export.returncode == 0, export.stdout + export.stderr
+    with open(os.path.join(inference, 'sims', 'inference_info.json')) as f:
+        info = json.load(f)
+    assert info['layout'] == 'mmsa' and info['input_dims'] == [33, 709, 768] and info['seq_len'] == STEPS['sims'][2]
+    truth = raw_test_labels(sims['data'])
+    for backend in ('False', 'True'):
+        out = str(tmp_path / 'pred_onnx_{}'.format(backend))
+        infer = run_script('infer.py', '--dataset', 'sims', '--save_inference_dir', inference, '--data_path',
+                           sims['data'], '--output_dir', out, '--use_onnx', backend)
+        assert infer.returncode == 0, infer.stdout + infer.stderr
+        pred = np.load(os.path.join(out, 'sims_pred.npy'))
+        assert pred.shape == (len(truth), 1)
+        expected = independent_sims_metrics(truth, pred.ravel())
+        for name in names:
+            assert shown[name] == pytest.approx(expected[name], abs=1e-4), name
+        assert printed(infer.stdout, names) == shown
+
+
+def test_a_model_refuses_a_file_of_another_layout_or_dataset(sims, tmp_path):
+    check = sims['runs']['ours']['check']
+    mosei = write_pickle(tmp_path / 'mosei.pkl', mmsa.make_sample_data('mosei', 0, SIZES, steps=(6, 6, 8)))
+    proc = run_script('test.py', '--dataset', 'mosei', '--data_path', mosei, '--check_path',
+                      os.path.join(check, 'sims.pdparams'))
+    assert_clean_error(proc, '--dataset mosei contradicts checkpoint', 'trained on sims')
+    # CMU-MOSI: a model of MMSA's file and the authors' pickle (and the other way round)
+    mosi_mmsa = mmsa_file(tmp_path, 'mosi')
+    check_mosi = str(tmp_path / 'check_mosi')
+    proc = run_script('train.py', '--dataset', 'mosi', '--data_path', mosi_mmsa, '--epochs', '1', '--text_hidden', '8',
+                      '--video_hidden', '8', '--audio_hidden', '4', '--model_path', check_mosi,
+                      '--log_dir', str(tmp_path / 'log_mosi'))
+    assert proc.returncode == 0, proc.stderr
+    assert "MMSA's feature file" in proc.stdout
+    import data
+    authors = write_pickle(tmp_path / 'mosi_authors.pkl', data.module('mosi').make_sample_data(
+        0, (('train', 16), ('valid', 8), ('test', 8))))
+    proc = run_script('test.py', '--dataset', 'mosi', '--data_path', authors, '--check_path', check_mosi)
+    assert_clean_error(proc, "was trained on MMSA's feature file", "the authors' processed pickle")
+    proc = run_script('train.py', '--dataset', 'mosi', '--data_path', authors, '--recipe', 'mmsa',
+                      '--model_path', str(tmp_path / 'nothing'))
+    assert_clean_error(proc, '--recipe mmsa', "the authors' processed pickle")
+    assert not os.path.exists(str(tmp_path / 'nothing'))
+
+
+def test_seeds_are_mmsas(sims, tmp_path):
+    proc = run_script('train.py', '--dataset', 'sims', '--data_path', sims['data'], '--seeds', '2', '--epochs', '1',
+                      '--text_hidden', '8', '--video_hidden', '8', '--audio_hidden', '4',
+                      '--model_path', str(tmp_path / 'c'), '--log_dir', str(tmp_path / 'l'))
+    assert proc.returncode == 0, proc.stderr
+    assert 'Seeds: 1111, 1112' in proc.stdout
+    assert re.search(r'^Test Mult_acc_2 \(\[-1, 0\], \(0, 1\]\) over 2 seeds: ', proc.stdout, flags=re.MULTILINE)
+    assert os.path.isfile(os.path.join(str(tmp_path / 'c'), 'sims.pdparams'))
