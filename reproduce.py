@@ -6,9 +6,11 @@
     python reproduce.py --tables_only       # rewrite RESULTS.md and the figure from the recorded runs
 
 Parts: the IEMOCAP emotions (happy, sad, angry, neutral; `iemocap` is all four), mosi, pom, rank (CMU-MOSI
-at every --ranks value, as the paper's rank study) and efficiency (LMF against TFN at the paper's setting).
-Each dataset's real file is used when present (data/iemocap.pkl, data/mosi.pkl, data/pom.pkl), else its
-SYNTHETIC sample, and the tables say which. Every run trains with the published hyperparameters and seed
+at every --ranks value, as the paper's rank study), efficiency (LMF against TFN at the paper's setting), and
+MMSA's feature files (`mmsa` is all of them; `mmsa-mosi`, `mmsa-mosei`, `mmsa-sims`, `mmsa-simsv2` one each),
+each trained under --recipe mmsa and under the default, beside MMSA's published LMF row.
+Each dataset's real file is used when present (data/iemocap.pkl, data/mosi.pkl, data/pom.pkl,
+data/MOSI/Processed/unaligned_50.pkl, ...), else its SYNTHETIC sample, and the tables say which. Every run trains with the published hyperparameters and seed
 s = table seed + i (as train.py --seeds) into <out>/runs/<task>/<data file>-<sha256 prefix>/rank_<r>/seed_<s>/:
 the log train_<name>.txt, the checkpoint <name>.pdparams and, written last, run.json. A rerun skips a run with
 all three (after Ctrl-C or a kill, the same command finishes the rest) and retrains one whose hyperparameters
@@ -34,8 +36,11 @@ import metrics
 import utils
 
 EMOTIONS = hparams.EMOTIONS
-TASKS = EMOTIONS + ('mosi', 'pom')
+# A task of MMSA's files: 'mmsa-<dataset>-<recipe>', trained on that dataset's MMSA file.
+MMSA_TASKS = tuple('mmsa-{}-{}'.format(d, r) for d in hparams.MMSA_DATASETS for r in hparams.RECIPES)
+TASKS = EMOTIONS + ('mosi', 'pom') + MMSA_TASKS
 PARTS = TASKS + ('rank', 'efficiency')
+MMSA_SOURCES = tuple('mmsa-' + d for d in hparams.MMSA_DATASETS)  # the --only names of MMSA's files
 RANKS = (1, 2, 4, 8, 16, 32, 64)
 RANK_TASK = 'mosi'  # the paper studies rank on CMU-MOSI (section 5.4)
 QUICK_SIZES = (('train', 64), ('valid', 24), ('test', 32))
@@ -52,6 +57,15 @@ PAPER = {
                        lmf_infer=2249.90, tfn_infer=1177.17),
 }
 EARLIER_PORT = {'iemocap': dict(happy=85.9, sad=86.3, angry=89.0, neutral=71.8)}
+# MMSA's published LMF rows (results/result-stat.md; x100, mean over seeds 1111-1115, unaligned files).
+MMSA_PUBLISHED = {
+    'mosi': dict(Has0_acc_2=77.90, Has0_F1_score=77.80, Non0_acc_2=79.18, Non0_F1_score=79.15, Mult_acc_5=38.13,
+                 Mult_acc_7=33.82, MAE=95.04, Corr=65.10),
+    'mosei': dict(Has0_acc_2=80.54, Has0_F1_score=80.94, Non0_acc_2=83.48, Non0_F1_score=83.36, Mult_acc_5=52.99,
+                  Mult_acc_7=51.59, MAE=57.57, Corr=71.69),
+    'sims': dict(Mult_acc_2=77.77, Mult_acc_3=64.68, Mult_acc_5=40.53, F1_score=77.88, MAE=44.12, Corr=57.59),
+    'simsv2': dict(Mult_acc_2=74.18, Mult_acc_3=64.90, Mult_acc_5=47.79, F1_score=73.88, MAE=36.72, Corr=55.69),
+}
 
 # Table columns per dataset: (metric key, column title, percent?). The key names a line of the log
 # (metrics.show_results prints it); the line's format is the one source of where the number comes from.
@@ -60,16 +74,40 @@ COLUMNS = {
              ('mult_acc', 'Acc-7', True)),
     'pom': (('mae', 'MAE', False), ('corr', 'Corr', False), ('acc', 'Acc', True)),
     'iemocap': (('f1', 'F1', True), ('accuracy', 'accuracy', True)),
+    # MMSA's metrics in its names and order; x100 as MMSA's table shows them (MAE and Corr too)
+    'mmsa_mosi': tuple((key, key, True) for key in metrics.MMSA_MOSI_KEYS),
+    'mmsa_sims': tuple((key, key, True) for key in metrics.MMSA_SIMS_KEYS),
 }
-LOG_LINES = {'iemocap': (('f1', 'F1-score on test set is {}'), ('accuracy', 'Accuracy score on test set is {}')),
-             'mosi': metrics.MOSI_LINES, 'pom': metrics.POM_LINES}
+LOG_LINES = {'iemocap': metrics.IEMOCAP_LINES, 'mosi': metrics.MOSI_LINES, 'pom': metrics.POM_LINES}
 EFFICIENCY_LINES = (('lmf_params', 'LMF parameters: {}'), ('tfn_params', 'TFN parameters: {}'),
                     ('lmf_train', 'LMF training samples/s: {}'), ('tfn_train', 'TFN training samples/s: {}'),
                     ('lmf_infer', 'LMF inference samples/s: {}'), ('tfn_infer', 'TFN inference samples/s: {}'))
 
 
 def dataset_of(task):
-    return 'iemocap' if task in EMOTIONS else task
+    """The --dataset of a task."""
+    if task in EMOTIONS:
+        return 'iemocap'
+    return task.split('-')[1] if task in MMSA_TASKS else task
+
+
+def source_of(task):
+    """Which data file a task trains on: the dataset's (the paper's pickles), or 'mmsa-<dataset>'."""
+    return task.rsplit('-', 1)[0] if task in MMSA_TASKS else dataset_of(task)
+
+
+def metric_set_of(task):
+    return metrics.metric_set(dataset_of(task), 'mmsa' if task in MMSA_TASKS else 'authors')
+
+
+def read_metrics(path, task):
+    """{key: value} of the task's test metrics in its log (MMSA's sets: the whole printed block, whose two
+    'MAE on test set is' lines a line-by-line search would confuse)."""
+    name = metric_set_of(task)
+    if name in LOG_LINES:
+        return read_log(path, LOG_LINES[name])
+    with open(path) as f:
+        return metrics.parse_results(name, f.read())
 
 
 def log_name(task):
@@ -98,17 +136,25 @@ def parse_only(text):
     for item in (t.strip() for t in text.split(',') if t.strip()):
         if item == 'iemocap':
             parts.extend(EMOTIONS)
+        elif item == 'mmsa':
+            parts.extend(MMSA_TASKS)
+        elif item in MMSA_SOURCES:
+            parts.extend(t for t in MMSA_TASKS if source_of(t) == item)
         elif item in PARTS:
             parts.append(item)
         else:
-            raise utils.UserError('--only: unknown part {!r}; choose from iemocap, {}'.format(item, ', '.join(PARTS)))
+            raise utils.UserError('--only: unknown part {!r}; choose from iemocap, mmsa, {}, {}'.format(
+                item, ', '.join(MMSA_SOURCES), ', '.join(p for p in PARTS if p not in MMSA_TASKS)))
     if not parts:
         raise utils.UserError('--only: no part given')
     return [p for p in PARTS if p in parts]
 
 
 def task_hparams(task, quick):
-    hp = hparams.published_hparams(dataset_of(task), task if task in EMOTIONS else None)
+    if task in MMSA_TASKS:
+        hp = dict(hparams.published_hparams(dataset_of(task), layout='mmsa'), recipe=task.rsplit('-', 1)[1])
+    else:
+        hp = hparams.published_hparams(dataset_of(task), task if task in EMOTIONS else None)
     if quick:
         hp.update(epochs=QUICK_EPOCHS, patience=QUICK_EPOCHS)
     return hp
@@ -140,22 +186,36 @@ def run_dir(out, task, data_id, rank, seed):
 
 # ---------------------------------------------------------------- data
 
-def needed_datasets(parts):
-    return [d for d in hparams.DATASETS
-            if any(dataset_of(t) == d for t in TASKS if t in parts or (t == RANK_TASK and 'rank' in parts))]
+def needed_sources(parts):
+    """The data files `parts` train on (see source_of), in table order."""
+    sources = []
+    for task in TASKS:
+        if (task in parts or (task == RANK_TASK and 'rank' in parts)) and source_of(task) not in sources:
+            sources.append(source_of(task))
+    return sources
 
 
-def quick_data(out, datasets):
-    """Tiny SYNTHETIC files of `datasets` under <out>/data (made once; the same bytes every time)."""
+def quick_data(out, sources):
+    """Tiny SYNTHETIC files of `sources` under <out>/data (made once; the same bytes every time)."""
     import data
+    from data import mmsa
     paths = {}
-    for dataset in datasets:
-        path = os.path.join(out, 'data', '{}_quick.pkl'.format(dataset))
+    for source in sources:
+        path = os.path.join(out, 'data', '{}_quick.pkl'.format(source))
         if not os.path.isfile(path):
             with contextlib.redirect_stdout(open(os.devnull, 'w')):
-                data.module(dataset).write_sample_data(path, sizes=QUICK_SIZES)
-        paths[dataset] = path
+                if source in MMSA_SOURCES:
+                    mmsa.write_sample_data(path, source.split('-', 1)[1], sizes=QUICK_SIZES)
+                else:
+                    data.module(source).write_sample_data(path, sizes=QUICK_SIZES)
+        paths[source] = path
     return paths
+
+
+def real_path(source):
+    import data
+    from data import mmsa
+    return mmsa.REAL_PATHS[source.split('-', 1)[1]] if source in MMSA_SOURCES else data.module(source).REAL_PATH
 
 
 @functools.lru_cache(maxsize=None)
@@ -169,9 +229,12 @@ def fingerprint(path):
 
 
 def data_paths(parts, quick, out):
+    """{source: data file}: the real file where present, else the sample (generated on first use)."""
+    from data import mmsa
     if quick:
-        return quick_data(out, needed_datasets(parts))
-    return {d: utils.default_data_path(None, d) for d in needed_datasets(parts)}
+        return quick_data(out, needed_sources(parts))
+    return {s: mmsa.default_path(s.split('-', 1)[1]) if s in MMSA_SOURCES else utils.default_data_path(None, s)
+            for s in needed_sources(parts)}
 
 
 def data_id(path):
@@ -180,14 +243,14 @@ def data_id(path):
 
 
 def recorded_data_ids(out):
-    """{dataset: the data folder with the most recorded runs (ties: the newest)} for --tables_only."""
+    """{source: the data folder with the most recorded runs (ties: the newest)} for --tables_only."""
     counts = {}
     for record in glob.glob(os.path.join(out, 'runs', '*', '*', 'rank_*', 'seed_*', 'run.json')):
         parts = record.split(os.sep)
         task, folder = parts[-5], parts[-4]
         if task in TASKS:
-            count, newest = counts.get((dataset_of(task), folder), (0, 0.0))
-            counts[dataset_of(task), folder] = (count + 1, max(newest, os.path.getmtime(record)))
+            count, newest = counts.get((source_of(task), folder), (0, 0.0))
+            counts[source_of(task), folder] = (count + 1, max(newest, os.path.getmtime(record)))
     best = {}
     for (dataset, folder), rank in counts.items():
         if dataset not in best or rank > counts[dataset, best[dataset]]:
@@ -195,9 +258,8 @@ def recorded_data_ids(out):
     return best
 
 
-def is_synthetic(path, dataset):
-    import data
-    return os.path.abspath(path) != os.path.abspath(data.module(dataset).REAL_PATH)
+def is_synthetic(path, source):
+    return os.path.abspath(path) != os.path.abspath(real_path(source))
 
 
 # ---------------------------------------------------------------- records
@@ -215,9 +277,9 @@ def write_json(path, obj):
         json.dump(obj, f, indent=1, sort_keys=True)
 
 
-def setting_of(hp, data_path, dataset):
+def setting_of(hp, data_path, source):
     return dict(hparams={k: hp[k] for k in sorted(hp)}, data=data_path, data_sha256=fingerprint(data_path),
-                synthetic=is_synthetic(data_path, dataset))
+                synthetic=is_synthetic(data_path, source))
 
 
 def recorded(record, hp):
@@ -287,7 +349,7 @@ def train_run(task, hp, data_path, directory, loader):
             with open(os.path.join(directory, log_name(task)), 'a') as log:
                 log.write('Training diverged: {}\n'.format(err))
     record = dict(status=status, seconds=round(time.perf_counter() - start, 2),
-                  setting=setting_of(hp, data_path, hp['dataset']))
+                  setting=setting_of(hp, data_path, source_of(task)))
     write_json(os.path.join(directory, 'run.json'), record)
     return record
 
@@ -356,9 +418,8 @@ def minutes(seconds):
 def headline(task, record, directory):
     if record['status'] != 'finished':
         return record['status']
-    dataset = dataset_of(task)
-    key, title, percent = COLUMNS[dataset][0]
-    value = read_log(os.path.join(directory, log_name(task)), LOG_LINES[dataset]).get(key)
+    key, title, percent = COLUMNS[metric_set_of(task)][0]
+    value = read_metrics(os.path.join(directory, log_name(task)), task).get(key)
     return '{} {}'.format(title, 'missing' if value is None else published(value * (100 if percent else 1), percent))
 
 
@@ -369,12 +430,12 @@ def collect(out, runs, data_ids):
     read from the recorded logs of the data folder data_ids[dataset]."""
     results, meta = {}, {}
     for task, rank, seed, hp in runs:
-        dataset = dataset_of(task)
+        source = source_of(task)
         entry = meta.setdefault((task, rank), dict(planned=0, diverged=0, broken=0, synthetic=set(), seconds=0.0))
         entry['planned'] += 1
-        if dataset not in data_ids:
+        if source not in data_ids:
             continue
-        directory = run_dir(out, task, data_ids[dataset], rank, seed)
+        directory = run_dir(out, task, data_ids[source], rank, seed)
         record = record_of(directory)
         if not recorded(record, hp):
             continue
@@ -384,10 +445,10 @@ def collect(out, runs, data_ids):
             entry['diverged'] += 1
             continue
         try:
-            values = read_log(os.path.join(directory, log_name(task)), LOG_LINES[dataset])
+            values = read_metrics(os.path.join(directory, log_name(task)), task)
         except OSError:
             values = {}
-        if any(key not in values for key, _, _ in COLUMNS[dataset]):  # a log edited or cut short
+        if any(key not in values for key, _, _ in COLUMNS[metric_set_of(task)]):  # a log edited or cut short
             entry['broken'] += 1
             continue
         results.setdefault((task, rank), []).append(values)
@@ -398,11 +459,11 @@ def synthetic(meta, keys):
     return any(True in meta[k]['synthetic'] for k in keys)
 
 
-def summary(values, percent):
+def summary(values, percent, digits=None):
     """'mean ± std (min–max)' of a list (std with n-1: the spread of the seeds); one value: 'x (1 seed)'."""
     scale = 100.0 if percent else 1.0
     values = np.asarray(values, dtype=np.float64) * scale
-    digits = 1 if percent else 3
+    digits = digits if digits is not None else (1 if percent else 3)
     if len(values) == 1:
         return '{:.{d}f} (1 seed)'.format(values[0], d=digits)
     low, high = values.min(), values.max()
@@ -462,6 +523,29 @@ def iemocap_table(results, meta, ranks_of):
                                       ' | '.join(cells)))
     notes = [n for k in keys for n in status_note(k, meta, results)]
     return lines, notes
+
+
+def mmsa_table(dataset, results, meta):
+    """MMSA's published LMF row of `dataset`, then ours under --recipe mmsa and under the default (x100, as MMSA's)."""
+    cols = COLUMNS[metrics.metric_set(dataset, 'mmsa')]
+    lines = ['| {} | {} |'.format(MMSA_TITLES[dataset], ' | '.join(title for _, title, _ in cols)),
+             '|---|' + '---|' * len(cols),
+             "| MMSA's published LMF (mean of 5 seeds) | {} |".format(
+                 ' | '.join('{:.2f}'.format(MMSA_PUBLISHED[dataset][k]) for k, _, _ in cols))]
+    notes = []
+    for recipe, label in (('mmsa', "--recipe mmsa (MMSA's training, both defects)"),
+                          ('ours', 'default (defects fixed)')):
+        key = ('mmsa-{}-{}'.format(dataset, recipe), hparams.published_hparams(dataset, layout='mmsa')['rank'])
+        runs = results.get(key, [])
+        cells = [summary([r[k] for r in runs], True, digits=2) if runs else 'not run' for k, _, _ in cols]
+        lines.append('| {}, {} | {} |'.format(label, repository_label(synthetic(meta, [key]), [len(runs)]),
+                                             ' | '.join(cells)))
+        notes += status_note(key, meta, results)
+    return lines, notes
+
+
+MMSA_TITLES = {'mosi': 'CMU-MOSI (MMSA)', 'mosei': 'CMU-MOSEI (MMSA)', 'sims': 'CH-SIMS (MMSA)',
+               'simsv2': 'CH-SIMS v2 (MMSA)'}
 
 
 def efficiency_table(out, quick):
@@ -596,6 +680,15 @@ def write_results(out, seeds, ranks, quick, data_ids):
         text += ['Hyperparameters: CMU-MOSI\'s with only the rank changed.', '']
     else:
         text += ['Not run yet: `python reproduce.py{} --only rank`.'.format(' --quick' if quick else ''), '']
+    text += ["## MMSA's feature files: LMF against MMSA's published table", '',
+             "Each dataset's MMSA file (`--dataset mosi|mosei|sims|simsv2`, docs/datasets.md), trained with the "
+             "settings behind MMSA's published LMF rows and MMSA's procedure, seeds 1111, 1112, ... as MMSA's; "
+             "`--recipe mmsa` is MMSA's training exactly (fusion weights and bias never trained, text dropout 0), "
+             'the default fixes both. Every value x100, as MMSA\'s table (MAE and Corr too); MMSA computes its '
+             'metrics as `metrics.py` does.', '']
+    for dataset in hparams.MMSA_DATASETS:
+        lines, notes = mmsa_table(dataset, results, meta)
+        text += lines + [''] + (['Incomplete: ' + '; '.join(notes) + '.', ''] if notes else [])
     seconds = sum(m['seconds'] for m in meta.values())
     text += ['Training time of the recorded runs: {:.1f} min in total.'.format(seconds / 60)]
     path = os.path.join(out, 'RESULTS.md')
@@ -612,7 +705,8 @@ def parse_args(argv=None):
     parser.add_argument('--ranks', type=str, default=','.join(str(r) for r in RANKS),
                         help='ranks of the rank study (default 1,2,4,8,16,32,64)')
     parser.add_argument('--only', type=str, default=None,
-                        help='comma-separated parts: iemocap or happy,sad,angry,neutral; mosi; pom; rank; efficiency')
+                        help='comma-separated parts: iemocap or happy,sad,angry,neutral; mosi; pom; rank; efficiency; '
+                             'mmsa or mmsa-mosi, mmsa-mosei, mmsa-sims, mmsa-simsv2 (MMSA\'s feature files)')
     parser.add_argument('--quick', action='store_true',
                         help='tiny SYNTHETIC data, {} epochs, 2 seeds: seconds, to check the chain'.format(QUICK_EPOCHS))
     parser.add_argument('--out', type=str, default=None,
@@ -662,15 +756,15 @@ def train_and_write(out, parts, seeds, ranks, args):
     device = utils.setup_device(args.device, args.cpu_threads)
     paths = data_paths(parts, args.quick, out)
     data_ids = {d: data_id(p) for d, p in paths.items()}
-    runs = [(task, rank, seed, hp, run_dir(out, task, data_ids[dataset_of(task)], rank, seed))
+    runs = [(task, rank, seed, hp, run_dir(out, task, data_ids[source_of(task)], rank, seed))
             for task, rank, seed, hp in plan(parts, seeds, ranks, args.quick)]
     todo = [r for r in runs if not trained(r[4], r[0], r[3])]
     effort = efficiency_setting(args.quick, device, args.cpu_threads or utils.default_cpu_threads())
     eff_dir = os.path.join(out, 'runs', 'efficiency')
     eff_record = record_of(eff_dir)
     measure = 'efficiency' in parts and (eff_record is None or eff_record['setting'] != effort)
-    for dataset, path in sorted(paths.items()):
-        print('{}: {}{}'.format(dataset, path, ' (SYNTHETIC)' if is_synthetic(path, dataset) else ''))
+    for source, path in sorted(paths.items()):
+        print('{}: {}{}'.format(source, path, ' (SYNTHETIC)' if is_synthetic(path, source) else ''))
     print('{} training runs: {} recorded, {} to train{}'.format(
         len(runs), len(runs) - len(todo), len(todo), '; then the efficiency measurement' if measure else ''))
     seconds_by_task = {}
@@ -681,7 +775,7 @@ def train_and_write(out, parts, seeds, ranks, args):
     loader = Loader()
     try:
         for i, (task, rank, seed, hp, directory) in enumerate(todo):
-            record = train_run(task, hp, paths[hp['dataset']], directory, loader)
+            record = train_run(task, hp, paths[source_of(task)], directory, loader)
             seconds_by_task.setdefault(task, []).append(record['seconds'])
             left = [r[0] for r in todo[i + 1:]]
             print('[{}/{}] {} rank {} seed {}: {} in {:.1f} s | {} left, {}'.format(

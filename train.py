@@ -325,7 +325,9 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     explicit = hparams.check_hparams(hparams.explicit_hparams(args, hparams.names()))
-    hp = task_hparams(args, explicit=explicit)  # bad flags fail before the data is read
+    # Bad flags fail before the data is read; CMU-MOSI's layout (and so whether --recipe applies) is the file's.
+    early_layout = 'mmsa' if args.dataset in hparams.MMSA_DATASETS and args.recipe not in (None, 'ours') else None
+    hp = task_hparams(args, early_layout, explicit)
     if args.seeds is not None and args.seeds < 1:
         raise utils.UserError('--seeds must be >= 1, got {}'.format(args.seeds))
     data_path = utils.default_data_path(args.data_path, args.dataset)

@@ -169,6 +169,11 @@ def test_a_model_refuses_a_file_of_another_layout_or_dataset(sims, tmp_path):
                       '--model_path', str(tmp_path / 'nothing'))
     assert_clean_error(proc, '--recipe mmsa', "the authors' processed pickle")
     assert not os.path.exists(str(tmp_path / 'nothing'))
+    proc = run_script('train.py', '--dataset', 'mosi', '--data_path', mosi_mmsa, '--recipe', 'mmsa', '--epochs', '1',
+                      '--text_hidden', '8', '--video_hidden', '8', '--audio_hidden', '4', '--model_path', check_mosi,
+                      '--log_dir', str(tmp_path / 'log_mosi'))
+    assert proc.returncode == 0, proc.stderr
+    assert "Training mosi (MMSA's feature file, recipe mmsa)" in proc.stdout
 
 
 def test_seeds_are_mmsas(sims, tmp_path):
