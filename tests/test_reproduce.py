@@ -14,7 +14,7 @@ import pytest
 
 from helpers import REPO, assert_clean_error, run_script
 
-QUICK_RUNS = 24  # 4 emotions + CMU-MOSI (ranks 1..64) + POM, 2 seeds each: 4*2 + 7*2 + 2
+QUICK_RUNS = 40  # 4 emotions + CMU-MOSI (ranks 1..64) + POM + 4 MMSA files x 2 recipes, 2 seeds each: 8 + 14 + 2 + 16
 
 # What each table's "this repository" cells hold, read here without reproduce.py's code: the log line and scale.
 LOG_PATTERNS = {
@@ -25,6 +25,13 @@ LOG_PATTERNS = {
     'pom': {'MAE': (r'^MAE on test set is (\S+)$', 1), 'Corr': (r'^Correlation w\.r\.t human evaluation on test set is (\S+)$', 1),
             'Acc': (r'^Multiclass accuracy on test set is (\S+)$', 100)},
 }
+# MMSA's tables: every cell is the line '<name> on test set is <value>' of MMSA's block (the last such line of its
+# name: 'MAE' and 'Corr' are printed once in full precision before it), x100 as MMSA's table.
+MMSA_NAMES = {'mosi': ('Has0_acc_2', 'Has0_F1_score', 'Non0_acc_2', 'Non0_F1_score', 'Mult_acc_5', 'Mult_acc_7', 'MAE',
+                       'Corr'),
+              'sims': ('Mult_acc_2', 'Mult_acc_3', 'Mult_acc_5', 'F1_score', 'MAE', 'Corr')}
+MMSA_TABLES = {'mosi': ('CMU-MOSI (MMSA)', 'mosi', 4), 'mosei': ('CMU-MOSEI (MMSA)', 'mosi', 5),
+               'sims': ('CH-SIMS (MMSA)', 'sims', 3), 'simsv2': ('CH-SIMS v2 (MMSA)', 'sims', 4)}  # title, names, rank
 CELL = re.compile(r'^(-?[\d.]+) ± ([\d.]+) \((-?[\d.]+)(?:–| to )(-?[\d.]+)\)$')
 RUN_RECORDS = os.path.join('runs', '*', '*', 'rank_*', 'seed_*', 'run.json')  # <task>/<data>/rank_<r>/seed_<s>
 
@@ -41,11 +48,11 @@ def quick_run(tmp_path_factory):
     return out, proc
 
 
-def log_values(path, pattern, scale):
+def log_values(path, pattern, scale, last=False):
     with open(path) as f:
-        found = re.search(pattern, f.read(), flags=re.MULTILINE)
+        found = re.findall(pattern, f.read(), flags=re.MULTILINE)
     assert found, (path, pattern)
-    return float(found.group(1)) * scale
+    return float(found[-1 if last else 0]) * scale
 
 
 def table_rows(text, heading_cell):
@@ -129,6 +136,20 @@ def assert_tables_are_the_logs(out, seeds):
         for column in ('MAE', 'Corr'):
             pattern, scale = LOG_PATTERNS['mosi'][column]
             assert_cell(cells[column], [log_values(os.path.join(r, 'train_mosi.txt'), pattern, scale) for r in runs])
+    # MMSA's tables: rows --recipe mmsa and default, a column per MMSA metric
+    for dataset, (title, names, rank) in MMSA_TABLES.items():
+        rows = table_rows(text, title)
+        assert [label.split(',')[0] for label in rows] == [
+            "MMSA's published LMF (mean of 5 seeds)", "--recipe mmsa (MMSA's training", 'default (defects fixed)']
+        for recipe, label in (('mmsa', '--recipe mmsa'), ('ours', 'default')):
+            (cells,) = [c for row_label, c in rows.items() if row_label.startswith(label)]
+            runs = runs_of(out, 'mmsa-{}-{}'.format(dataset, recipe), rank)
+            assert len(runs) == seeds
+            for name in MMSA_NAMES[names]:
+                pattern = r'^{} on test set is (\S+)$'.format(name)
+                values = [log_values(os.path.join(r, 'train_{}.txt'.format(dataset)), pattern, 100, last=True)
+                          for r in runs]
+                assert_cell(cells[name], values)
     # Table 3 from runs/efficiency/efficiency.txt
     measured = {}
     with open(os.path.join(str(out), 'runs', 'efficiency', 'efficiency.txt')) as f:
