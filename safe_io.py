@@ -96,5 +96,5 @@ def safe_load_pickle(path, what='file'):
     except pickle.UnpicklingError as err:  # e.g. "invalid load key, '\\x00'" (zeros inside the file)
         raise DamagedFile('{} {} is damaged: not a valid pickle ({})'.format(what, path, err))
     except (EOFError, ValueError, TypeError, AttributeError, IndexError, KeyError) as err:
-        raise DamagedFile('{} {} is truncated or not a valid pickle ({}: {})'.format(
+        raise DamagedFile('{} {} is damaged: truncated or not a valid pickle ({}: {})'.format(
             what, path, type(err).__name__, err))
