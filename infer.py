@@ -20,7 +20,9 @@ out_prob/): one row of class probabilities per test sample, in test-set order, a
 weighted F1 and accuracy of the argmax. CMU-MOSI and POM write <output_dir>/<dataset>_pred.npy
 (default out_pred/): the raw regression scores [N, K] (K = 1 for CMU-MOSI, one per trait for
 POM), in test-set order, and print the dataset's metrics as test.py does. --benchmark True
-adds a timing report in the shape of PaddlePaddle's AutoLog.
+adds a timing report in the shape of PaddlePaddle's AutoLog. --missing / --noise perturb the test
+split (robustness.py); their predictions go to a file whose name says how, e.g.
+happy_prob_missing-audio_seed-0.npy, never over the clean ones.
 
 Booleans are given as the TIPC scripts pass them: --use-gpu True|False.
 """
@@ -35,6 +37,7 @@ import numpy as np
 
 import hparams
 import metrics
+import robustness
 import utils
 from export_model import INFO_FORMAT, INPUT_NAMES, ONNX_FILE, OUTPUT_KINDS
 # Fastest on the 2-core reference machine (BENCHMARKS.md): oneDNN off; one thread at
@@ -83,6 +86,7 @@ def parse_args(argv=None):
     parser.add_argument('--ir_optim', type=str2bool, default=True, help='graph optimisation passes (default True)')
     parser.add_argument('--benchmark', type=str2bool, default=False, help='print an AutoLog-style timing report')
     parser.add_argument('--warmup', type=int, default=3, help='untimed warm-up runs before the benchmark (default 3)')
+    robustness.add_args(parser)
     return parser.parse_args(argv)
 
 
@@ -415,6 +419,7 @@ def check_outputs(outputs, info, n_samples, model_dir):
 def main(argv=None):
     args = parse_args(argv)
     dataset, name, _ = hparams.task_of(args)  # validates --dataset and --emotion
+    perturbation = robustness.from_args(args)
     if args.cpu_threads is None and args.batch_size >= 1:
         args.cpu_threads = default_cpu_threads(args.batch_size)
     for flag in ('batch_size', 'cpu_threads'):
@@ -439,8 +444,8 @@ def main(argv=None):
                                       onnx_path, export_command(dataset, name), args.save_inference_dir))
     info = load_model_info(model_dir, name, args.save_inference_dir, dataset, use_onnx=args.use_onnx)
     data_path = utils.default_data_path(args.data_path, dataset)
-    _, _, test_set, _ = utils.load_data(dataset, data_path, name, expected_dims=info['input_dims'],
-                                        model=utils.model_layout(info, 'the model in ' + model_dir))
+    train_set, _, test_set, _ = utils.load_data(dataset, data_path, name, expected_dims=info['input_dims'],
+                                                model=utils.model_layout(info, 'the model in ' + model_dir))
     if info['seq_len'] is not None and test_set.text.shape[1] != info['seq_len']:
         raise utils.UserError('{}: text sequences have length {} but the model in {} was exported for {}'.format(
             data_path, test_set.text.shape[1], model_dir, info['seq_len']))
@@ -463,11 +468,16 @@ def main(argv=None):
             print('Inference device: GPU 0')
     print('Start inference {} on {} test samples of {} (batch size {})......'.format(
         name, len(test_set), data_path, args.batch_size))
+    if perturbation:
+        print(perturbation.describe())
+        test_set = perturbation.apply(test_set, train_set)
     outputs, times = predict(predictor, test_set, args.batch_size, warmup=args.warmup if args.benchmark else 0)
 
     kind = check_outputs(outputs, info, len(test_set), model_dir)
     os.makedirs(output_dir, exist_ok=True)
-    out_path = os.path.join(output_dir, '{}_pred.npy'.format(dataset) if regression else '{}_prob.npy'.format(name))
+    # perturbed predictions get their own name: never the clean ones' file
+    out_path = os.path.join(output_dir, '{}_{}{}.npy'.format(
+        dataset if regression else name, 'pred' if regression else 'prob', perturbation.suffix()))
     np.save(out_path, outputs)
     print('Saved {} [{}, {}] to {}'.format(kind, outputs.shape[0], outputs.shape[1], out_path))
 

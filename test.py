@@ -14,11 +14,13 @@ MMSA's names and order, one `<name> on test set is <value>` line each.
 
 Reads this repository's .pdparams and the earlier LMF_Paddle port's check/*.pkl files.
 The architecture comes from the checkpoint; hyperparameter flags, if given, must agree with it.
+--missing, --noise and --noise_modality perturb the test split (robustness.py); a header line says how.
 """
 import argparse
 
 import hparams
 import metrics
+import robustness
 import utils
 
 
@@ -29,6 +31,7 @@ def parse_args(argv=None):
     utils.add_check_path_arg(parser)
     utils.add_data_arg(parser)
     parser.add_argument('--batch_size', type=int, default=1024, help='evaluation batch size')
+    robustness.add_args(parser)
     utils.add_device_args(parser)
     return parser.parse_args(argv)
 
@@ -36,6 +39,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     dataset, name, _ = hparams.task_of(args)  # validates --dataset and --emotion
+    perturbation = robustness.from_args(args)
     if args.batch_size < 1:
         raise utils.UserError('--batch_size must be >= 1, got {}'.format(args.batch_size))
     data_path = utils.default_data_path(args.data_path, dataset)
@@ -45,10 +49,14 @@ def main(argv=None):
     print('Start testing {}......'.format(name))
     overrides = hparams.check_hparams(hparams.explicit_hparams(args, hparams.MODEL_HPARAMS + hparams.DROPOUT_HPARAMS))
     model, hp, input_dims = utils.model_from_checkpoint(check_path, name, overrides, dataset=dataset)
-    _, _, test_set, _ = utils.load_data(dataset, data_path, name, expected_dims=input_dims, output_dim=hp['output_dim'],
-                                        output_flag='the output_dim of checkpoint {}'.format(check_path),
-                                        model=utils.model_layout(hp, 'checkpoint ' + check_path))
+    train_set, _, test_set, _ = utils.load_data(
+        dataset, data_path, name, expected_dims=input_dims, output_dim=hp['output_dim'],
+        output_flag='the output_dim of checkpoint {}'.format(check_path),
+        model=utils.model_layout(hp, 'checkpoint ' + check_path))
     print('Model initialized')
+    if perturbation:
+        print(perturbation.describe())
+        test_set = perturbation.apply(test_set, train_set)
     metric_set = metrics.metric_set(dataset, hp['layout'])
     result = utils.evaluate(model, test_set, batch_size=args.batch_size, metrics_for=metric_set)
     metrics.show_results(metric_set, result)

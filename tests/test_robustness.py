@@ -1,0 +1,124 @@
+"""Missing and noisy modalities at test time (robustness.py, test.py and infer.py --missing/--noise), on data
+where only the text carries the label: removing it costs nearly all the skill, removing another almost none."""
+import contextlib
+import io
+import os
+import re
+
+import numpy as np
+import pytest
+
+from helpers import assert_clean_error, run_script, write_pickle
+import robustness
+from data import common, iemocap
+
+F1 = re.compile(r'^F1-score on test set is ([0-9.]+)$', re.MULTILINE)
+SIZES = (('train', 600), ('valid', 100), ('test', 240))
+
+
+@pytest.fixture(scope='module')
+def text_only(tmp_path_factory):
+    """An IEMOCAP-layout file whose label only the text shows (audio and video cues agree half the time: no
+    information), and the happy model train.py trains on it."""
+    tmp = tmp_path_factory.mktemp('robust')
+    saved = dict(iemocap.CUE_RELIABILITY)
+    iemocap.CUE_RELIABILITY.update(audio=0.5, video=0.5, text=0.97)
+    try:
+        data = iemocap.make_sample_data(0, SIZES, emotions=('happy',))
+    finally:
+        iemocap.CUE_RELIABILITY.update(saved)
+    del data[b'synthetic']
+    path = write_pickle(tmp / 'text_only.pkl', data)
+    check = str(tmp / 'check')
+    proc = run_script('train.py', '--emotion', 'happy', '--data_path', path, '--epochs', '20',
+                      '--model_path', check, '--log_dir', str(tmp / 'log'))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return dict(tmp=tmp, data=path, check=check)
+
+
+def f1_of(text_only, *flags):
+    """test.py's F1 and output, run in this process (its main) to spare a Paddle start per call."""
+    import test as test_script
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        test_script.main(['--emotion', 'happy', '--data_path', text_only['data'], '--check_path', text_only['check']]
+                         + list(flags))
+    return float(F1.search(out.getvalue()).group(1)), out.getvalue()
+
+
+def test_missing_the_informative_modality_costs_nearly_all_skill_and_another_almost_none(text_only):
+    clean, out = f1_of(text_only)
+    assert 'Perturbation' not in out  # the seed's output, unchanged
+    without_text, out = f1_of(text_only, '--missing', 'text')
+    assert 'Perturbation: text missing (set to zero); seed 0' in out
+    without_audio, _ = f1_of(text_only, '--missing', 'audio')
+    without_av, _ = f1_of(text_only, '--missing', 'audio,video')
+    majority = 0.7 * 2 * 0.7 / 1.7  # weighted F1 of always predicting the majority class (30% positive): 0.58
+    assert clean > 0.9
+    assert without_text < majority + 0.08
+    assert without_audio > clean - 0.05 and without_av > clean - 0.06
+
+
+def test_noise_hurts_on_the_informative_modality_and_not_on_another(text_only):
+    text_curve = [f1_of(text_only, '--noise', str(level), '--noise_modality', 'text')[0] for level in (0.0, 0.5, 0.9)]
+    assert text_curve[0] == f1_of(text_only)[0]
+    audio_curve = [f1_of(text_only, '--noise', str(level), '--noise_modality', 'audio')[0] for level in (0.0, 0.9)]
+    assert text_curve[0] > text_curve[1] > text_curve[2] and text_curve[0] - text_curve[2] > 0.15
+    assert abs(audio_curve[1] - audio_curve[0]) < 0.05
+    again = f1_of(text_only, '--noise', '0.5', '--noise_modality', 'text')[0]
+    assert again == text_curve[1]  # the same seed draws the same noise
+    other_seed = f1_of(text_only, '--noise', '0.5', '--noise_modality', 'text', '--seed', '1')
+    assert 'seed 1' in other_seed[1]
+
+
+def test_infer_saves_perturbed_predictions_beside_the_clean_ones(text_only):
+    inference = str(text_only['tmp'] / 'inference')
+    proc = run_script('export_model.py', '--emotion', 'happy', '--check_path', text_only['check'],
+                      '--save_inference_dir', inference)
+    assert proc.returncode == 0, proc.stderr
+    out = str(text_only['tmp'] / 'prob')
+    common_flags = ['--emotion', 'happy', '--save_inference_dir', inference, '--data_path', text_only['data'],
+                    '--output_dir', out]
+    clean = run_script('infer.py', *common_flags)
+    missing = run_script('infer.py', *common_flags, '--missing', 'text', '--noise', '0.2', '--noise_modality', 'audio')
+    assert clean.returncode == 0 and missing.returncode == 0, clean.stderr + missing.stderr
+    assert sorted(os.listdir(out)) == ['happy_prob.npy', 'happy_prob_missing-text_noise-audio-0.2_seed-0.npy']
+    assert 'Perturbation: text missing (set to zero); noise 0.2 on audio' in missing.stdout
+    assert not np.allclose(np.load(os.path.join(out, 'happy_prob.npy')),
+                           np.load(os.path.join(out, 'happy_prob_missing-text_noise-audio-0.2_seed-0.npy')))
+
+
+@pytest.mark.parametrize('flags, fragments', [
+    (('--missing', 'smell'), ('--missing smell', "unknown modality 'smell'")),
+    (('--missing', 'audio,video,text'), ('--missing', 'every modality')),
+    (('--noise', '1.5'), ('--noise must be in [0, 1]',)),
+    (('--noise', '-0.1'), ('--noise must be in [0, 1]',)),
+    (('--noise', '0.2', '--noise_modality', 'face'), ('--noise_modality face',)),
+])
+def test_bad_perturbations_are_one_line(tmp_path, flags, fragments):
+    for script, where in (('test.py', '--check_path'), ('infer.py', '--save_inference_dir')):
+        proc = run_script(script, '--emotion', 'happy', where, str(tmp_path / 'none'), *flags)
+        assert_clean_error(proc, *fragments)
+        assert proc.returncode == 2
+
+
+def test_perturbation_draws_and_what_they_touch():
+    rng = np.random.RandomState(0)
+    audio, video = rng.randn(40, 4).astype('f'), rng.randn(40, 3).astype('f')
+    text = rng.randn(40, 6, 5).astype('f')
+    text[:, :2] = 0  # front padding, as the GloVe sequences have
+    split = common.Split(audio, video, text, np.eye(2, dtype='f')[rng.randint(2, size=40)])
+    noisy = robustness.Perturbation(None, 0.4, 'text', 7).apply(split, split)
+    np.testing.assert_array_equal(noisy.audio, audio)  # only the named modality
+    assert not np.any(noisy.text[:, :2])  # padding stays padding
+    dropped = ~np.any(noisy.text[:, 2:] != 0, axis=2)
+    assert 0.25 < dropped.mean() < 0.55  # whole steps zeroed with probability 0.4
+    kept = noisy.text[:, 2:][~dropped] - text[:, 2:][~dropped]
+    np.testing.assert_allclose(kept.std(axis=0), 0.4 * robustness.feature_std(text), rtol=0.2)
+    stronger = robustness.Perturbation(None, 0.8, 'text', 7).apply(split, split)
+    assert np.all(~np.any(stronger.text[:, 2:] != 0, axis=2) >= dropped)  # the steps dropped at 0.4 stay dropped
+    np.testing.assert_array_equal(split.text, text)  # the clean split is untouched
+    missing = robustness.Perturbation('audio,video').apply(split, split)
+    assert not missing.audio.any() and not missing.video.any()
+    np.testing.assert_array_equal(missing.text, text)
+    assert robustness.Perturbation().suffix() == '' and not robustness.Perturbation()
