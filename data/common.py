@@ -270,9 +270,10 @@ def write_pickle_atomic(path, obj, what, protocol=2):
 
 # ---------------------------------------------------------------- MOSI / POM layout
 
-def prepare_flat(path, top, synthetic, label_check):
+def prepare_flat(path, top, synthetic, label_check, description=None):
     """prepare() of a file with the splits at the top level (the authors' CMU-MOSI and POM),
-    given its str-keyed top level. label_check(path, label_count) refuses a wrong label count."""
+    given its str-keyed top level. label_check(path, label_count) refuses a wrong label count;
+    description: the line that every verbose load prints after '<path>: ' (None: no line)."""
     missing = [split for split in SPLITS if split not in top]
     if missing:
         have = sorted(top)
@@ -285,7 +286,8 @@ def prepare_flat(path, top, synthetic, label_check):
     del top
     label_check(path, parts['train']['labels'].shape[1])
     check_same_sizes(path, parts)
-    yield dict(layout='authors', synthetic=synthetic, regression=True, tasks=[''], description=None, sample_of=None)
+    yield dict(layout='authors', synthetic=synthetic, regression=True, tasks=[''], description=description,
+               sample_of=None)
     for split in SPLITS:
         yield '', split, parts.pop(split)
 

@@ -55,6 +55,7 @@ def prepare(data_path, task=None):
     top, synthetic = mmsa.open_top(data_path, DATASET)
     if common.looks_like_mmsa(top):
         return mmsa.prepare_top(data_path, top, synthetic, DATASET)
+    # No layout line for the authors' file: its output stays the three dims lines (74/47/300 tell it apart).
     return common.prepare_flat(data_path, top, synthetic, check_label_count)
 
 

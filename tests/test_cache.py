@@ -307,7 +307,7 @@ def test_a_bad_file_writes_nothing(tmp_path, cache_dir):
     with pytest.raises(utils.UserError, match="feature 'glove' missing in sad/test"):
         utils.load_data('iemocap', path, 'happy')
     (tmp_path / 'cut.pkl').write_bytes(pickle.dumps(iemocap_data(sizes=(10, 4, 6)), protocol=4)[:3000])
-    with pytest.raises(utils.UserError, match='is damaged: truncated'):
+    with pytest.raises(utils.UserError, match='is damaged: .*truncated'):
         utils.load_data('iemocap', str(tmp_path / 'cut.pkl'), 'happy')
     assert entries(cache_dir) == []
 
