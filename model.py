@@ -68,6 +68,24 @@ class TextSubNet(nn.Layer):
         return self.linear_1(self.dropout(final_hidden[-1]))
 
 
+MODALITIES = ('audio', 'video', 'text')  # the order of the inputs, factors and fusion
+
+
+def check_modalities(modalities):
+    """The modalities a model fuses, in MODALITIES order (a ValueError for an empty or unknown one)."""
+    chosen = tuple(modalities)
+    unknown = [m for m in chosen if m not in MODALITIES]
+    if unknown or not chosen:
+        raise ValueError('modalities must be a non-empty subset of {}, got {}'.format(MODALITIES, chosen))
+    return tuple(m for m in MODALITIES if m in chosen)
+
+
+def constant_one(x):
+    """[B, 1] ones of x's batch: the 1-augmented vector of a modality the model does not fuse. Only
+    x's batch size is read, never its values; using x keeps it an input of an exported program."""
+    return paddle.ones_like(paddle.flatten(x, start_axis=1)[:, :1])
+
+
 class LMF(nn.Layer):
     """Low-rank Multimodal Fusion.
 
@@ -82,24 +100,34 @@ class LMF(nn.Layer):
         use_softmax: return softmax probabilities instead of logits.
         linear_init: initialisation of the subnetworks' Linear layers, 'paddle' (default, as the
             earlier Paddle port) or 'torch' (as the authors' PyTorch code); see linear().
+        modalities: the modalities fused (default all three). A modality left out has no subnetwork
+            and its 1-augmented vector is the constant [1] alone: its factor is [rank, 1, output_dim],
+            the row of that constant, and its input is ignored (only its batch size is read). That is
+            LMF on the remaining modalities; its hidden size is 0 here.
 
     forward(audio_x [B, audio_in], video_x [B, video_in], text_x [B, T, text_in]) -> [B, output_dim]
     """
 
     def __init__(self, input_dims, hidden_dims, text_out, dropouts, output_dim, rank, use_softmax=False,
-                 linear_init='paddle'):
+                 linear_init='paddle', modalities=MODALITIES):
         super().__init__()
+        self.modalities = check_modalities(modalities)
         self.audio_in, self.video_in, self.text_in = (int(d) for d in input_dims)
-        self.audio_hidden, self.video_hidden, self.text_hidden = (int(d) for d in hidden_dims)
-        self.text_out = int(text_out)
+        self.audio_hidden, self.video_hidden, self.text_hidden = (
+            int(d) if m in self.modalities else 0 for m, d in zip(MODALITIES, hidden_dims))
+        self.text_out = int(text_out) if 'text' in self.modalities else 0
         self.output_dim = int(output_dim)
         self.rank = int(rank)
         self.use_softmax = use_softmax
         self.audio_prob, self.video_prob, self.text_prob, self.post_fusion_prob = dropouts
 
-        self.audio_subnet = SubNet(self.audio_in, self.audio_hidden, self.audio_prob, linear_init)
-        self.video_subnet = SubNet(self.video_in, self.video_hidden, self.video_prob, linear_init)
-        self.text_subnet = TextSubNet(self.text_in, self.text_hidden, self.text_out, self.text_prob, linear_init)
+        if 'audio' in self.modalities:
+            self.audio_subnet = SubNet(self.audio_in, self.audio_hidden, self.audio_prob, linear_init)
+        if 'video' in self.modalities:
+            self.video_subnet = SubNet(self.video_in, self.video_hidden, self.video_prob, linear_init)
+        if 'text' in self.modalities:
+            self.text_subnet = TextSubNet(self.text_in, self.text_hidden, self.text_out, self.text_prob,
+                                          linear_init)
 
         xavier = nn.initializer.XavierNormal()
         # Each factor maps a 1-augmented modality vector to rank x output_dim values.
@@ -119,9 +147,7 @@ class LMF(nn.Layer):
         return paddle.concat([paddle.ones_like(h[:, :1]), h], axis=1)
 
     def forward(self, audio_x, video_x, text_x):
-        audio_h = self._append_one(self.audio_subnet(audio_x))
-        video_h = self._append_one(self.video_subnet(video_x))
-        text_h = self._append_one(self.text_subnet(text_x))
+        audio_h, video_h, text_h = modality_vectors(self, audio_x, video_x, text_x)
 
         # [B, d+1] @ [rank, d+1, out] -> [rank, B, out]; the product over modalities
         # equals projecting the full outer-product tensor with a rank-r weight tensor.
@@ -136,43 +162,70 @@ class LMF(nn.Layer):
         return output
 
 
+def modality_vectors(layer, audio_x, video_x, text_x):
+    """The 1-augmented output of each of layer's subnetworks (audio_subnet, ...); [B, 1] ones for a
+    modality the layer does not fuse (layer.modalities)."""
+    vectors = []
+    for name, x in zip(MODALITIES, (audio_x, video_x, text_x)):
+        if name in layer.modalities:
+            vectors.append(LMF._append_one(getattr(layer, name + '_subnet')(x)))
+        else:
+            vectors.append(constant_one(x))
+    return vectors
+
+
 class TFN(nn.Layer):
     """Tensor Fusion Network (Zadeh et al., 2017), the baseline LMF is compared with.
 
     Same subnetworks as LMF; fusion is the outer product of the three 1-augmented
-    modality vectors, flattened to (a+1)(v+1)(t+1) values, then a post-fusion MLP.
+    modality vectors, flattened to (a+1)(v+1)(t+1) values, then a post-fusion network of
+    three Linear layers (ReLU after the first two), the post-fusion dropout on the fused tensor.
 
     Args:
         input_dims, hidden_dims, text_out: as for LMF.
         dropouts: (audio, video, text, post_fusion); post_fusion is applied to the fused tensor.
         post_fusion_dim: width of the two hidden post-fusion layers.
         output_dim: number of outputs.
+        use_softmax, linear_init: as for LMF (linear_init covers the post-fusion layers too).
+        modalities: the modalities fused (default all three); one left out has no subnetwork and
+            contributes its constant 1 alone, so the fused tensor is the outer product of the others.
 
     forward(audio_x [B, audio_in], video_x [B, video_in], text_x [B, T, text_in]) -> [B, output_dim]
     """
 
-    def __init__(self, input_dims, hidden_dims, text_out, dropouts, post_fusion_dim=128, output_dim=1):
+    def __init__(self, input_dims, hidden_dims, text_out, dropouts, post_fusion_dim=128, output_dim=1,
+                 use_softmax=False, linear_init='paddle', modalities=MODALITIES):
         super().__init__()
-        audio_in, video_in, text_in = (int(d) for d in input_dims)
-        audio_hidden, video_hidden, text_hidden = (int(d) for d in hidden_dims)
+        self.modalities = check_modalities(modalities)
+        self.audio_in, self.video_in, self.text_in = (int(d) for d in input_dims)
+        self.audio_hidden, self.video_hidden, self.text_hidden = (
+            int(d) if m in self.modalities else 0 for m, d in zip(MODALITIES, hidden_dims))
+        self.text_out = int(text_out) if 'text' in self.modalities else 0
         self.output_dim = int(output_dim)
-        self.audio_subnet = SubNet(audio_in, audio_hidden, dropouts[0])
-        self.video_subnet = SubNet(video_in, video_hidden, dropouts[1])
-        self.text_subnet = TextSubNet(text_in, text_hidden, int(text_out), dropout=dropouts[2])
+        self.post_fusion_dim = int(post_fusion_dim)
+        self.use_softmax = use_softmax
+        if 'audio' in self.modalities:
+            self.audio_subnet = SubNet(self.audio_in, self.audio_hidden, dropouts[0], linear_init)
+        if 'video' in self.modalities:
+            self.video_subnet = SubNet(self.video_in, self.video_hidden, dropouts[1], linear_init)
+        if 'text' in self.modalities:
+            self.text_subnet = TextSubNet(self.text_in, self.text_hidden, self.text_out, dropouts[2], linear_init)
+        self.post_fusion_prob = dropouts[3]
         self.post_fusion_dropout = nn.Dropout(p=dropouts[3])
-        fused_size = (audio_hidden + 1) * (video_hidden + 1) * (int(text_out) + 1)
-        self.post_fusion_layer_1 = nn.Linear(fused_size, post_fusion_dim)
-        self.post_fusion_layer_2 = nn.Linear(post_fusion_dim, post_fusion_dim)
-        self.post_fusion_layer_3 = nn.Linear(post_fusion_dim, self.output_dim)
+        self.fused_size = (self.audio_hidden + 1) * (self.video_hidden + 1) * (self.text_out + 1)
+        self.post_fusion_layer_1 = linear(self.fused_size, self.post_fusion_dim, linear_init)
+        self.post_fusion_layer_2 = linear(self.post_fusion_dim, self.post_fusion_dim, linear_init)
+        self.post_fusion_layer_3 = linear(self.post_fusion_dim, self.output_dim, linear_init)
 
     def forward(self, audio_x, video_x, text_x):
-        audio_h = LMF._append_one(self.audio_subnet(audio_x))
-        video_h = LMF._append_one(self.video_subnet(video_x))
-        text_h = LMF._append_one(self.text_subnet(text_x))
-        batch = audio_h.shape[0]
-        # Batched outer products: [B, a, 1] x [B, 1, v] -> [B, a*v], then with text -> [B, a*v*t].
-        audio_video = paddle.matmul(audio_h.unsqueeze(2), video_h.unsqueeze(1)).reshape([batch, -1])
-        fused = paddle.matmul(audio_video.unsqueeze(2), text_h.unsqueeze(1)).reshape([batch, -1])
+        audio_h, video_h, text_h = modality_vectors(self, audio_x, video_x, text_x)
+        # Batched outer products: [B, a, 1] x [B, 1, v] -> [B, a*v], then with text -> [B, a*v*t]
+        # (reshape's 0 keeps the batch axis, which is dynamic in an exported program).
+        audio_video = paddle.matmul(audio_h.unsqueeze(2), video_h.unsqueeze(1)).reshape([0, -1])
+        fused = paddle.matmul(audio_video.unsqueeze(2), text_h.unsqueeze(1)).reshape([0, -1])
         hidden = F.relu(self.post_fusion_layer_1(self.post_fusion_dropout(fused)))
         hidden = F.relu(self.post_fusion_layer_2(hidden))
-        return self.post_fusion_layer_3(hidden)
+        output = self.post_fusion_layer_3(hidden)
+        if self.use_softmax:
+            output = F.softmax(output, axis=-1)
+        return output
