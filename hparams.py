@@ -143,6 +143,95 @@ HPARAMS = {family: {task: dict(zip(TABLE_COLUMNS, row)) for task, row in rows.it
 FAMILY_SETTINGS = {'iemocap': {}, 'mosi': dict(linear_init='torch'), 'pom': dict(linear_init='torch'),
                    'mmsa': dict(linear_init='torch')}
 
+# ---------------------------------------------------------------- the fusion model and its modalities
+
+# train.py --model: LMF (the paper's low-rank fusion, the default) or TFN (the full tensor fusion it is
+# compared with: model.TFN, the same subnetworks, the outer product of the 1-augmented vectors, three
+# post-fusion Linear layers).
+MODELS = ('lmf', 'tfn')
+DEFAULT_MODEL = 'lmf'
+# train.py --modalities: the modalities fused (model.MODALITIES, in this order); default all three.
+MODALITIES = ('audio', 'video', 'text')
+ALL_MODALITIES = ','.join(MODALITIES)
+MODALITY_HPARAMS = {m: (m + '_hidden', m + '_dropout') for m in MODALITIES}  # unused when m is left out
+LMF_ONLY = ('rank', 'factor_learning_rate')  # TFN has no factors: every parameter trains at learning_rate
+MODEL_KEYS = ('model', 'modalities')  # which model a checkpoint holds (absent: LMF on all three modalities)
+# TFN's own hyperparameters (not LMF's: they are not in SPEC, LMF has no post-fusion network).
+TFN_SPEC = (
+    hparam('post_fusion_dim', int, 1, 'tfn', 'TFN (--model tfn): width of its two hidden post-fusion layers'),
+    hparam('post_fusion_dropout', float, 0, 'tfn', 'TFN (--model tfn): dropout on its fused tensor', high=1),
+)
+BY_NAME.update((h.name, h) for h in TFN_SPEC)
+TFN_HPARAMS = tuple(h.name for h in TFN_SPEC)
+# TFN's settings are our choice (the TFN paper gives no per-task table for these files). Subnetwork
+# sizes: the setting at which the LMF paper compares LMF with TFN (its Table 3; benchmark.py's
+# PAPER_SETTING): audio and video hidden 32, text hidden 128 (text out 64), so the fused tensor has
+# (32+1)(32+1)(64+1) = 70,785 values. LMF's own settings would not do for MMSA's files: CMU-MOSI's
+# 32/256/256 (text out 128) gives (33)(257)(129) = 1,094,049. Post-fusion width 128 (benchmark.py's TFN)
+# and dropout 0.5, the post-fusion rate every script of the paper passes (hparams.POST_FUSION_DROPOUT),
+# which TFN applies. One setting for every family; the subnetwork dropouts, rates, batch size, weight
+# decay and seed stay the task's. A --model tfn run takes these unless the flags are given.
+TFN_SETTING = dict(audio_hidden=32, video_hidden=32, text_hidden=128, post_fusion_dim=128, post_fusion_dropout=0.5)
+TFN_SETTINGS = {family: dict(TFN_SETTING) for family in FAMILIES}
+
+
+def parse_modalities(text, flag='--modalities'):
+    """'text,audio' -> 'audio,text': a non-empty subset of MODALITIES in any order, written in MODALITIES
+    order (the form hyperparameter dicts, checkpoints and logs hold). A UserError naming flag otherwise."""
+    names = [part.strip() for part in str(text).split(',')] if text is not None else []
+    if not any(names):
+        raise UserError('{} must name at least one of {}, got {!r}'.format(flag, ', '.join(MODALITIES), text))
+    for name in names:
+        if name not in MODALITIES:
+            raise UserError('{}: {} in {!r}; choose a comma-separated subset of {}'.format(
+                flag, 'an empty name' if not name else 'unknown modality {!r}'.format(name), text,
+                ', '.join(MODALITIES)))
+    return ','.join(m for m in MODALITIES if m in names)
+
+
+def modalities_of(hp):
+    """The modalities hp's model fuses, as a tuple in MODALITIES order (absent: all three)."""
+    value = (hp or {}).get('modalities') or ALL_MODALITIES
+    return tuple(parse_modalities(','.join(value) if isinstance(value, (list, tuple)) else value).split(','))
+
+
+def model_of(hp):
+    """'lmf' or 'tfn': the model hp builds (absent: LMF, as every checkpoint written before TFN trained)."""
+    model = (hp or {}).get('model') or DEFAULT_MODEL
+    if model not in MODELS:
+        raise UserError('unknown model {!r}; one of {}'.format(model, ', '.join(MODELS)))
+    return model
+
+
+def fusion_hparams(hp, model=DEFAULT_MODEL, modalities=None, family_name=None):
+    """hp (a task's published settings) for `model` on `modalities` (None: all three): records both in
+    hp; TFN takes TFN_SETTINGS of the family and drops LMF_ONLY. Explicit flags go on top afterwards."""
+    hp = dict(hp, model=model, modalities=parse_modalities(ALL_MODALITIES if modalities is None else modalities))
+    if model not in MODELS:
+        raise UserError('--model: unknown model {!r}; choose one of {}'.format(model, ', '.join(MODELS)))
+    if model == 'tfn':
+        hp.update(TFN_SETTINGS[family_name or family(hp['dataset'], hp.get('layout'))])
+        for name in LMF_ONLY:
+            hp.pop(name, None)
+    return hp
+
+
+def model_keys(model):
+    """The hyperparameters that define a model's architecture (export's info file lists them)."""
+    if model == 'tfn':
+        return tuple(n for n in MODEL_HPARAMS if n not in LMF_ONLY) + ('post_fusion_dim',)
+    return MODEL_HPARAMS
+
+
+def unused_hparams(hp):
+    """The keys of hp its model does not use: a left-out modality's hidden size and dropout, LMF's rank
+    and factor rate under TFN, TFN's own under LMF."""
+    model, fused = model_of(hp), modalities_of(hp)
+    unused = [n for m in MODALITIES if m not in fused for n in MODALITY_HPARAMS[m]]
+    unused += list(LMF_ONLY if model == 'tfn' else TFN_HPARAMS)
+    return tuple(n for n in unused if n in hp)
+
+
 # ---------------------------------------------------------------- tasks
 
 DATASETS = ('iemocap', 'mosi', 'pom', 'mosei', 'sims', 'simsv2')

@@ -8,6 +8,9 @@
     python train.py --dataset mosei --data_path data/MOSEI/Processed/unaligned_50.pkl   # an MMSA feature file
     python train.py --dataset sims --recipe mmsa   # MMSA's LMF training exactly, its two defects included
 
+    python train.py --emotion happy --modalities text,audio   # LMF without video (any non-empty subset)
+    python train.py --dataset mosi --model tfn                # TFN, the full tensor fusion (hparams.TFN_SETTINGS)
+
 Adam with the modality factors at --factor_learning_rate and everything else at
 --learning_rate. The paper's pickles train as the authors' scripts do: loss summed over the
 batch (cross-entropy for IEMOCAP, L1 over samples and outputs for CMU-MOSI and POM), early
@@ -17,6 +20,15 @@ to 4 decimals (mean over batches of the batch-mean L1), patience 8; --recipe mms
 two defects (fusion weights and bias never trained, text dropout 0). The best checkpoint goes to
 <model_path>/<name>.pdparams and the log to train_log/train_<name>.txt, where <name> is the
 emotion, or the dataset (mosi, pom, mosei, sims, simsv2).
+
+--modalities fuses only the modalities named: one left out has no subnetwork and contributes only
+the constant 1 of its 1-augmented vector (its factor is the row of that constant), which is LMF on
+the others; its flags and its features in the file are unused. --model tfn trains TFN (model.TFN:
+the same subnetworks, the outer product of the 1-augmented vectors, a post-fusion network) by the
+same procedure, with TFN's settings of hparams.TFN_SETTINGS unless flags are given; it has no
+factors, so --rank and --factor_learning_rate do not apply (every parameter trains at
+--learning_rate). The checkpoint records the model and its modalities; test.py, export_model.py
+and infer.py follow them.
 """
 import argparse
 import math
@@ -45,7 +57,8 @@ def make_optimizer(model, learning_rate, factor_learning_rate, weight_decay, tra
     Paddle reads a group's rate from the key 'learning_rate' as a multiplier of the
     optimizer's rate (the seed passed 'lr', which Paddle ignores). train_fusion=False is MMSA's
     optimizer (its groups are parameters()[:3] and [5:]): fusion_weights and fusion_bias stay at
-    their initial values.
+    their initial values. A TFN has no factors: one group, everything at learning_rate
+    (factor_learning_rate is not read).
     """
     import paddle
     factors = [p for name, p in model.named_parameters() if name in FACTOR_NAMES]
@@ -55,10 +68,10 @@ def make_optimizer(model, learning_rate, factor_learning_rate, weight_decay, tra
         for name, p in model.named_parameters():
             if name in FUSION_NAMES:
                 p.stop_gradient = True
-    return paddle.optimizer.Adam(
-        learning_rate=learning_rate, weight_decay=weight_decay or None,
-        parameters=[{'params': factors, 'learning_rate': factor_learning_rate / learning_rate},
-                    {'params': others, 'learning_rate': 1.0}])
+    groups = [{'params': others, 'learning_rate': 1.0}]
+    if factors:
+        groups.insert(0, {'params': factors, 'learning_rate': factor_learning_rate / learning_rate})
+    return paddle.optimizer.Adam(learning_rate=learning_rate, weight_decay=weight_decay or None, parameters=groups)
 
 
 def summed_loss(out, target, regression):
@@ -104,7 +117,8 @@ def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print, on_epo
     """
     utils.set_seed(hp['seed'])
     model = utils.build_model(model_hparams(hp), input_dims)
-    optimizer = make_optimizer(model, hp['learning_rate'], hp['factor_learning_rate'], hp['weight_decay'],
+    optimizer = make_optimizer(model, hp['learning_rate'], hp.get('factor_learning_rate', hp['learning_rate']),
+                               hp['weight_decay'],
                                train_fusion=hp.get('recipe') != 'mmsa')
     net, (rank, world_size) = parallel.wrap(model, hp['seed']), parallel.world()
     if rank != 0:
@@ -176,11 +190,17 @@ def fit_to_data(hp, sets, data_path):
 
 
 def task_hparams(args, layout=None, explicit=None):
-    """The task's published settings for a file of `layout`, with the flags given (explicit) on top;
-    --recipe mmsa only for MMSA's files."""
+    """The task's published settings for a file of `layout` (for --model tfn: with TFN_SETTINGS), with
+    the flags given (explicit) on top; --recipe mmsa only for MMSA's files and LMF. Records the model and
+    the modalities (--model, --modalities; default LMF on all three)."""
     hp = hparams.published_hparams(args.dataset, args.emotion, args.trait, layout)
-    hp.update(explicit or {})
+    model = getattr(args, 'model', None) or hparams.DEFAULT_MODEL
+    hp = hparams.fusion_hparams(hp, model, getattr(args, 'modalities', None))
+    hp.update({k: v for k, v in (explicit or {}).items() if not (model == 'tfn' and k in hparams.LMF_ONLY)})
     recipe = getattr(args, 'recipe', None)
+    if recipe == 'mmsa' and model == 'tfn':
+        raise utils.UserError("--recipe mmsa is MMSA's LMF training (its defects are LMF's fusion weights); "
+                              '--model tfn trains with --recipe ours')
     if recipe is not None:
         if hp['layout'] != 'mmsa' and recipe != 'ours':
             raise utils.UserError("--recipe {}: MMSA's training applies to MMSA's feature files; {} is {}".format(
@@ -193,8 +213,34 @@ def task_hparams(args, layout=None, explicit=None):
 def describe_task(hp):
     name = hparams.model_name(hp['dataset'], hp.get('emotion'))
     if hp.get('layout') == 'mmsa':
-        return "{} (MMSA's feature file, recipe {})".format(name, hp.get('recipe', 'ours'))
-    return name + (' (hyperparameters of trait {})'.format(hp['trait']) if hp.get('trait') else '')
+        notes = ["MMSA's feature file, recipe {}".format(hp.get('recipe', 'ours'))]
+    else:
+        notes = ['hyperparameters of trait {}'.format(hp['trait'])] if hp.get('trait') else []
+    if hparams.model_of(hp) == 'tfn':
+        notes.append('TFN')
+    modalities = hparams.modalities_of(hp)
+    if len(modalities) < len(hparams.MODALITIES):
+        notes.append('modalities {}'.format(','.join(modalities)))
+    return name + (' ({})'.format('; '.join(notes)) if notes else '')
+
+
+def unused_note(hp):
+    """What the run does not use, for the log's first line ('' when everything is): a left-out modality's
+    flags and features, LMF's rank and factor rate under TFN, TFN's settings under LMF."""
+    modalities, notes = hparams.modalities_of(hp), []
+    left_out = [m for m in hparams.MODALITIES if m not in modalities]
+    if left_out:
+        notes.append('{} left out by --modalities {}: {} and the file\'s {} features are unused'.format(
+            ' and '.join(left_out), ','.join(modalities),
+            ', '.join('{}={}'.format(k, hp[k]) for m in left_out for k in hparams.MODALITY_HPARAMS[m] if k in hp)
+            or 'its settings', ' and '.join(left_out)))
+    if hparams.model_of(hp) == 'tfn':
+        notes.append('rank and factor_learning_rate are LMF\'s and do not apply: TFN has no factors, every '
+                     'parameter trains at learning_rate')
+    elif any(k in hp for k in hparams.TFN_HPARAMS):
+        notes.append('{} are TFN\'s (--model tfn) and unused by LMF'.format(
+            ' and '.join(k for k in hparams.TFN_HPARAMS if k in hp)))
+    return '; '.join(notes)
 
 
 def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_epoch=None, sets=None):
@@ -226,8 +272,11 @@ def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_ep
             log_file.write(line + '\n')
             log_file.flush()
 
-        log('Training {} on {} with {}'.format(describe_task(hp), data_path, ', '.join(
-            '{}={}'.format(k, hp[k]) for k in sorted(hp) if k not in hparams.IDENTITY_KEYS)))
+        unused, note = hparams.unused_hparams(hp), unused_note(hp)
+        log('Training {} on {} with {}{}'.format(describe_task(hp), data_path, ', '.join(
+            '{}={}'.format(k, hp[k]) for k in sorted(hp)
+            if k not in hparams.IDENTITY_KEYS + hparams.MODEL_KEYS and k not in unused),
+            '; ' + note if note else ''))
         best_valid_loss = fit(hp, train_set, valid_set, input_dims, checkpoint_path, log, on_epoch=on_epoch)
         log('Best validation loss is: {}'.format(best_valid_loss))
         model, _, _ = utils.model_from_checkpoint(checkpoint_path, name, dataset=dataset)
@@ -308,6 +357,14 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     hparams.add_task_args(parser)
     hparams.add_hparam_args(parser, hparams.names())  # every one: default None = the published value
+    parser.add_argument('--model', choices=hparams.MODELS, default=hparams.DEFAULT_MODEL,
+                        help='lmf (default: low-rank fusion) or tfn (the full tensor fusion LMF is compared with; '
+                             'its settings from hparams.TFN_SETTINGS unless flags are given)')
+    parser.add_argument('--modalities', type=str, default=None,
+                        help='the modalities fused, a comma-separated non-empty subset of {} in any order '
+                             '(default all three); a left-out modality\'s flags and features are unused'.format(
+                                 ', '.join(hparams.MODALITIES)))
+    hparams.add_hparam_args(parser, hparams.TFN_HPARAMS, default='hparams.TFN_SETTINGS')
     utils.add_data_arg(parser)
     parser.add_argument('--model_path', type=str, default='check',
                         help='folder for <name>.pdparams (name: the emotion, or the dataset)')
@@ -324,7 +381,7 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
-    explicit = hparams.check_hparams(hparams.explicit_hparams(args, hparams.names()))
+    explicit = hparams.check_hparams(hparams.explicit_hparams(args, hparams.names() + hparams.TFN_HPARAMS))
     # Bad flags fail before the data is read; CMU-MOSI's layout (and so whether --recipe applies) is the file's.
     early_layout = 'mmsa' if args.dataset in hparams.MMSA_DATASETS and args.recipe not in (None, 'ours') else None
     hp = task_hparams(args, early_layout, explicit)
