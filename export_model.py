@@ -1,4 +1,4 @@
-"""Export a trained LMF checkpoint to a Paddle Inference model (static graph).
+"""Export a trained LMF (or TFN) checkpoint to a Paddle Inference model (static graph).
 
     python export_model.py --emotion happy                       # check/happy.pdparams -> check_inference/happy/
     python export_model.py --emotion happy --audio_hidden 4 --video_hidden 16 --text_hidden 128 \\
@@ -14,7 +14,8 @@ Writes, for --save_inference_dir DIR (default check_inference/) and the model's 
     DIR/<name>/inference.pdiparams      the weights
     DIR/<name>/inference.onnx           the same model as ONNX (paddle2onnx, opset 17,
                                         dynamic batch axis) for infer.py --use_onnx True
-    DIR/<name>/inference_info.json      dataset, name (and emotion), input sizes, output kind,
+    DIR/<name>/inference_info.json      dataset, name (and emotion), model (lmf or tfn) and the
+                                        modalities it fuses, input sizes, output kind,
                                         hyperparameters, source checkpoint, the ONNX file and opset
 
 Inputs (dynamic batch): audio [N, A], video [N, V], text [N, --seq_len, 300] float32,
@@ -23,6 +24,11 @@ named 'audio', 'video', 'text'; the feature sizes come from the checkpoint (IEMO
 is [N, classes] softmax probabilities for IEMOCAP ('output': 'probabilities' in the info
 file) and the raw regression scores [N, K] for CMU-MOSI (K = 1) and POM (K = the traits),
 without softmax ('output': 'scores'). infer.py reads exactly this layout.
+
+A TFN checkpoint (train.py --model tfn) exports the same way. A model trained on fewer modalities
+(train.py --modalities) keeps the three inputs, so that infer.py and the TIPC scripts have one
+interface; it reads only the batch size of a left-out modality's input, never its values.
+--model and --modalities, if given, must be the checkpoint's.
 
 The architecture comes from the checkpoint; hyperparameter flags, if given, must agree
 with it (dropouts do not change the exported model), and a checkpoint trained on another
@@ -171,6 +177,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     hparams.add_task_args(parser, trait=False)
     hparams.add_hparam_args(parser, default="the checkpoint's")
+    parser.add_argument('--model', choices=hparams.MODELS, default=None,
+                        help="lmf or tfn (default: the checkpoint's; if given, it must be the checkpoint's)")
+    parser.add_argument('--modalities', type=str, default=None,
+                        help="the modalities the model fuses (default: the checkpoint's; if given, they must be the "
+                             "checkpoint's)")
     utils.add_check_path_arg(parser)
     parser.add_argument('--save_inference_dir', type=str, default='check_inference',
                         help='the model goes to <save_inference_dir>/<name>/ (default: check_inference/)')
@@ -194,6 +205,10 @@ def main(argv=None):
     check_path = utils.checkpoint_file(args.check_path, name, dataset=dataset)
     overrides = hparams.explicit_hparams(args, hparams.MODEL_HPARAMS + hparams.DROPOUT_HPARAMS)
     hparams.check_hparams(overrides)
+    if args.modalities is not None:
+        overrides['modalities'] = hparams.parse_modalities(args.modalities)
+    if args.model is not None:
+        overrides['model'] = args.model
 
     require_onnx_packages()
     import paddle
@@ -228,11 +243,17 @@ def main(argv=None):
         check_source = '{} random inputs'.format(CHECK_SAMPLES)
 
     model_dir = os.path.join(args.save_inference_dir, name)
-    print('Exporting {} ({}) from {}'.format(name, ', '.join(
-        '{}={}'.format(k, hp[k]) for k in hparams.MODEL_HPARAMS), check_path))
+    kind, modalities = hparams.model_of(hp), hparams.modalities_of(hp)
+    model_keys = [k for k in hparams.model_keys(kind) if k in hp and k not in hparams.unused_hparams(hp)]
+    # LMF on all three modalities prints as it always has; other models name themselves first
+    what = '' if kind == 'lmf' and len(modalities) == len(hparams.MODALITIES) else '{}{}: '.format(
+        utils.MODEL_NAMES[kind], '' if len(modalities) == len(hparams.MODALITIES) else ' on ' + ','.join(modalities))
+    print('Exporting {} ({}{}) from {}'.format(
+        name, what, ', '.join('{}={}'.format(k, hp[k]) for k in model_keys), check_path))
     expected = dynamic_outputs(model, inputs)
     files = export(model, input_dims, seq_len, model_dir)
-    info = {'format': INFO_FORMAT, 'dataset': dataset, 'name': name, 'layout': hp.get('layout', 'authors')}
+    info = {'format': INFO_FORMAT, 'dataset': dataset, 'name': name, 'layout': hp.get('layout', 'authors'),
+            'model': kind, 'modalities': list(modalities)}
     if dataset == 'iemocap':
         info['emotion'] = name
     info.update({
@@ -242,7 +263,7 @@ def main(argv=None):
         'seq_len': seq_len,
         'output': OUTPUT_KINDS[dataset],
         'output_dim': int(hp['output_dim']),
-        'hparams': {k: hp[k] for k in hparams.MODEL_HPARAMS},
+        'hparams': {k: hp[k] for k in model_keys},  # a left-out modality's hidden size is not the model's
         'checkpoint': os.path.abspath(check_path),
         'paddle_version': paddle.__version__,
         'onnx': {'file': ONNX_FILE, 'opset': ONNX_OPSET},
@@ -264,6 +285,10 @@ def main(argv=None):
         raise RuntimeError('{} (ONNX Runtime) differs from the dynamic graph by {} on {}'.format(
             onnx_path, onnx_diff, check_source))
     print('Input specs: ' + ', '.join('{} {}'.format(k, shape) for k, shape in info['inputs'].items()))
+    left_out = [m for m in hparams.MODALITIES if m not in modalities]
+    if left_out:
+        print('The model fuses {}; {} kept as input{} and ignored (only the batch size is read)'.format(
+            ','.join(modalities), ' and '.join(left_out), 's' if len(left_out) > 1 else ''))
     if regression:
         print('Output: [None, {}] regression scores (no softmax)'.format(info['output_dim']))
     else:

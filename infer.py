@@ -149,6 +149,12 @@ def load_model_info(model_dir, name, save_inference_dir, dataset='iemocap', use_
         info['seq_len'] = None if seq_len is None else int(seq_len)
         info.setdefault('dataset', 'iemocap')
         info.setdefault('layout', 'authors')  # info files written before MMSA's feature files were read
+        # info files written before TFN and --modalities: LMF on all three (a model fusing fewer keeps the inputs)
+        info.setdefault('model', hparams.DEFAULT_MODEL)
+        info.setdefault('modalities', list(hparams.MODALITIES))
+        if info['model'] not in hparams.MODELS:
+            raise ValueError('unknown model {!r}'.format(info['model']))
+        info['modalities'] = hparams.modalities_of(info)
         if info['dataset'] not in OUTPUT_KINDS:
             raise ValueError('unknown dataset {!r}'.format(info['dataset']))
         # The name is the emotion for IEMOCAP, else the dataset (hparams.model_name).
@@ -157,7 +163,7 @@ def load_model_info(model_dir, name, save_inference_dir, dataset='iemocap', use_
             raise ValueError('name {!r} for dataset {!r}'.format(info['name'], info['dataset']))
         if len(info['input_dims']) != 3 or info.get('output') != OUTPUT_KINDS[info['dataset']]:
             raise ValueError('unexpected content')
-    except (OSError, ValueError, KeyError, TypeError) as err:
+    except (OSError, ValueError, KeyError, TypeError, utils.UserError) as err:
         raise utils.UserError('{} is not an export_model.py info file ({}); re-export the model'.format(info_path, err))
     if info['dataset'] != dataset:
         raise utils.UserError('--dataset {}: the model in {} was exported for --dataset {}{}'.format(
@@ -335,7 +341,7 @@ def cpu_model():
     return utils.cpuinfo('model name') or platform.processor() or 'unknown'
 
 
-def benchmark_report(settings, batch_size, n_samples, data_path, times, model_dir, warmup):
+def benchmark_report(settings, batch_size, n_samples, data_path, times, model_dir, warmup, model_name='lmf'):
     """Lines in the shape of AutoLog's report; times are per batch, after warm-up."""
     import paddle
     stamp = time.strftime('%Y/%m/%d %H:%M:%S')
@@ -380,7 +386,7 @@ def benchmark_report(settings, batch_size, n_samples, data_path, times, model_di
         ]
     rows += [
         '----------------------- Model info ----------------------',
-        ' model_name: lmf',
+        ' model_name: {}'.format(model_name),
         ' model_dir: {}'.format(model_dir) + (' ({})'.format(ONNX_FILE) if settings.get('backend') == 'onnxruntime'
                                                 else ''),
         ' precision: fp32',
@@ -487,7 +493,7 @@ def main(argv=None):
         print(utils.synthetic_note(dataset))
     if args.benchmark:
         for row in benchmark_report(settings, args.batch_size, len(test_set), data_path, times, model_dir,
-                                    args.warmup):
+                                    args.warmup, info['model']):
             print(row)
 
 
