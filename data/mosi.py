@@ -25,6 +25,7 @@ from data import cache, common, mmsa
 from safe_io import UserError
 
 NAME = 'CMU-MOSI'
+LAYOUT_LINE = "the authors' processed CMU-MOSI pickle (covarep/facet/glove)"
 REAL_PATH = os.path.join('data', 'mosi.pkl')
 SAMPLE_PATH = os.path.join('data', 'mosi_sample.pkl')
 SPLIT_SIZES = (('train', 1284), ('valid', 229), ('test', 686))
@@ -56,7 +57,8 @@ def prepare(data_path, task=None):
     if common.looks_like_mmsa(top):
         return mmsa.prepare_top(data_path, top, synthetic, DATASET)
     # No layout line for the authors' file: its output stays the three dims lines (74/47/300 tell it apart).
-    return common.prepare_flat(data_path, top, synthetic, check_label_count)
+    # --dataset mosi reads two layouts: every load says which one it found
+    return common.prepare_flat(data_path, top, synthetic, check_label_count, description=LAYOUT_LINE)
 
 
 def check_labels(path, info, count):

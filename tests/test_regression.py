@@ -51,8 +51,10 @@ def test_reader_reads_sizes_from_the_file_and_cleans_features(tmp_path, capsys, 
     assert list(train_set.audio[0, :3]) == [0, 0, 0] and train_set.video[1, 2] == 0
     assert all(np.isfinite(a).all() for a in (train_set.audio, train_set.video, train_set.text))
     np.testing.assert_allclose(test_set.labels, data[key('test')][key('label')].astype(np.float32))
-    assert capsys.readouterr().out.splitlines() == ['Audio feature dimension is: 5', 'Visual feature dimension is: 7',
-                                                    'Text feature dimension is: 6']
+    layout = ["{}: the authors' processed CMU-MOSI pickle (covarep/facet/glove)".format(path)] if dataset == 'mosi' else []
+    assert capsys.readouterr().out.splitlines() == layout + ['Audio feature dimension is: 5',
+                                                             'Visual feature dimension is: 7',
+                                                             'Text feature dimension is: 6']
 
 
 @pytest.mark.parametrize('dataset', ['mosi', 'pom'])
