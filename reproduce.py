@@ -33,13 +33,17 @@ import numpy as np
 
 import hparams
 import metrics
+import robustness
 import utils
 
 EMOTIONS = hparams.EMOTIONS
 # A task of MMSA's files: 'mmsa-<dataset>-<recipe>', trained on that dataset's MMSA file.
 MMSA_TASKS = tuple('mmsa-{}-{}'.format(d, r) for d in hparams.MMSA_DATASETS for r in hparams.RECIPES)
-TASKS = EMOTIONS + ('mosi', 'pom') + MMSA_TASKS
-PARTS = TASKS + ('rank', 'efficiency')
+# The robustness study (robustness.py): its LMF runs are the tasks robustness.STUDY names; it adds TFN and LMF on
+# each subset of the modalities as tasks '<task>~tfn', '<task>~lmf-<modalities>'.
+STUDY_TASKS = tuple(t for base in robustness.STUDY for t in robustness.study_tasks(base))
+TASKS = EMOTIONS + ('mosi', 'pom') + MMSA_TASKS + STUDY_TASKS
+PARTS = TASKS + ('rank', 'efficiency', 'robustness')
 MMSA_SOURCES = tuple('mmsa-' + d for d in hparams.MMSA_DATASETS)  # the --only names of MMSA's files
 RANKS = (1, 2, 4, 8, 16, 32, 64)
 RANK_TASK = 'mosi'  # the paper studies rank on CMU-MOSI (section 5.4)
@@ -85,8 +89,14 @@ EFFICIENCY_LINES = (('lmf_params', 'LMF parameters: {}'), ('tfn_params', 'TFN pa
                     ('lmf_infer', 'LMF inference samples/s: {}'), ('tfn_infer', 'TFN inference samples/s: {}'))
 
 
+def base_of(task):
+    """The task a robustness-study run belongs to (robustness.split_task): 'happy~tfn' -> 'happy'."""
+    return robustness.split_task(task)[0]
+
+
 def dataset_of(task):
     """The --dataset of a task."""
+    task = base_of(task)
     if task in EMOTIONS:
         return 'iemocap'
     return task.split('-')[1] if task in MMSA_TASKS else task
@@ -94,11 +104,16 @@ def dataset_of(task):
 
 def source_of(task):
     """Which data file a task trains on: the dataset's (the paper's pickles), or 'mmsa-<dataset>'."""
+    task = base_of(task)
     return task.rsplit('-', 1)[0] if task in MMSA_TASKS else dataset_of(task)
 
 
+def emotion_of(task):
+    return base_of(task) if base_of(task) in EMOTIONS else None
+
+
 def metric_set_of(task):
-    return metrics.metric_set(dataset_of(task), 'mmsa' if task in MMSA_TASKS else 'authors')
+    return metrics.metric_set(dataset_of(task), 'mmsa' if base_of(task) in MMSA_TASKS else 'authors')
 
 
 def read_metrics(path, task):
@@ -112,7 +127,7 @@ def read_metrics(path, task):
 
 
 def log_name(task):
-    return 'train_{}.txt'.format(hparams.model_name(dataset_of(task), task if task in EMOTIONS else None))
+    return 'train_{}.txt'.format(hparams.model_name(dataset_of(task), emotion_of(task)))
 
 
 def read_log(path, lines):
@@ -141,21 +156,26 @@ def parse_only(text):
             parts.extend(MMSA_TASKS)
         elif item in MMSA_SOURCES:
             parts.extend(t for t in MMSA_TASKS if source_of(t) == item)
+        elif item == 'robustness':  # the study's LMF tasks, TFN and the subsets, then their evaluation
+            parts.extend(robustness.STUDY + STUDY_TASKS + ('robustness',))
         elif item in PARTS:
             parts.append(item)
         else:
             raise utils.UserError('--only: unknown part {!r}; choose from iemocap, mmsa, {}, {}'.format(
-                item, ', '.join(MMSA_SOURCES), ', '.join(p for p in PARTS if p not in MMSA_TASKS)))
+                item, ', '.join(MMSA_SOURCES), ', '.join(p for p in PARTS if p not in MMSA_TASKS + STUDY_TASKS)))
     if not parts:
         raise utils.UserError('--only: no part given')
     return [p for p in PARTS if p in parts]
 
 
 def task_hparams(task, quick):
-    if task in MMSA_TASKS:
-        hp = dict(hparams.published_hparams(dataset_of(task), layout='mmsa'), recipe=task.rsplit('-', 1)[1])
+    base, model, modalities = robustness.split_task(task)
+    if base in MMSA_TASKS:
+        hp = dict(hparams.published_hparams(dataset_of(task), layout='mmsa'), recipe=base.rsplit('-', 1)[1])
     else:
-        hp = hparams.published_hparams(dataset_of(task), task if task in EMOTIONS else None)
+        hp = hparams.published_hparams(dataset_of(task), emotion_of(task))
+    if task != base:  # a robustness-study run: TFN (its settings) or LMF on some modalities
+        hp = hparams.fusion_hparams(hp, model, modalities)
     if quick:
         hp.update(epochs=QUICK_EPOCHS, patience=QUICK_EPOCHS)
     return hp
@@ -170,8 +190,10 @@ def plan(parts, seeds, ranks, quick):
         study = task == RANK_TASK and 'rank' in parts
         if task not in parts and not study:
             continue
+        if task != base_of(task) and base_of(task) not in robustness.study_bases(quick):
+            continue  # --quick studies robustness on one file
         hp = task_hparams(task, quick)
-        task_ranks = [hp['rank']] if task in parts else []
+        task_ranks = [hp.get('rank', 0)] if task in parts else []  # TFN has no rank: rank_0
         if study:
             task_ranks += [r for r in ranks if r not in task_ranks]
         for rank in task_ranks:
@@ -292,7 +314,7 @@ def recorded(record, hp):
 
 def trained(directory, task, hp):
     """The run is recorded with these hyperparameters, its log and its checkpoint: a rerun skips it."""
-    name = hparams.model_name(dataset_of(task), task if task in EMOTIONS else None)
+    name = hparams.model_name(dataset_of(task), emotion_of(task))
     return (recorded(record_of(directory), hp) and os.path.isfile(os.path.join(directory, log_name(task)))
             and os.path.isfile(os.path.join(directory, name + '.pdparams')))
 
@@ -355,6 +377,21 @@ def train_run(task, hp, data_path, directory, loader):
                   setting=setting_of(hp, data_path, source_of(task)))
     write_json(os.path.join(directory, 'run.json'), record)
     return record
+
+
+def evaluate_study(runs, paths, loader, quick):
+    """robustness.txt for every finished LMF and TFN run of the study that has none yet (from its checkpoint:
+    no retraining; written atomically, so an interrupted evaluation is redone, never half-read)."""
+    todo = [r for r in runs if robustness.perturbed(r[0]) and base_of(r[0]) in robustness.study_bases(quick)
+            and (record_of(r[4]) or {}).get('status') == 'finished' and not robustness.read_results(r[4])]
+    for i, (task, rank, seed, hp, directory) in enumerate(todo):
+        start = time.perf_counter()
+        sets, _ = loader.get(hp, paths[source_of(task)])
+        name = hparams.model_name(dataset_of(task), emotion_of(task))
+        robustness.evaluate_run(directory, os.path.join(directory, name + '.pdparams'), name, dataset_of(task),
+                                metric_set_of(task), sets)
+        print('[robustness {}/{}] {} seed {}: {} conditions in {:.1f} s'.format(
+            i + 1, len(todo), task, seed, len(robustness.conditions()), time.perf_counter() - start), flush=True)
 
 
 def efficiency_sizes(quick):
@@ -551,6 +588,36 @@ MMSA_TITLES = {'mosi': 'CMU-MOSI (MMSA)', 'mosei': 'CMU-MOSEI (MMSA)', 'sims': '
                'simsv2': 'CH-SIMS v2 (MMSA)'}
 
 
+def finished_dirs(out, runs, data_ids):
+    """{(task, rank): the folders of its finished runs with these settings}."""
+    found = {}
+    for task, rank, seed, hp in runs:
+        if source_of(task) in data_ids:
+            directory = run_dir(out, task, data_ids[source_of(task)], rank, seed)
+            record = record_of(directory)
+            if recorded(record, hp) and record['status'] == 'finished':
+                found.setdefault((task, rank), []).append(directory)
+    return found
+
+
+def robustness_section(base, out, results, meta, ranks_of, seeds, dirs, quick):
+    """RESULTS.md's lines for one study file: robustness.txt of LMF's and TFN's runs (dirs: finished_dirs),
+    the subsets' clean scores from their logs."""
+    key = robustness.MAIN_METRIC[metric_set_of(base)][0]
+    runs = {}
+    for task in (base,) + robustness.study_tasks(base):
+        if robustness.perturbed(task):
+            found = [robustness.read_results(d) for d in dirs.get((task, ranks_of[task]), [])]
+            runs[task] = [r for r in found if r]
+        else:
+            runs[task] = [{'clean': values[key]} for values in results.get((task, ranks_of[task]), [])]
+    keys = [(t, ranks_of[t]) for t in (base,) + robustness.study_tasks(base)]
+    not_run = ('Not part of `--quick`: `python reproduce.py --only robustness`.' if quick
+               else 'Not run yet: `python reproduce.py --only robustness`.')
+    return robustness.section(base, runs, summary, os.path.join(out, 'robustness_{}.png'.format(base)),
+                              synthetic(meta, keys), seeds, not_run)
+
+
 def efficiency_table(out, quick):
     """Table 3 from runs/efficiency/efficiency.txt if it was measured at this command's sizes, and
     (machine line, setting line) of that log."""
@@ -632,7 +699,7 @@ def write_results(out, seeds, ranks, quick, data_ids):
     command = command_of(seeds, ranks, quick)
     every = plan(PARTS, seeds, ranks, quick)
     results, meta = collect(out, every, data_ids)
-    ranks_of = {t: task_hparams(t, quick)['rank'] for t in TASKS}
+    ranks_of = {t: task_hparams(t, quick).get('rank', 0) for t in TASKS}
     rank_keys = [(RANK_TASK, r) for r in ranks]
     text = ['# Results of `{}`'.format(command), '']
     if quick:
@@ -692,6 +759,16 @@ def write_results(out, seeds, ranks, quick, data_ids):
     for dataset in hparams.MMSA_DATASETS:
         lines, notes = mmsa_table(dataset, results, meta)
         text += lines + [''] + (['Incomplete: ' + '; '.join(notes) + '.', ''] if notes else [])
+    text += ['## Robustness: missing and noisy modalities, LMF and TFN', '',
+             'Models trained on clean data; only the test split is perturbed (robustness.py, as `test.py --noise` / '
+             '`--missing`): Gaussian noise of level x the training std on a modality (text: also each word step '
+             'dropped with probability level), levels 0, 0.1, ..., 0.9, or a modality set to zero. Relative '
+             'robustness: the area under the score-against-level curve (trapezoid, step 0.1; MultiBench\'s '
+             'definition), so 0.9 x the clean score would be a flat curve. TFN: our settings (hparams.TFN_SETTINGS). '
+             'Scores in percent; mean ± std (min–max) over seeds.', '']
+    dirs = finished_dirs(out, every, data_ids)
+    for base in robustness.STUDY:
+        text += robustness_section(base, out, results, meta, ranks_of, seeds, dirs, quick)
     seconds = sum(m['seconds'] for m in meta.values())
     text += ['Training time of the recorded runs: {:.1f} min in total.'.format(seconds / 60)]
     path = os.path.join(out, 'RESULTS.md')
@@ -784,6 +861,8 @@ def train_and_write(out, parts, seeds, ranks, args):
             print('[{}/{}] {} rank {} seed {}: {} in {:.1f} s | {} left, {}'.format(
                 len(runs) - len(todo) + i + 1, len(runs), task, rank, seed, headline(task, record, directory),
                 record['seconds'], len(left), minutes(eta(left, seconds_by_task))), flush=True)
+        if 'robustness' in parts:
+            evaluate_study(runs, paths, loader, args.quick)
         if measure:
             print('measuring LMF against TFN ...', flush=True)
             measure_efficiency(eff_dir, effort)

@@ -15,6 +15,8 @@ Only the test split is perturbed; the model was trained on clean data.
 The random draws depend only on --seed (the noise at level p is p times the same draws), so a run is
 repeatable and the curves of two models are measured on the same perturbed inputs.
 """
+import os
+
 import numpy as np
 
 from safe_io import UserError
@@ -131,3 +133,160 @@ def add_args(parser):
 
 def from_args(args):
     return Perturbation(args.missing, args.noise, args.noise_modality, args.seed)
+
+
+# ---------------------------------------------------------------- the study (reproduce.py --only robustness)
+#
+# For each of STUDY's data files: LMF and TFN on all three modalities, each checkpoint evaluated clean, at
+# noise levels 0.1 .. 0.9 on each modality and on all together, and with each modality missing; and LMF
+# trained on every non-empty subset of the modalities (the ablation). reproduce.py plans and trains the
+# runs (resumable, like its other tasks); this module names them, evaluates a trained run into
+# robustness.txt beside its log, and turns the recorded files into RESULTS.md's tables and figures.
+
+LEVELS = tuple(round(0.1 * i, 1) for i in range(10))  # MultiBench's 10 levels
+STUDY = ('happy', 'mosi', 'mmsa-mosi-ours')  # the LMF task of each file (reproduce.py's task names)
+QUICK_STUDY = ('happy',)  # reproduce.py --quick: one file, so that it stays a matter of seconds
+STUDY_TITLES = {'happy': 'IEMOCAP happy', 'mosi': 'CMU-MOSI', 'mmsa-mosi-ours': "CMU-MOSI (MMSA's file)"}
+# The score of each curve: the metric set's accuracy-like main metric (higher is better, so the area is too).
+MAIN_METRIC = {'iemocap': ('f1', 'F1'), 'mosi': ('binary_acc', 'Acc-2'), 'mmsa_mosi': ('Non0_acc_2', 'Non0_acc_2')}
+SUBSETS = tuple(','.join(m for m in MODALITIES if m in combo) for combo in
+                (('audio',), ('video',), ('text',), ('audio', 'video'), ('audio', 'text'), ('video', 'text'),
+                 MODALITIES))
+RESULT_FILE = 'robustness.txt'
+RESULT_LINE = 'Robustness {}: {}'  # condition, score
+
+
+def study_bases(quick):
+    return QUICK_STUDY if quick else STUDY
+
+
+def study_tasks(base):
+    """The runs a study file adds to its LMF task `base` (STUDY): TFN, and LMF on each proper subset.
+    Names: '<base>~tfn', '<base>~lmf-audio,text'; reproduce.py trains them like its own tasks."""
+    return ('{}~tfn'.format(base),) + tuple('{}~lmf-{}'.format(base, s) for s in SUBSETS[:-1])
+
+
+def split_task(task):
+    """(base task, model, modalities) of a study task, or of a base task itself (LMF, all three)."""
+    base, _, variant = task.partition('~')
+    if not variant:
+        return base, 'lmf', SUBSETS[-1]
+    model, _, modalities = variant.partition('-')
+    return base, model, modalities or SUBSETS[-1]
+
+
+def perturbed(task):
+    """Whether a study run is evaluated under every perturbation: LMF and TFN on all three modalities
+    (the subset models are the ablation: their clean score only)."""
+    return split_task(task)[2] == SUBSETS[-1]
+
+
+def conditions():
+    """(name, Perturbation) in the order robustness.txt lists them."""
+    out = [('clean', Perturbation())]
+    for target in NOISE_TARGETS:
+        out += [('noise {} {:g}'.format(target, level), Perturbation(None, level, target)) for level in LEVELS[1:]]
+    out += [('missing {}'.format(m), Perturbation(m)) for m in MODALITIES]
+    return out
+
+
+def evaluate_run(directory, checkpoint, name, dataset, metric_set, sets):
+    """Evaluate a trained run's checkpoint under every condition; write <directory>/robustness.txt
+    atomically (one 'Robustness <condition>: <score>' line each). sets: (train, valid, test, dims)."""
+    import utils
+    from safe_io import atomic_write
+    model, _, _ = utils.model_from_checkpoint(checkpoint, name, dataset=dataset)
+    key = MAIN_METRIC[metric_set][0]
+    train_set, _, test_set, _ = sets
+    lines = ['Main metric: {} of the test split; noise and missing as test.py --noise / --missing, seed 0'.format(
+        MAIN_METRIC[metric_set][1])]
+    for condition, perturbation in conditions():
+        score = utils.evaluate(model, perturbation.apply(test_set, train_set), metrics_for=metric_set)[key]
+        lines.append(RESULT_LINE.format(condition, score))
+    with atomic_write(os.path.join(directory, RESULT_FILE)) as f:
+        f.write('\n'.join(lines) + '\n')
+
+
+def read_results(directory):
+    """{condition: score} of a run's robustness.txt ({} if it has none)."""
+    import re
+    path = os.path.join(directory, RESULT_FILE)
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        return {m.group(1): float(m.group(2)) for m in re.finditer(r'^Robustness (.+): (\S+)$', f.read(), re.M)}
+
+
+def curve(results, model, target):
+    """(levels, [per-seed scores at each level]) of one noise curve; level 0 is the clean score."""
+    names = ['clean'] + ['noise {} {:g}'.format(target, level) for level in LEVELS[1:]]
+    return LEVELS, [[r[n] for r in results[model]] for n in names]
+
+
+def relative_robustness(scores):
+    """MultiBench's relative robustness: the area under the score-against-level curve (trapezoid, step 0.1)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    return float(np.sum((scores[1:] + scores[:-1]) / 2.0) * 0.1)
+
+
+def section(base, runs, summary, figure_path, on_synthetic, seeds, not_run):
+    """RESULTS.md lines for one study file. runs: {study task: [robustness results of each seed]} (the LMF
+    task itself under base); summary(values, percent) formats a cell as reproduce.py's other tables; not_run:
+    the line shown when nothing was run."""
+    title = STUDY_TITLES[base] + (' (SYNTHETIC data)' if on_synthetic else '')
+    results = {'LMF': runs.get(base, []), 'TFN': runs.get('{}~tfn'.format(base), [])}
+    lines = ['### {}'.format(title), '']
+    if not results['LMF'] and not results['TFN']:
+        return lines + [not_run, '']
+    lines += ['| model | clean | ' + ' | '.join('relative robustness, noise on {}'.format(t) for t in NOISE_TARGETS)
+              + ' | ' + ' | '.join('{} missing'.format(m) for m in MODALITIES) + ' |', '|---|' + '---|' * 8]
+    for model, seeded in results.items():
+        if not seeded:
+            lines.append('| {} | {} |'.format(model, ' | '.join(['not run'] * 8)))
+            continue
+        cells = [summary([r['clean'] for r in seeded], True)]
+        for target in NOISE_TARGETS:
+            _, scores = curve(results, model, target)
+            cells.append(summary([relative_robustness(per_seed) for per_seed in zip(*scores)], True))
+        cells += [summary([r['missing ' + m] for r in seeded], True) for m in MODALITIES]
+        lines.append('| {} ({} seed{}) | {} |'.format(model, len(seeded), '' if len(seeded) == 1 else 's',
+                                                     ' | '.join(cells)))
+    lines += ['', 'Ablation: LMF trained on a subset of the modalities, clean test score:', '',
+              '| modalities | ' + ' | '.join(SUBSETS) + ' |', '|---|' + '---|' * len(SUBSETS)]
+    cells = []
+    for subset in SUBSETS:
+        task = base if subset == SUBSETS[-1] else '{}~lmf-{}'.format(base, subset)
+        seeded = runs.get(task, [])
+        cells.append(summary([r['clean'] for r in seeded], True) if seeded else 'not run')
+    lines.append('| LMF | {} |'.format(' | '.join(cells)))
+    if results['LMF'] or results['TFN']:
+        draw(results, figure_path, title, seeds)
+        lines += ['', '![{}: score against noise level, LMF and TFN]({})'.format(title, os.path.basename(figure_path))]
+    return lines + ['']
+
+
+def draw(results, path, title, seeds):
+    """One panel per noise target: mean score against level, a band of one std over seeds, LMF and TFN."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    from safe_io import atomic_write
+    fig, axes = plt.subplots(1, len(NOISE_TARGETS), figsize=(13, 3.2), sharey=True)
+    for ax, target in zip(axes, NOISE_TARGETS):
+        for model, colour in (('LMF', 'tab:blue'), ('TFN', 'tab:orange')):
+            if not results[model]:
+                continue
+            levels, scores = curve(results, model, target)
+            mean = np.array([np.mean(s) for s in scores]) * 100
+            std = np.array([np.std(s, ddof=1) if len(s) > 1 else 0.0 for s in scores]) * 100
+            ax.plot(levels, mean, 'o-', color=colour, label=model, markersize=3)
+            ax.fill_between(levels, mean - std, mean + std, color=colour, alpha=0.2)
+        ax.set_title('noise on {}'.format(target))
+        ax.set_xlabel('noise level')
+    axes[0].set_ylabel('test score (%)')
+    axes[0].legend()
+    fig.suptitle('{}: {} (band: one std over seeds)'.format(title, 'mean of {} seeds'.format(seeds)))
+    fig.tight_layout()
+    with atomic_write(path, 'wb') as f:
+        fig.savefig(f, format='png', dpi=90)
+    plt.close(fig)

@@ -14,7 +14,9 @@ import pytest
 
 from helpers import REPO, assert_clean_error, run_script
 
-QUICK_RUNS = 40  # 4 emotions + CMU-MOSI (ranks 1..64) + POM + 4 MMSA files x 2 recipes, 2 seeds each: 8 + 14 + 2 + 16
+# 2 seeds each of: 4 emotions, CMU-MOSI (ranks 1..64), POM, 4 MMSA files x 2 recipes, and the robustness study's
+# happy runs (TFN, LMF on the 6 proper subsets of the modalities): 8 + 14 + 2 + 16 + 14
+QUICK_RUNS = 54
 
 # What each table's "this repository" cells hold, read here without reproduce.py's code: the log line and scale.
 LOG_PATTERNS = {
@@ -150,6 +152,31 @@ def assert_tables_are_the_logs(out, seeds):
                 values = [log_values(os.path.join(r, 'train_{}.txt'.format(dataset)), pattern, 100, last=True)
                           for r in runs]
                 assert_cell(cells[name], values)
+    # The robustness tables: from each run's robustness.txt (LMF, TFN) and the subsets' logs, recomputed here
+    for base, title, emotion, pattern in (('happy', 'IEMOCAP happy', 'happy', LOG_PATTERNS['iemocap']['F1'][0]),):
+        section = text[text.index('### ' + title):]
+        section = section[:section.index('\n### ') if '\n### ' in section else len(section)]
+        rows = table_rows(section, 'model')
+        for model, task, rank in (('LMF', base, ranks[base]), ('TFN', base + '~tfn', 0)):
+            (cells,) = [c for label, c in rows.items() if label.startswith(model + ' (')]
+            found = []
+            for run in runs_of(out, task, rank):
+                with open(os.path.join(run, 'robustness.txt')) as f:
+                    found.append(dict(re.findall(r'^Robustness (.+): (\S+)$', f.read(), flags=re.MULTILINE)))
+            assert len(found) == seeds and all(len(r) == 1 + 4 * 9 + 3 for r in found)
+            assert_cell(cells['clean'], [100 * float(r['clean']) for r in found])
+            for target in ('audio', 'video', 'text', 'all'):
+                names = ['clean'] + ['noise {} 0.{}'.format(target, i) for i in range(1, 10)]
+                areas = [100 * np.trapezoid([float(r[n]) for n in names], dx=0.1) for r in found]
+                assert_cell(cells['relative robustness, noise on ' + target], areas)
+            for modality in ('audio', 'video', 'text'):
+                assert_cell(cells[modality + ' missing'], [100 * float(r['missing ' + modality]) for r in found])
+        ablation = table_rows(section, 'modalities')['LMF']
+        for subset, cell in ablation.items():
+            task, rank = (base, ranks[base]) if subset == 'audio,video,text' else (base + '~lmf-' + subset, ranks[base])
+            assert_cell(cell, [log_values(os.path.join(r, 'train_{}.txt'.format(emotion)), pattern, 100)
+                               for r in runs_of(out, task, rank)])
+        assert (out / 'robustness_{}.png'.format(base)).exists()
     # Table 3 from runs/efficiency/efficiency.txt
     measured = {}
     with open(os.path.join(str(out), 'runs', 'efficiency', 'efficiency.txt')) as f:
