@@ -206,7 +206,8 @@ def main(argv=None):
     overrides = hparams.explicit_hparams(args, hparams.MODEL_HPARAMS + hparams.DROPOUT_HPARAMS)
     hparams.check_hparams(overrides)
     if args.modalities is not None:
-        overrides['modalities'] = hparams.parse_modalities(args.modalities)
+        hparams.parse_modalities(args.modalities)  # a bad value fails before anything is read
+        overrides['modalities'] = args.modalities
     if args.model is not None:
         overrides['model'] = args.model
 

@@ -2,6 +2,7 @@
 their formulas, the checkpoint's record of both, test.py, export_model.py and infer.py (Paddle
 Inference and ONNX) on them, and the one-line errors. Tiny synthetic data, 2 epochs."""
 import contextlib
+import importlib.util
 import io
 import json
 import os
@@ -11,7 +12,7 @@ import numpy as np
 import paddle
 import pytest
 
-from helpers import assert_clean_error, iemocap_data, run_script, write_pickle
+from helpers import REPO, assert_clean_error, iemocap_data, run_script, write_pickle
 from data import mosi
 import hparams
 import train
@@ -150,6 +151,22 @@ def test_tfn_settings_keep_the_fused_tensor_small_and_flags_override_them():
     assert {k: lmf[k] for k in published if k in lmf and k in hparams.TABLE_COLUMNS} == hparams.HPARAMS['iemocap']['sad']
 
 
+def script(name):
+    """A repository script imported from its file (test.py would otherwise be the standard library's test)."""
+    spec = importlib.util.spec_from_file_location('lmf_variants_' + name, os.path.join(REPO, name + '.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_main(main, argv):
+    """main(argv) in this process, as utils.run_cli runs it (the scripts' own startup aside): its stdout."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        utils.run_cli(lambda: main(argv))
+    return out.getvalue()
+
+
 def cli_error(main, argv):
     """utils.run_cli(main(argv)) in this process: (exit code, stderr)."""
     err = io.StringIO()
@@ -281,9 +298,8 @@ def test_the_log_and_the_checkpoint_say_what_was_trained(runs):
 @pytest.mark.parametrize('kind', ['subset', 'tfn'])
 def test_test_py_evaluates_the_checkpoint_as_training_did(runs, kind):
     run = runs[kind]
-    proc = run_script('test.py', *run['task'], '--data_path', run['data'], '--check_path', run['check'])
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    tested = [line for line in proc.stdout.splitlines() if ' on test set is ' in line]
+    stdout = run_main(script('test').main, run['task'] + ['--data_path', run['data'], '--check_path', run['check']])
+    tested = [line for line in stdout.splitlines() if ' on test set is ' in line]
     logged = [line for line in run['log'].splitlines() if ' on test set is ' in line]
     assert tested and tested == logged
 
@@ -325,14 +341,14 @@ def test_export_and_infer_equal_the_dynamic_graph(runs, kind):
     # one interface: the three inputs, whatever the model fuses
     assert info['inputs'] == {'audio': [None, test_set.audio.shape[1]], 'video': [None, test_set.video.shape[1]],
                               'text': [None, 20, 300]}
+    infer = script('infer')
     for onnx in ('False', 'True'):
         out = str(run['folder'] / 'out_{}'.format(onnx))
-        proc = run_script('infer.py', *run['task'], '--save_inference_dir', inference, '--data_path', run['data'],
-                          '--output_dir', out, '--use_onnx', onnx)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+        stdout = run_main(infer.main, run['task'] + ['--save_inference_dir', inference, '--data_path', run['data'],
+                                                     '--output_dir', out, '--use_onnx', onnx])
         name = '{}_prob.npy'.format(run['name']) if run['dataset'] == 'iemocap' else 'mosi_pred.npy'
         np.testing.assert_allclose(np.load(os.path.join(out, name)), expected, rtol=0, atol=1e-5)
-        assert ' on test set is ' in proc.stdout
+        assert ' on test set is ' in stdout
 
 
 def test_export_refuses_a_model_or_modalities_the_checkpoint_does_not_have(runs):
@@ -341,7 +357,11 @@ def test_export_refuses_a_model_or_modalities_the_checkpoint_does_not_have(runs)
                                               '--model', 'lmf'])
     assert code == 2 and err.strip() == 'error: --model lmf contradicts checkpoint {}, which is a TFN model'.format(
         runs['tfn']['check'])
-    proc = run_script('export_model.py', '--emotion', 'happy', '--check_path', runs['subset']['check'],
-                      '--modalities', 'audio,video,text')
-    assert_clean_error(proc, '--modalities audio,video,text contradicts checkpoint', 'which fuses audio,text')
+    code, err = cli_error(export_model.main, ['--emotion', 'happy', '--check_path', runs['subset']['check'],
+                                              '--modalities', 'text,video,audio'])
+    assert code == 2 and err.strip() == ('error: --modalities text,video,audio contradicts checkpoint {}, which fuses '
+                                         'audio,text'.format(runs['subset']['check']))
+    # and through the script itself: one line, exit code 2
+    proc = run_script('train.py', '--modalities', 'audio,smell')
+    assert_clean_error(proc, "--modalities: unknown modality 'smell'")
     assert proc.returncode == 2
