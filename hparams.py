@@ -301,7 +301,9 @@ def published_hparams(dataset, emotion=None, trait=None, layout=None):
     layout = layout or default_layout(dataset)
     settings = family(dataset, layout)
     hp = {h.name: h.dataset_default[settings] for h in SPEC if settings in h.dataset_default}
-    hp.update(FAMILY_SETTINGS[settings], dataset=dataset, layout=layout)
+    hp.update(FAMILY_SETTINGS[settings], dataset=dataset)
+    if layout == 'mmsa':  # absent means the authors' layout: the paper's tasks keep the settings they were recorded with
+        hp['layout'] = layout
     if settings == 'mmsa':
         hp.update(HPARAMS['mmsa'][dataset], recipe='ours')
     elif dataset == 'iemocap':

@@ -57,7 +57,7 @@ def main(argv=None):
     if perturbation:
         print(perturbation.describe())
         test_set = perturbation.apply(test_set, train_set)
-    metric_set = metrics.metric_set(dataset, hp['layout'])
+    metric_set = metrics.metric_set(dataset, hp.get('layout', 'authors'))
     result = utils.evaluate(model, test_set, batch_size=args.batch_size, metrics_for=metric_set)
     metrics.show_results(metric_set, result)
     if test_set.synthetic:

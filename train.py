@@ -202,10 +202,10 @@ def task_hparams(args, layout=None, explicit=None):
         raise utils.UserError("--recipe mmsa is MMSA's LMF training (its defects are LMF's fusion weights); "
                               '--model tfn trains with --recipe ours')
     if recipe is not None:
-        if hp['layout'] != 'mmsa' and recipe != 'ours':
+        if hp.get('layout', 'authors') != 'mmsa' and recipe != 'ours':
             raise utils.UserError("--recipe {}: MMSA's training applies to MMSA's feature files; {} is {}".format(
-                recipe, args.data_path or 'the data file', common.LAYOUT_NAMES[hp['layout']]))
-        if hp['layout'] == 'mmsa':
+                recipe, args.data_path or 'the data file', common.LAYOUT_NAMES[hp.get('layout', 'authors')]))
+        if hp.get('layout') == 'mmsa':
             hp['recipe'] = recipe
     return hparams.check_hparams(hp)
 
