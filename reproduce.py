@@ -854,9 +854,13 @@ def train_and_write(out, parts, seeds, ranks, args):
             seconds_by_task.setdefault(task, []).append(record['seconds'])
     loader = Loader()
     try:
+        if 'robustness' in parts:  # runs trained before (or by another part) that the study has not evaluated
+            evaluate_study([r for r in runs if r not in todo], paths, loader, args.quick)
         for i, (task, rank, seed, hp, directory) in enumerate(todo):
             record = train_run(task, hp, paths[source_of(task)], directory, loader)
             seconds_by_task.setdefault(task, []).append(record['seconds'])
+            if 'robustness' in parts:  # evaluated as soon as trained: an interrupted study keeps what it measured
+                evaluate_study([todo[i]], paths, loader, args.quick)
             left = [r[0] for r in todo[i + 1:]]
             print('[{}/{}] {} rank {} seed {}: {} in {:.1f} s | {} left, {}'.format(
                 len(runs) - len(todo) + i + 1, len(runs), task, rank, seed, headline(task, record, directory),
