@@ -565,6 +565,31 @@ def test_the_readme_results_are_those_of_results_md():
     assert sentence and list(sentence.groups()) == ratio, (sentence and sentence.groups(), ratio)
 
 
+def test_the_readme_mmsa_rows_are_those_of_results_md():
+    """The README's table of MMSA's files quotes results/RESULTS.md's MMSA tables (mean ± std), and MMSA's rows."""
+    readme, results = read('README.md'), read('results/RESULTS.md')
+    quoted = {}
+    for line in readme.splitlines():
+        cells = [c.strip() for c in line.strip('|').split('|')]
+        if line.startswith('| ') and len(cells) == 5 and (', LMF, this port' in cells[0] or "MMSA's published" in cells[0]):
+            quoted[cells[0]] = cells[1:]
+    columns = {'CMU-MOSI': ('Non0_acc_2', 'Non0_F1_score'), 'CMU-MOSEI': ('Non0_acc_2', 'Non0_F1_score'),
+               'CH-SIMS': ('Mult_acc_2', 'F1_score'), 'CH-SIMS v2': ('Mult_acc_2', 'F1_score')}
+    assert len(quoted) == 12
+    for name, (acc, f1) in columns.items():
+        lines = results.splitlines()
+        start = next(i for i, line in enumerate(lines) if line.startswith('| {} (MMSA) |'.format(name)))
+        header = [c.strip() for c in lines[start].strip('|').split('|')]
+        for row in lines[start + 2:start + 5]:
+            cells = [c.strip() for c in row.strip('|').split('|')]
+            label = ("{}, MMSA's published LMF" if cells[0].startswith("MMSA's") else
+                     '{}, LMF, this port, --recipe mmsa, SYNTHETIC' if cells[0].startswith('--recipe') else
+                     '{}, LMF, this port, SYNTHETIC').format(name)
+            measured = dict(zip(header[1:], cells[1:]))
+            expected = [' '.join(measured[c].split(' ')[:3]) for c in (acc, f1, 'MAE', 'Corr')]
+            assert quoted[label] == expected, (label, quoted[label], expected)
+
+
 def test_the_search_grid_docs_search_shows_is_the_spec():
     """docs/search.md writes the authors' grids out for readers; they must be hparams.search_space's."""
     import hparams
