@@ -1,5 +1,6 @@
-"""Missing and noisy modalities at test time (robustness.py, test.py and infer.py --missing/--noise), on data
-where only the text carries the label: removing it costs nearly all the skill, removing another almost none."""
+"""Missing and noisy modalities at test time (robustness.py, test.py and infer.py --missing/--noise), and training
+without a modality (train.py --modalities), on data where only the text carries the label: removing it costs
+nearly all the skill, removing another almost none."""
 import contextlib
 import io
 import os
@@ -57,6 +58,19 @@ def test_missing_the_informative_modality_costs_nearly_all_skill_and_another_alm
     assert clean > 0.9
     assert without_text < majority + 0.08
     assert without_audio > clean - 0.05 and without_av > clean - 0.06
+
+
+def test_training_on_the_informative_modality_alone_keeps_the_skill_and_without_it_loses_it(text_only):
+    scores = {}
+    for modalities in ('text', 'audio,video'):
+        check = str(text_only['tmp'] / 'check_{}'.format(modalities.replace(',', '_')))
+        proc = run_script('train.py', '--emotion', 'happy', '--data_path', text_only['data'], '--epochs', '20',
+                          '--modalities', modalities, '--model_path', check, '--log_dir', str(text_only['tmp'] / 'log'))
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        scores[modalities] = f1_of(dict(text_only, check=check))[0]
+    clean = f1_of(text_only)[0]
+    assert scores['text'] > clean - 0.04
+    assert scores['audio,video'] < 0.7 * 2 * 0.7 / 1.7 + 0.08  # about the majority class's weighted F1
 
 
 def test_noise_hurts_on_the_informative_modality_and_not_on_another(text_only):
