@@ -21,7 +21,7 @@ DOCS = sorted(glob.glob(os.path.join(REPO, 'docs', '*.md')))
 OTHER_DOCS = [os.path.join(REPO, 'BENCHMARKS.md'), os.path.join(REPO, 'test_tipc', 'README.md')]
 ALL_DOCS = [README] + DOCS + OTHER_DOCS
 EMOTIONS = ('happy', 'sad', 'angry', 'neutral')  # the order train.sh and run_lfm.sh go through
-MAX_README_CHARS = 15500
+MAX_README_CHARS = 16500  # grew by MMSA's files and the robustness study; details stay in docs/
 FIRST_SCREEN = 80  # lines
 
 # Top-level entries the file map need not list: generated outputs, environments, caches.
