@@ -1,7 +1,14 @@
-"""PyTorch mirror of model.py's LMF and TFN, for side-by-side speed measurements only.
+"""PyTorch mirror of model.py's LMF and TFN, for side-by-side speed and learning measurements.
 
 Same architecture and parameter shapes as the Paddle model (our own code, written
 from the paper's equations); torch is an optional dependency of benchmark.py.
+LMF(..., mmsa_text=True) is MMSA's variant: its text subnetwork drops its dropout (0.0) when
+the LSTM has one layer, so the text dropout has no effect (benchmarks/torch_train.py trains
+MMSA's feature files with it).
+
+Parameter order: an LMF's own parameters come first in parameters() (audio, video, text
+factor, fusion_weights, fusion_bias), then the subnetworks'. MMSA's optimizer relies on that
+order (its groups are parameters()[:3] and [5:]); FUSION_ORDER names it.
 """
 import torch
 import torch.nn as nn
@@ -23,8 +30,13 @@ class SubNet(nn.Module):
 
 
 class TextSubNet(nn.Module):
-    def __init__(self, in_size, hidden_size, out_size, dropout):
+    """One-layer LSTM, dropout on its final hidden state, Linear. mmsa=True: MMSA's rule, the
+    dropout is 0.0 for a one-layer LSTM whatever `dropout` says."""
+
+    def __init__(self, in_size, hidden_size, out_size, dropout, mmsa=False):
         super().__init__()
+        if mmsa:
+            dropout = 0.0
         self.rnn = nn.LSTM(in_size, hidden_size, batch_first=True)
         self.dropout = nn.Dropout(dropout)
         self.linear_1 = nn.Linear(hidden_size, out_size)
@@ -34,20 +46,24 @@ class TextSubNet(nn.Module):
         return self.linear_1(self.dropout(h[-1]))
 
 
-def _subnets(module, input_dims, hidden_dims, text_out, dropouts):
+def _subnets(module, input_dims, hidden_dims, text_out, dropouts, mmsa_text=False):
     module.audio_subnet = SubNet(input_dims[0], hidden_dims[0], dropouts[0])
     module.video_subnet = SubNet(input_dims[1], hidden_dims[1], dropouts[1])
-    module.text_subnet = TextSubNet(input_dims[2], hidden_dims[2], text_out, dropouts[2])
+    module.text_subnet = TextSubNet(input_dims[2], hidden_dims[2], text_out, dropouts[2], mmsa=mmsa_text)
 
 
 def _append_one(h):
     return torch.cat([torch.ones_like(h[:, :1]), h], dim=1)
 
 
+# The first five entries of LMF.parameters(), in order.
+FUSION_ORDER = ('audio_factor', 'video_factor', 'text_factor', 'fusion_weights', 'fusion_bias')
+
+
 class LMF(nn.Module):
-    def __init__(self, input_dims, hidden_dims, text_out, dropouts, output_dim, rank):
+    def __init__(self, input_dims, hidden_dims, text_out, dropouts, output_dim, rank, mmsa_text=False):
         super().__init__()
-        _subnets(self, input_dims, hidden_dims, text_out, dropouts)
+        _subnets(self, input_dims, hidden_dims, text_out, dropouts, mmsa_text)
         self.output_dim = output_dim
         self.audio_factor = nn.Parameter(nn.init.xavier_normal_(torch.empty(rank, hidden_dims[0] + 1, output_dim)))
         self.video_factor = nn.Parameter(nn.init.xavier_normal_(torch.empty(rank, hidden_dims[1] + 1, output_dim)))

@@ -101,3 +101,154 @@ def test_learning_parity_quick(tmp_path):
     mean = data[b'train'][b'label'].astype(np.float64).mean(axis=0)
     expected = np.mean(np.abs(data[b'test'][b'label'].astype(np.float64) - mean))
     assert abs(result['baseline']['mae'] - expected) < 1e-6, (result['baseline'], expected)
+
+
+# ---------------------------------------------------------------- MMSA's way in PyTorch (benchmarks/torch_train.py)
+
+def _mmsa_splits(n=(40, 16, 16), steps=6, dims=(5, 7, 12), seed=0):
+    """Tiny regression splits in MMSA's layout (already prepared: audio/video [N, D], text [N, T, E])."""
+    import numpy as np
+    from data.common import Split
+    rng = np.random.default_rng(seed)
+    splits = []
+    for count in n:
+        text = rng.standard_normal((count, steps, dims[2])).astype(np.float32)
+        labels = np.clip(text[:, :, 0].mean(axis=1, keepdims=True) * 3, -3, 3).astype(np.float32)
+        splits.append(Split(rng.standard_normal((count, dims[0])).astype(np.float32),
+                            rng.standard_normal((count, dims[1])).astype(np.float32), text, labels,
+                            regression=True, layout='mmsa'))
+    return splits + [splits[0].dims]
+
+
+@pytest.fixture
+def torch_one_thread():
+    """PyTorch with one math thread (its default of all cores crawls on a loaded CI machine)."""
+    torch = pytest.importorskip('torch')
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield torch
+    torch.set_num_threads(threads)
+
+
+def _mmsa_hp(**changes):
+    import hparams
+    hp = hparams.published_hparams('mosi', layout='mmsa')
+    hp.update(output_dim=1, audio_hidden=4, video_hidden=4, text_hidden=8, batch_size=16)
+    hp.update(changes)
+    return hp
+
+
+def test_torch_mmsa_way_never_trains_fusion_weights_and_has_no_text_dropout(tmp_path, torch_one_thread):
+    """MMSA's optimizer (parameters()[:3] and [5:]) leaves fusion_weights and fusion_bias at their initial values
+    while the factors and subnetworks train; its text subnetwork has dropout 0 (deterministic in train mode) while
+    the audio subnetwork's dropout acts. --recipe ours trains the fusion weights."""
+    torch = torch_one_thread
+    from benchmarks import torch_train
+    from benchmarks.torch_lmf import FUSION_ORDER
+    train, valid, _, dims = _mmsa_splits()
+    hp = _mmsa_hp()
+    torch_train.mmsa_seed(hp['seed'])  # train_mmsa seeds and builds the same way: these are its initial values
+    initial = {k: v.clone() for k, v in torch_train.build(hp, dims, mmsa_text=True).state_dict().items()}
+    run = torch_train.train_mmsa(hp, train, valid, dims, str(tmp_path / 'm.pt'), epochs=2, log=lambda line: None)
+    model = run['model']
+    assert [n for n, _ in model.named_parameters()][:5] == list(FUSION_ORDER)
+    final = model.state_dict()
+    for name in ('fusion_weights', 'fusion_bias'):
+        assert torch.equal(final[name], initial[name]), name
+    for name in ('audio_factor', 'video_factor', 'text_factor', 'text_subnet.rnn.weight_ih_l0',
+                 'audio_subnet.linear_1.weight'):
+        assert not torch.equal(final[name], initial[name]), name
+    groups = torch_train.mmsa_optimizer(model, hp).param_groups
+    assert [g['lr'] for g in groups] == [hp['factor_learning_rate'], hp['learning_rate']]
+    assert all(g['weight_decay'] == hp['weight_decay'] for g in groups)
+    in_groups = {id(p) for g in groups for p in g['params']}
+    assert {n for n, p in model.named_parameters() if id(p) not in in_groups} == {'fusion_weights', 'fusion_bias'}
+    # no text dropout: hp's 0.3 is dropped to 0 and the text features do not change between train-mode calls
+    assert hp['text_dropout'] > 0 and model.text_subnet.dropout.p == 0.0
+    model.train()
+    text, audio = torch.from_numpy(train.text), torch.from_numpy(train.audio)
+    assert torch.equal(model.text_subnet(text), model.text_subnet(text))
+    assert not torch.equal(model.audio_subnet(audio), model.audio_subnet(audio))  # its dropout does act
+    # recipe ours: the fusion weights train and the text dropout applies
+    ours = torch_train.train_mmsa(hp, train, valid, dims, str(tmp_path / 'o.pt'), recipe='ours', epochs=2,
+                                  log=lambda line: None)['model']
+    assert not torch.equal(ours.state_dict()['fusion_weights'], initial['fusion_weights'])
+    assert ours.text_subnet.dropout.p == hp['text_dropout']
+
+
+def test_torch_mmsa_way_stops_8_epochs_after_the_best(tmp_path, torch_one_thread):
+    """MMSA's rule on a crafted validation-loss sequence: better only if <= best - 1e-6, stop once
+    epoch - best_epoch >= 8; the best state is the one returned."""
+    from benchmarks import torch_train
+    # epochs 1..: the best is epoch 5 (0.85); epoch 4 improves on 0.9 by less than 1e-6 and does not count
+    losses = [1.0, 0.9, 0.95, 0.9 - 5e-7, 0.85] + [0.85 + 1e-7, 0.86] * 20
+    stopping = torch_train.MMSAEarlyStopping(8)
+    better = []
+    for loss in losses:
+        better.append(stopping.update(loss))
+        if stopping.stop:
+            break
+    assert better[:5] == [True, True, False, False, True] and not any(better[5:])
+    assert (stopping.epoch, stopping.best_epoch, stopping.best) == (13, 5, 0.85)
+
+    train, valid, _, dims = _mmsa_splits()
+    seen, states = iter(losses), []
+
+    def crafted(model, loader, criterion):
+        states.append({k: v.clone() for k, v in model.state_dict().items()})
+        return next(seen)
+
+    lines = []
+    run = torch_train.train_mmsa(_mmsa_hp(), train, valid, dims, str(tmp_path / 'm.pt'), log=lines.append,
+                                 valid_loss=crafted)
+    assert (run['epochs'], run['best_epoch'], run['best_valid']) == (13, 5, 0.85)
+    assert sum(line.startswith('Epoch ') for line in lines) == 13
+    best = run['model'].state_dict()
+    assert all(best[k].equal(v) for k, v in states[4].items())  # the state validated in epoch 5
+    assert not all(best[k].equal(v) for k, v in states[-1].items())
+
+
+def test_mmsa_parity_files_have_mmsa_shapes_and_are_read_as_mmsa(tmp_path, monkeypatch):
+    """The parity files: MMSA's keys and the published files' shapes (MOSEI aligned: no lengths), read by
+    utils.load_data as MMSA's layout, with a planted signal the train-mean baseline cannot have."""
+    import numpy as np
+    from benchmarks import mmsa_parity
+    import utils
+    monkeypatch.setenv('LMF_CACHE_DIR', str(tmp_path / 'cache'))
+    sizes = (('train', 24), ('valid', 8), ('test', 12))
+    for shape, spec in mmsa_parity.SHAPES.items():
+        data = mmsa_parity.make_file(shape, 3, sizes)
+        part = data['train']
+        assert part['text'].shape == (24, spec['text_len'], 768)
+        assert part['audio'].shape == (24,) + spec['audio'] and part['vision'].shape == (24,) + spec['vision']
+        assert ('audio_lengths' in part) == (not spec['aligned'])
+        assert ('regression_labels_T' in part) == spec['sims']
+        assert np.abs(part['regression_labels']).max() <= spec['high']
+        assert np.isneginf(part['audio']).any() and not np.isfinite(part['text']).all() is False
+        path = mmsa_parity.write_file(str(tmp_path / (shape + '.pkl')), shape, 3, sizes)
+        train, valid, test, dims = utils.load_data(shape, path, verbose=False)
+        assert (train.layout, train.synthetic, dims) == ('mmsa', True, (spec['audio'][1], spec['vision'][1], 768))
+        assert (len(train), len(valid), len(test)) == (24, 8, 12) and np.isfinite(train.audio).all()
+    again = mmsa_parity.make_file('mosi', 3, sizes)
+    assert np.array_equal(again['test']['text'], mmsa_parity.make_file('mosi', 3, sizes)['test']['text'])
+
+
+def test_learning_parity_mmsa_quick(tmp_path):
+    """A smoke run of --layout mmsa: the three arms (PyTorch MMSA's way, Paddle --recipe mmsa, Paddle default)
+    train, test and report MMSA's metrics."""
+    pytest.importorskip('torch')
+    import numpy as np
+    from benchmarks import learning_parity
+    out = tmp_path / 'parity.json'
+    proc = run_script(os.path.join('benchmarks', 'learning_parity.py'), '--dataset', 'sims', '--quick', '--seeds', '1',
+                      '--json', str(out), '--workdir', str(tmp_path / 'work'))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    assert "| PyTorch, MMSA's way (seed 1111) | Paddle --recipe mmsa (seed 1111) |" in proc.stdout, proc.stdout
+    assert '| Mult_acc_2 ([-1, 0], (0, 1]) |' in proc.stdout, proc.stdout
+    result = json.loads(out.read_text())
+    assert result['metric_set'] == 'mmsa_sims'
+    for arm, _ in learning_parity.MMSA_ARMS:
+        (run,) = result['runs'][arm]
+        assert run['epochs'] == learning_parity.QUICK_EPOCHS, (arm, run)
+        for key in ('Mult_acc_2', 'Mult_acc_3', 'Mult_acc_5', 'F1_score', 'MAE', 'Corr', 'best_valid'):
+            assert np.isfinite(run[key]), (arm, key, run)
