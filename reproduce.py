@@ -611,7 +611,7 @@ def robustness_section(base, out, results, meta, ranks_of, seeds, dirs, quick):
             runs[task] = [r for r in found if r]
         else:
             runs[task] = [{'clean': values[key]} for values in results.get((task, ranks_of[task]), [])]
-    keys = [(t, ranks_of[t]) for t in (base,) + robustness.study_tasks(base)]
+    keys = [(t, ranks_of[t]) for t in (base,) + robustness.study_tasks(base) if (t, ranks_of[t]) in meta]
     not_run = ('Not part of `--quick`: `python reproduce.py --only robustness`.' if quick
                else 'Not run yet: `python reproduce.py --only robustness`.')
     return robustness.section(base, runs, summary, os.path.join(out, 'robustness_{}.png'.format(base)),

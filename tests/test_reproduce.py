@@ -244,8 +244,10 @@ def wait_for_runs(out, count, proc, timeout=120):
 def test_interrupted_and_killed_runs_finish_without_retraining_and_with_the_same_numbers(quick_run, tmp_path):
     out = tmp_path / 'resumed'
     cmd = [sys.executable, 'reproduce.py', '--quick', '--out', str(out)]
-    # Ctrl-C: one line saying what is kept, exit 130
-    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C: one line saying what is kept, exit 130 (SIGINT at its default in the child: a shell that started
+    # this suite in the background hands it down ignored, and Python then installs no KeyboardInterrupt)
+    proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     wait_for_runs(out, 3, proc)
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
