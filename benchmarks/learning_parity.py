@@ -245,7 +245,8 @@ def mmsa_table(metric_set, runs, base, seeds):
 def mmsa_per_seed(metric_set, runs, seeds):
     keys = ['MAE', 'Corr'] + (['Non0_acc_2', 'Has0_acc_2', 'Mult_acc_7'] if metric_set == 'mmsa_mosi'
                               else ['Mult_acc_2', 'Mult_acc_3', 'Mult_acc_5'])
-    lines = ['| seed | arm | ' + ' | '.join(keys + ['best valid', 'epochs']) + ' |', '|---|---|' + '---|' * (len(keys) + 2)]
+    lines = ['| seed | arm | ' + ' | '.join(keys + ['best valid', 'epochs']) + ' |',
+             '|---|---|' + '---|' * (len(keys) + 2)]
     for i, seed in enumerate(seeds):
         for arm, label in MMSA_ARMS:
             r = runs[arm][i]
@@ -297,7 +298,8 @@ def main_mmsa(args):
         shapes = 'text (N, {}, 768), audio (N, {}, {}), vision (N, {}, {})'.format(
             spec['text_len'], *(spec['audio'] + spec['vision']))
     from importlib.metadata import version
-    header = ['# benchmarks/learning_parity.py --dataset {} --layout mmsa{} on {} ({} cores), Paddle {}, PyTorch {}'.format(
+    header = ['# benchmarks/learning_parity.py --dataset {} --layout mmsa{} on {} ({} cores), Paddle {}, '
+              'PyTorch {}'.format(
         dataset, ' --quick' if args.quick else '', utils.cpuinfo('model name') or 'unknown CPU', os.cpu_count(),
         version('paddlepaddle'), version('torch')),
         "data: SYNTHETIC file in MMSA's layout, {} shape ({}), {} samples{}, --data_seed {}; seeds {}".format(
@@ -312,7 +314,8 @@ def main_mmsa(args):
             '{} epochs (quick)'.format(QUICK_EPOCHS) if args.quick else
             'patience {}, no epoch limit (PyTorch) / {} (Paddle)'.format(hp['patience'], hp['epochs'])),
         'runs: {} at a time, {}; all runs {:.1f} min'.format(
-            args.jobs, '{} math thread(s) each'.format(args.threads) if args.threads else "each script's default threads",
+            args.jobs,
+            '{} math thread(s) each'.format(args.threads) if args.threads else "each script's default threads",
             total / 60)]
     report = '\n'.join(header) + '\n\n' + mmsa_table(metric_set, runs, base, seeds) + '\n\nPer seed:\n\n' + \
         mmsa_per_seed(metric_set, runs, seeds) + '\n'
@@ -338,7 +341,8 @@ def main(argv=None):
                         help='{} samples, {} epochs: checks the script, says nothing about learning'.format(
                             '/'.join(str(n) for _, n in QUICK_SIZES), QUICK_EPOCHS))
     parser.add_argument('--sizes', type=parse_sizes, default=None,
-                        help="--layout mmsa: TRAIN,VALID,TEST samples (default: MMSA's file's; CMU-MOSEI 3000,500,1000)")
+                        help="--layout mmsa: TRAIN,VALID,TEST samples (default: MMSA's file's; CMU-MOSEI "
+                             '3000,500,1000)')
     parser.add_argument('--jobs', type=int, default=1,
                         help='--layout mmsa: runs at a time (default 1; the wall seconds are then shared-CPU times)')
     parser.add_argument('--threads', type=int, default=None,

@@ -14,9 +14,10 @@ Planted structure (not data/*.py's cue words): each clip has one latent per moda
 v ~ N(0, 1); the label is 0.9 t + 0.5 a + 0.45 v + 0.35 t v - 0.25 a v plus noise, scaled to
 the dataset's range (MMSA's: [-3, 3], CH-SIMS [-1, 1]; CMU-MOSEI shifted positive as its
 labels are), clipped and rounded to annotator steps (0.2, CMU-MOSEI 1/3). Text is BERT-like:
-a [CLS] row that shows t faintly, word rows that each carry a polarity of -1, 0 or +1 along
-one direction (positive ones more likely as t grows: the LSTM has to average them), a [SEP]
-row, zero padding at the end. Audio and vision frames show a and v as a shift along hidden
+a [CLS] row that shows t faintly, word rows of which 60% carry a polarity of -1 or +1 along one
+direction (+1 more likely as t grows: the LSTM has to average them), a [SEP] row, zero padding
+at the end (lengths T/2 to T: the LSTM reads the padding, as MMSA's does, and has to carry the
+text through it; with lengths down to 6 the text was not learned within MMSA's patience). Audio and vision frames show a and v as a shift along hidden
 directions with heavy per-frame noise, up to each clip's true length, zeros after it (MMSA's
 time average includes the padding, so the shift is scaled by length / T); audio holds -inf
 (COVAREP's), a few vision frames NaN, CH-SIMS' vision has constant columns as OpenFace's do.
@@ -98,7 +99,8 @@ def make_file(shape, seed, sizes=None):
         polar = rng.random((n, T)) < 0.6
         polarity = np.where(rng.random((n, T)) < p_pos[:, None], 1.0, -1.0) * polar
         text += (4.0 * polarity[:, :, None] * text_dir[None, None, :]).astype(np.float32)
-        text[:, 0] = (cls_row + 0.3 * seen(t, 0.8)[:, None] * cls_dir + 0.3 * rng.standard_normal((n, TEXT_DIM))).astype(np.float32)
+        cls = cls_row + 0.3 * seen(t, 0.8)[:, None] * cls_dir + 0.3 * rng.standard_normal((n, TEXT_DIM))
+        text[:, 0] = cls.astype(np.float32)
         rows = np.arange(n)
         text[rows, text_lengths - 1] = (sep_row + 0.3 * rng.standard_normal((n, TEXT_DIM))).astype(np.float32)
         text[np.arange(T)[None, :] >= text_lengths[:, None]] = 0.0

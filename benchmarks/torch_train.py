@@ -179,8 +179,9 @@ def train_mmsa(hp, train_set, valid_set, dims, path, recipe='mmsa', epochs=None,
     """Train an LMF MMSA's way (see the module docstring) and load its best state.
     epochs: a cap (MMSA has none). valid_loss(model, loader, criterion) is the criterion (a test
     can replace it). valid_order 'fixed' batches the validation split in file order instead of
-    MMSA's shuffled order (a diagnosis: then the last, short batch is always the same samples). Returns dict(model, best_valid, best_epoch, epochs), epochs counted from 1 as
-    MMSA counts them (the log lines count from 0 as train.py's)."""
+    MMSA's shuffled order (a diagnosis: then the last, short batch is always the same samples).
+    Returns dict(model, best_valid, best_epoch, epochs), epochs counted from 1 as MMSA counts them
+    (the log lines count from 0 as train.py's)."""
     mmsa_seed(hp['seed'])
     model = build(hp, dims, mmsa_text=recipe == 'mmsa')
     optimizer = mmsa_optimizer(model, hp, recipe)
@@ -208,7 +209,8 @@ def train_mmsa(hp, train_set, valid_set, dims, path, recipe='mmsa', epochs=None,
             with utils.atomic_write(path, 'wb') as f:
                 torch.save(model.state_dict(), f)
         if stopping.stop:
-            log('No improvement for {} epochs (best epoch {}), stopping.'.format(hp['patience'], stopping.best_epoch - 1))
+            log('No improvement for {} epochs (best epoch {}), stopping.'.format(
+                hp['patience'], stopping.best_epoch - 1))
             break
         if epochs is not None and stopping.epoch >= epochs:
             break
@@ -284,8 +286,8 @@ def main(argv=None):
             raise utils.UserError("--trait and --emotion do not apply to MMSA's feature files")
         return main_mmsa(args, sets)
     if args.recipe is not None or args.valid_order != 'shuffled':
-        raise utils.UserError("--recipe and --valid_order apply to MMSA's feature files; {} is the authors' layout".format(
-            args.data_path))
+        raise utils.UserError("--recipe and --valid_order apply to MMSA's feature files; {} is the authors' "
+                              'layout'.format(args.data_path))
     hp = hparams.published_hparams(dataset, emotion, args.trait)
     regression = dataset in hparams.REGRESSION
     if args.batch_size:
