@@ -138,12 +138,16 @@ def baseline(dataset, data_path):
 
 
 def summary(values, digits=4):
+    """mean +- std (ddof 1) of the finite values; NaN ones (e.g. the correlation of a constant output)
+    are left out and counted."""
     values = np.asarray(values, dtype=np.float64)
-    if np.all(np.isnan(values)):
+    finite = values[np.isfinite(values)]
+    if not finite.size:
         return 'n/a'
-    if len(values) == 1:
-        return '{:.{d}f}'.format(values[0], d=digits)
-    return '{:.{d}f} +- {:.{d}f}'.format(np.mean(values), np.std(values, ddof=1), d=digits)
+    note = '' if finite.size == values.size else ' ({} of {} n/a)'.format(values.size - finite.size, values.size)
+    if finite.size == 1:
+        return '{:.{d}f}'.format(finite[0], d=digits) + note
+    return '{:.{d}f} +- {:.{d}f}'.format(np.mean(finite), np.std(finite, ddof=1), d=digits) + note
 
 
 def table(dataset, runs, base, seeds):
@@ -232,8 +236,9 @@ def mmsa_table(metric_set, runs, base, seeds):
         digits = 4 if is_metric or key == 'best_valid' else (0 if n == 1 else 1)
         cells = [summary(values[arm], digits) for arm, _ in MMSA_ARMS]
         if is_metric:
-            cells += ['{:+.4f}'.format(np.mean(values['paddle_mmsa']) - np.mean(values['torch'])),
-                      '{:+.4f}'.format(np.mean(values['paddle_ours']) - np.mean(values['paddle_mmsa']))]
+            def diff(x, y):
+                return 'n/a' if not np.all(np.isfinite(x + y)) else '{:+.4f}'.format(np.mean(x) - np.mean(y))
+            cells += [diff(values['paddle_mmsa'], values['torch']), diff(values['paddle_ours'], values['paddle_mmsa'])]
             b = base.get(key, float('nan'))
             cells.append('n/a' if np.isnan(b) else '{:.4f}'.format(b))
         else:

@@ -17,11 +17,15 @@ labels are), clipped and rounded to annotator steps (0.2, CMU-MOSEI 1/3). Text i
 a [CLS] row that shows t faintly, word rows of which 60% carry a polarity of -1 or +1 along one
 direction (+1 more likely as t grows: the LSTM has to average them), a [SEP] row, zero padding
 at the end (lengths T/2 to T: the LSTM reads the padding, as MMSA's does, and has to carry the
-text through it; with lengths down to 6 the text was not learned within MMSA's patience). Audio and vision frames show a and v as a shift along hidden
-directions with heavy per-frame noise, up to each clip's true length, zeros after it (MMSA's
-time average includes the padding, so the shift is scaled by length / T); audio holds -inf
-(COVAREP's), a few vision frames NaN, CH-SIMS' vision has constant columns as OpenFace's do.
-No modality alone explains the label; the products reward fusion.
+text through it; with lengths down to 6 the text was not learned within MMSA's patience).
+Audio and vision frames show a and v as a shift along hidden directions with heavy per-frame
+noise, up to each clip's true length, zeros after it (MMSA's time average includes the padding,
+so the shift is scaled by length / T); audio holds -inf (COVAREP's), a few vision frames NaN,
+CH-SIMS' vision has constant columns as OpenFace's do. No modality alone explains the label; the
+products reward fusion.
+
+lockstep() is the check that train.py's training step under --recipe mmsa (and ours) is the
+PyTorch mirror's: same initial weights, same batches, no dropout, the losses step by step.
 """
 import pickle
 
@@ -158,3 +162,73 @@ def mean_baseline(train_labels, test_labels, metric_set):
     import metrics
     mean = np.asarray(train_labels, dtype=np.float64).mean(axis=0)
     return metrics.task_metrics(metric_set, test_labels, np.tile(mean, (len(test_labels), 1)))
+
+
+# ---------------------------------------------------------------- lockstep check
+
+def torch_state_for_paddle(paddle_model, torch_state):
+    """A Paddle LMF state dict holding the weights of a PyTorch mirror's state dict (numpy arrays)."""
+    new = {}
+    for key, value in paddle_model.state_dict().items():
+        name = key.replace('norm._mean', 'norm.running_mean').replace('norm._variance', 'norm.running_var')
+        if '.cell.' in name:  # Paddle's second name for the LSTM weights
+            name = name.replace('rnn.0.cell.', 'rnn.') + '_l0'
+        array = np.asarray(torch_state[name])
+        if name.endswith('.weight') and 'linear' in name:
+            array = array.T  # Paddle Linear is [in, out], PyTorch [out, in]
+        if tuple(array.shape) != tuple(value.shape):
+            raise ValueError('{}: PyTorch shape {} for Paddle shape {}'.format(key, array.shape, value.shape))
+        new[key] = np.ascontiguousarray(array)
+    return new
+
+
+def lockstep(hp, train_set, dims, steps, seed=0, recipe='mmsa'):
+    """Train train.py's model and optimizer (Paddle) and torch_train.py's MMSA-way ones (PyTorch)
+    from the same initial weights on the same batches with every dropout 0, `steps` steps of the
+    batch-mean L1. Returns ([(Paddle loss, PyTorch loss) per step], the two final state dicts as
+    numpy, keyed by the PyTorch names). Equal losses say the two compute the same training step:
+    forward, backward, Adam groups, weight decay, BatchNorm in training mode."""
+    import paddle
+    import torch
+    import train
+    import utils
+    from benchmarks import torch_train
+    hp = dict(hp, audio_dropout=0.0, video_dropout=0.0, text_dropout=0.0, recipe=recipe)
+    torch_train.mmsa_seed(seed)
+    torch_model = torch_train.build(hp, dims, mmsa_text=recipe == 'mmsa')
+    torch_opt = torch_train.mmsa_optimizer(torch_model, hp, recipe)
+    utils.set_seed(seed)
+    paddle_model = utils.build_model(train.model_hparams(hp), dims)
+    paddle_model.set_state_dict(torch_state_for_paddle(
+        paddle_model, {k: v.detach().numpy() for k, v in torch_model.state_dict().items()}))
+    paddle_opt = train.make_optimizer(paddle_model, hp['learning_rate'], hp['factor_learning_rate'],
+                                      hp['weight_decay'], train_fusion=recipe != 'mmsa')
+    criterion = torch.nn.L1Loss()
+    paddle_model.train()
+    torch_model.train()
+    order = np.random.RandomState(seed).permutation(len(train_set))
+    batch, losses = hp['batch_size'], []
+    for step in range(steps):
+        start = (step * batch) % len(train_set)
+        idx = order[start:start + batch]
+        arrays = [np.ascontiguousarray(a[idx]) for a in (train_set.audio, train_set.video, train_set.text,
+                                                         train_set.targets)]
+        loss = paddle.abs(paddle_model(*[paddle.to_tensor(a) for a in arrays[:3]]) - paddle.to_tensor(arrays[3])).mean()
+        loss.backward()
+        paddle_opt.step()
+        paddle_opt.clear_grad()
+        torch_opt.zero_grad()
+        torch_loss = criterion(torch_model(*[torch.from_numpy(a) for a in arrays[:3]]), torch.from_numpy(arrays[3]))
+        torch_loss.backward()
+        torch_opt.step()
+        losses.append((float(loss), torch_loss.item()))
+    paddle_state = {}
+    for key, value in paddle_model.state_dict().items():
+        if '.cell.' in key:
+            continue
+        name = key.replace('norm._mean', 'norm.running_mean').replace('norm._variance', 'norm.running_var')
+        array = value.numpy()
+        paddle_state[name] = array.T if name.endswith('.weight') and 'linear' in name else array
+    torch_state = {k: v.detach().numpy() for k, v in torch_model.state_dict().items()
+                   if not k.endswith('num_batches_tracked')}
+    return losses, paddle_state, torch_state

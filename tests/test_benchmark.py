@@ -252,3 +252,26 @@ def test_learning_parity_mmsa_quick(tmp_path):
         assert run['epochs'] == learning_parity.QUICK_EPOCHS, (arm, run)
         for key in ('Mult_acc_2', 'Mult_acc_3', 'Mult_acc_5', 'F1_score', 'MAE', 'Corr', 'best_valid'):
             assert np.isfinite(run[key]), (arm, key, run)
+
+
+@pytest.mark.parametrize('recipe', ['mmsa', 'ours'])
+def test_paddle_training_step_is_the_torch_mmsa_way_step(recipe, torch_one_thread):
+    """train.py's model and optimizer and the PyTorch MMSA-way mirror, from the same weights on the same batches
+    without dropout, compute the same losses step after step (mean L1, Adam groups with MMSA's rates, weight decay,
+    BatchNorm in training mode); under --recipe mmsa both leave fusion_weights and fusion_bias as they were."""
+    import numpy as np
+    from benchmarks import mmsa_parity
+    train, _, _, dims = _mmsa_splits(n=(48, 8, 8))
+    hp = _mmsa_hp(weight_decay=0.005, learning_rate=0.002, factor_learning_rate=0.001)
+    losses, paddle_state, torch_state = mmsa_parity.lockstep(hp, train, dims, steps=9, seed=3, recipe=recipe)
+    losses = np.array(losses)
+    assert np.allclose(losses[:, 0], losses[:, 1], rtol=1e-4, atol=1e-6), losses
+    assert abs(losses[-1, 0] - losses[0, 0]) > 1e-3  # it did train
+    for name, value in torch_state.items():
+        if name.endswith('running_var'):  # Paddle keeps the biased batch variance, PyTorch the unbiased (n / (n-1))
+            assert np.all(paddle_state[name] < value) and np.allclose(paddle_state[name], value, rtol=1.0 / 15), name
+        else:
+            assert np.allclose(paddle_state[name], value, rtol=1e-3, atol=1e-5), name
+    _, _, initial = mmsa_parity.lockstep(hp, train, dims, steps=0, seed=3, recipe=recipe)
+    fusion_moved = [not np.array_equal(paddle_state[n], initial[n]) for n in ('fusion_weights', 'fusion_bias')]
+    assert fusion_moved == ([False, False] if recipe == 'mmsa' else [True, True])
