@@ -98,12 +98,14 @@ def model_hparams(hp):
     return dict(hp, text_dropout=0.0) if hp.get('recipe') == 'mmsa' else hp
 
 
-def valid_loss_of(model, valid_set, hp):
+def valid_loss_of(model, valid_set, hp, rng=None):
     """The early-stopping criterion. The authors': summed L1 / (N * K), or mean cross-entropy.
-    MMSA's: the mean over batches (of --batch_size) of the batch-mean L1, rounded to 4 decimals."""
+    MMSA's: the mean over batches (of --batch_size) of the batch-mean L1, rounded to 4 decimals;
+    its batches are shuffled by rng if given (--recipe mmsa), else in file order, so that the
+    short last batch does not weigh on the criterion differently every epoch."""
     if not is_mmsa(hp):
         return utils.evaluate(model, valid_set)['loss']
-    return round(utils.evaluate(model, valid_set, batch_size=hp['batch_size'], batch_mean=True)['loss'], 4)
+    return round(utils.evaluate(model, valid_set, batch_size=hp['batch_size'], batch_mean=True, rng=rng)['loss'], 4)
 
 
 def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print, on_epoch=None):
@@ -125,6 +127,9 @@ def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print, on_epo
         log = lambda line: None  # noqa: E731 (only rank 0 logs)
     rng = np.random.RandomState(hp['seed'])
     mmsa = is_mmsa(hp)
+    # MMSA shuffles the validation batches every epoch; a stream of its own keeps the training
+    # order that of the default recipe (and of every rank: only rank 0 validates).
+    valid_rng = np.random.RandomState([hp['seed'], 1]) if hp.get('recipe') == 'mmsa' else None
     # MMSA: loss = mean over the global batch (its L1Loss); compared with <= best - 1e-6.
     best_valid_loss, patience_left = (1e8 if mmsa else math.inf), hp['patience']
     n, batch_size = len(train_set), hp['batch_size']
@@ -149,7 +154,7 @@ def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print, on_epo
             raise TrainingDiverged('training loss became {} in epoch {}'.format(train_loss, epoch))
 
         parallel.sync_buffers(model)
-        valid_loss = parallel.broadcast_from_main(valid_loss_of(model, valid_set, hp) if rank == 0 else 0.0)
+        valid_loss = parallel.broadcast_from_main(valid_loss_of(model, valid_set, hp, valid_rng) if rank == 0 else 0.0)
         if not math.isfinite(valid_loss):
             raise TrainingDiverged('validation loss became {} in epoch {}'.format(valid_loss, epoch))
         log('Validation loss is: {}'.format(valid_loss))

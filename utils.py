@@ -396,21 +396,22 @@ def iterate_batches(dataset, batch_size, shuffle=False, rng=None):
                     for a in (dataset.audio, dataset.video, dataset.text, dataset.targets))
 
 
-def evaluate(model, dataset, batch_size=1024, metrics_for=None, batch_mean=False):
+def evaluate(model, dataset, batch_size=1024, metrics_for=None, batch_mean=False, rng=None):
     """Loss and (with metrics_for, a metrics.metric_set name) that set's test metrics of `model`.
 
     Classification: mean cross-entropy per sample. Regression: L1 summed over samples and
     outputs, divided by N * K (the authors' validation MAE; K = 1 for CMU-MOSI); with
     batch_mean, the mean over batches of each batch's mean L1 (MMSA's validation loss, which
-    depends on batch_size). Returns dict(loss, outputs [N, K], and the metrics of
-    metrics.task_metrics()).
+    depends on batch_size). With rng, the batches are drawn in a shuffled order (MMSA's loaders
+    shuffle the validation split too) and outputs is in that order. Returns dict(loss,
+    outputs [N, K], and the metrics of metrics.task_metrics()).
     """
     import paddle
     import paddle.nn.functional as F
     model.eval()
     outputs, total, batch_losses = [], 0.0, []
     with paddle.no_grad():
-        for audio, video, text, target in iterate_batches(dataset, batch_size):
+        for audio, video, text, target in iterate_batches(dataset, batch_size, shuffle=rng is not None, rng=rng):
             out = model(audio, video, text)
             if dataset.regression:
                 batch_sum = float(F.l1_loss(out, target, reduction='sum'))
@@ -426,6 +427,8 @@ def evaluate(model, dataset, batch_size=1024, metrics_for=None, batch_mean=False
         loss = total / dataset.targets.size if dataset.regression else total / len(dataset)
     result = dict(loss=loss, outputs=outputs)
     if metrics_for:
+        if rng is not None:
+            raise ValueError('test metrics are computed on the split in file order (rng=None)')
         result.update(metrics.task_metrics(metrics_for, dataset.targets, outputs))
     return result
 

@@ -108,12 +108,52 @@ def test_mmsa_early_stopping_rule(monkeypatch, tmp_path):
     hp = dict(hparams.published_hparams('sims'), epochs=50, text_hidden=8, video_hidden=8, audio_hidden=4)
     train.fit_to_data(hp, sets, 'f')
     losses = iter([0.5, 0.4, 0.4 - 5e-7, 0.39] + [0.39] * 20)
-    monkeypatch.setattr(train, 'valid_loss_of', lambda model, valid_set, hp: next(losses))
+    monkeypatch.setattr(train, 'valid_loss_of', lambda model, valid_set, hp, rng: next(losses))
     lines = []
     best = train.fit(hp, sets[0], sets[1], sets[3], str(tmp_path / 'm.pdparams'), log=lines.append)
     assert best == 0.39
     assert sum(line.startswith('Epoch ') for line in lines) == 4 + 8
     assert sum(line == 'Found new check model, saving to disk...' for line in lines) == 3
+
+
+def test_recipe_mmsa_validates_on_shuffled_batches_and_the_default_in_file_order(monkeypatch, tmp_path):
+    """MMSA's loaders shuffle the validation split every epoch, so its criterion (the mean of batch
+    means) weighs a different short last batch each time; the default keeps the file's order."""
+    import paddle
+    sets = utils.load_data('sims', mmsa_file(tmp_path, 'sims'), None, verbose=False)
+    hp = dict(hparams.published_hparams('sims'), epochs=3, batch_size=5, text_hidden=8, video_hidden=8, audio_hidden=4)
+    train.fit_to_data(hp, sets, 'f')
+    valid = sets[1]
+    model = utils.build_model(hp, sets[3])
+
+    def batch_mean_l1(order):
+        out = utils.evaluate(model, valid)['outputs'][order]  # file order, then permuted
+        losses = [np.mean(np.abs(out[i:i + 5] - valid.targets[order][i:i + 5])) for i in range(0, len(valid), 5)]
+        return round(float(np.mean(losses)), 4)
+    assert len(valid) % 5 != 0  # a short last batch, so the order matters
+    assert train.valid_loss_of(model, valid, hp) == batch_mean_l1(np.arange(len(valid)))
+    shuffled = batch_mean_l1(np.random.RandomState(3).permutation(len(valid)))
+    assert train.valid_loss_of(model, valid, hp, np.random.RandomState(3)) == shuffled
+    assert shuffled != batch_mean_l1(np.arange(len(valid)))  # else this test could not tell the orders apart
+    # fit draws a fresh order every epoch under --recipe mmsa, none under the default
+    seen, real = [], train.valid_loss_of
+
+    def order_drawn(rng):
+        if rng is None:
+            return None
+        copy = np.random.RandomState()
+        copy.set_state(rng.get_state())
+        return copy.permutation(len(valid))
+    monkeypatch.setattr(train, 'valid_loss_of', lambda m, v, h, rng: seen.append(order_drawn(rng)) or real(m, v, h, rng))
+    for recipe in ('ours', 'mmsa'):
+        seen.clear()
+        train.fit(dict(hp, recipe=recipe), sets[0], valid, sets[3], str(tmp_path / (recipe + '.pdparams')),
+                  log=lambda line: None)
+        if recipe == 'ours':
+            assert seen == [None] * 3
+        else:
+            assert len(seen) == 3 and not np.array_equal(seen[0], seen[1]) and not np.array_equal(seen[1], seen[2])
+    paddle.disable_static()
 
 
 def test_the_printed_mmsa_metrics_equal_an_independent_computation_from_infer_predictions(sims, tmp_path):
