@@ -85,6 +85,45 @@ def repo_copy(tmp_path):
     return repo, dict(os.environ, PATH=os.path.dirname(sys.executable) + os.pathsep + os.environ.get('PATH', ''))
 
 
+TIPC_MODE = 'lite_train_lite_infer'
+
+
+def tipc_prepare(tmp_path, config):
+    """prepare.sh of `config` in lite_train_lite_infer mode, in a repository copy; returns (repo, env)."""
+    repo, env = repo_copy(tmp_path)
+    proc = subprocess.run(['bash', 'test_tipc/prepare.sh', config, TIPC_MODE], cwd=str(repo), env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    return repo, env
+
+
+def tipc_lite_chain(repo, env, config, dataset, data_file):
+    """test_train_inference_python.sh of a regression config (one --dataset, no --emotion): every stage ran on
+    data_file and succeeded, prepare + train, eval, export and inference at batch sizes 1 and 32, and the
+    checkpoint is there. Returns (log folder, {batch size: the saved test predictions, flat})."""
+    proc = subprocess.run(['bash', 'test_tipc/test_train_inference_python.sh', config, TIPC_MODE],
+                          cwd=str(repo), env=env, capture_output=True, text=True, timeout=900)
+    log_dir = repo / 'log' / 'lmf_{}'.format(dataset) / TIPC_MODE
+    log_path = log_dir / 'results_python.log'
+    results = log_path.read_text().splitlines() if log_path.exists() else []
+    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
+    assert results and all(line.startswith('Run successfully with command - ') for line in results), results
+    for stage in ('train.py', 'test.py', 'export_model.py', 'infer.py'):
+        assert any(' {} '.format(stage) in line and '--dataset={}'.format(dataset) in line
+                   for line in results), (stage, results)
+    assert not any('--emotion' in line for line in results), results
+    assert all(data_file in line for line in results if ' --data_path=' in line), results
+    assert len(results) == 1 + 5, results
+    predictions = {}
+    for batch_size in (1, 32):
+        assert any('infer.py' in line and '--batch_size={}'.format(batch_size) in line for line in results)
+        (saved,) = glob.glob(str(log_dir / 'out_pred' / '*_batchsize_{}'.format(batch_size) /
+                                 '{}_pred.npy'.format(dataset)))
+        predictions[batch_size] = np.load(saved).reshape(-1)
+    assert os.path.isfile(str(log_dir / 'norm_train_cpu' / '{}.pdparams'.format(dataset)))
+    return log_dir, predictions
+
+
 def run_script(*args, cwd=REPO, env=None, timeout=600):
     """Run a repository script with this interpreter; returns CompletedProcess (text)."""
     full_env = dict(os.environ, **(env or {}))

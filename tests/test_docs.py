@@ -590,6 +590,17 @@ def test_the_readme_mmsa_rows_are_those_of_results_md():
             assert quoted[label] == expected, (label, quoted[label], expected)
 
 
+def test_the_readme_robustness_scores_are_those_of_results_md():
+    """Every score the README's robustness section quotes (a number like 86.5) is a mean in RESULTS.md's robustness
+    tables, so a rerun that changes them must change the prose too."""
+    readme, results = read('README.md'), read('results/RESULTS.md')
+    _, lines = section(readme, '### Robustness: missing and noisy modalities')
+    quoted = re.findall(r'(?<![\d.])(\d{2}\.\d)(?![\d.])', '\n'.join(l for l in lines if not l.startswith('![')))
+    _, robustness = section(results, '## Robustness: missing and noisy modalities, LMF and TFN')
+    means = set(re.findall(r'\| (\d+\.\d) ± ', '\n'.join(robustness)))
+    assert len(quoted) >= 6 and set(quoted) <= means, sorted(set(quoted) - means)
+
+
 def test_the_search_grid_docs_search_shows_is_the_spec():
     """docs/search.md writes the authors' grids out for readers; they must be hparams.search_space's."""
     import hparams

@@ -7,18 +7,16 @@ import glob
 import json
 import os
 import re
-import subprocess
 
 import numpy as np
 import pytest
 
-from helpers import repo_copy
+from helpers import tipc_lite_chain, tipc_prepare
 import hparams
 import metrics
 import utils
 
 CONFIG = 'test_tipc/configs/lmf/train_infer_python_mosei.txt'
-MODE = 'lite_train_lite_infer'
 
 
 def mmsa_lines(log):
@@ -31,11 +29,7 @@ def mmsa_lines(log):
 def test_tipc_mosei_lite_train_lite_infer(tmp_path):
     """prepare.sh makes data/lite_mosei.pkl in MMSA's layout; the test script then trains, evaluates, exports and
     infers the CMU-MOSEI model with the settings of hparams.py (the config sets only the lite epochs and batch)."""
-    repo, env = repo_copy(tmp_path)
-
-    proc = subprocess.run(['bash', 'test_tipc/prepare.sh', CONFIG, MODE], cwd=str(repo), env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    repo, env = tipc_prepare(tmp_path, CONFIG)
     lite = str(repo / 'data' / 'lite_mosei.pkl')
     assert [os.path.basename(p) for p in glob.glob(str(repo / 'data' / '*.pkl'))] == ['lite_mosei.pkl']
     train_set, valid_set, test_set, dims = utils.load_data('mosei', lite, verbose=False)
@@ -43,20 +37,7 @@ def test_tipc_mosei_lite_train_lite_infer(tmp_path):
     assert train_set.layout == 'mmsa' and test_set.synthetic
     assert dims == (74, 35, 768) and train_set.labels.shape[1] == 1 and train_set.text.shape[1:] == (50, 768)
 
-    proc = subprocess.run(['bash', 'test_tipc/test_train_inference_python.sh', CONFIG, MODE],
-                          cwd=str(repo), env=env, capture_output=True, text=True, timeout=900)
-    log_dir = repo / 'log' / 'lmf_mosei' / MODE
-    log_path = log_dir / 'results_python.log'
-    results = log_path.read_text().splitlines() if log_path.exists() else []
-    assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
-    assert results and all(line.startswith('Run successfully with command - ') for line in results), results
-    for stage in ('train.py', 'test.py', 'export_model.py', 'infer.py'):
-        assert any(' {} '.format(stage) in line and '--dataset=mosei' in line for line in results), (stage, results)
-    assert all('lite_mosei.pkl' in line for line in results if ' --data_path=' in line), results
-    # prepare, train, eval, export, inference at batch sizes 1 and 32
-    assert len(results) == 1 + 5, results
-    for batch_size in (1, 32):
-        assert any('infer.py' in line and '--batch_size={}'.format(batch_size) in line for line in results)
+    log_dir, predictions = tipc_lite_chain(repo, env, CONFIG, 'mosei', 'lite_mosei.pkl')
 
     # trained with MMSA's procedure and the published CMU-MOSEI settings of hparams.py, the lite epochs and batch
     train_log = (log_dir / 'norm_train_cpu' / 'train_log' / 'train_mosei.txt').read_text()
@@ -79,12 +60,10 @@ def test_tipc_mosei_lite_train_lite_infer(tmp_path):
     eval_mmsa = mmsa_lines(eval_log)
     assert '(These scores are on SYNTHETIC sample data, not CMU-MOSEI results.)' in eval_log
     # Paddle Inference's predictions of the exported model, at both batch sizes, give test.py's scores
-    for batch_size in (1, 32):
-        (saved,) = glob.glob(str(log_dir / 'out_pred' / '*_batchsize_{}'.format(batch_size) / 'mosei_pred.npy'))
-        predictions = np.load(saved).reshape(-1)
-        assert predictions.shape == (64,)
-        np.testing.assert_allclose(np.mean(np.abs(predictions - test_set.labels[:, 0])), eval_mae, rtol=1e-5)
-        again = metrics.mmsa_mosi_metrics(test_set.labels, predictions)
+    for batch_size, predicted in predictions.items():
+        assert predicted.shape == (64,)
+        np.testing.assert_allclose(np.mean(np.abs(predicted - test_set.labels[:, 0])), eval_mae, rtol=1e-5)
+        again = metrics.mmsa_mosi_metrics(test_set.labels, predicted)
         assert {key: again[key] for key in eval_mmsa} == eval_mmsa, (batch_size, again, eval_mmsa)
         stage = 'norm_train_cpu_mosei_python_infer_cpu_usemkldnn_False_threads_1_batchsize_{}'.format(batch_size)
         infer_log = (log_dir / (stage + '.log')).read_text()
