@@ -146,7 +146,7 @@ def from_args(args):
 LEVELS = tuple(round(0.1 * i, 1) for i in range(10))  # MultiBench's 10 levels
 STUDY = ('happy', 'mosi', 'mmsa-mosi-ours')  # the LMF task of each file (reproduce.py's task names)
 QUICK_STUDY = ('happy',)  # reproduce.py --quick: one file, so that it stays a matter of seconds
-STUDY_TITLES = {'happy': 'IEMOCAP happy', 'mosi': 'CMU-MOSI', 'mmsa-mosi-ours': "CMU-MOSI (MMSA's file)"}
+STUDY_TITLES = {'happy': 'IEMOCAP happy', 'mosi': 'CMU-MOSI', 'mmsa-mosi-ours': "CMU-MOSI, MMSA's layout"}
 # The score of each curve: the metric set's accuracy-like main metric (higher is better, so the area is too).
 MAIN_METRIC = {'iemocap': ('f1', 'F1'), 'mosi': ('binary_acc', 'Acc-2'), 'mmsa_mosi': ('Non0_acc_2', 'Non0_acc_2')}
 SUBSETS = tuple(','.join(m for m in MODALITIES if m in combo) for combo in
