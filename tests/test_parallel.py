@@ -10,7 +10,7 @@ import time
 import numpy as np
 import paddle
 
-from helpers import REPO, run_script, iemocap_data, write_pickle
+from helpers import REPO, run_script, iemocap_data, mmsa_data, write_pickle
 import parallel
 import utils
 
@@ -149,3 +149,34 @@ def test_two_nodes_train_what_one_node_with_two_processes_trains(tmp_path):
     assert sorted(two_nodes) == sorted(one_node_state)
     for name, value in two_nodes.items():
         np.testing.assert_allclose(value.numpy(), one_node_state[name].numpy(), rtol=1e-5, atol=1e-5, err_msg=name)
+
+
+def test_mmsa_recipe_on_two_processes(tmp_path):
+    """MMSA's procedure under paddle.distributed.launch: --recipe mmsa leaves the fusion weights untrained on
+    every rank (so they are the one-process run's initial values to the bit), rank 0 alone validates (MMSA's
+    4 decimals) and logs, and test.py on the checkpoint prints the MMSA metrics the training log printed."""
+    data = write_pickle(tmp_path / 'sims.pkl', mmsa_data('sims', sizes=(45, 19, 13), steps=(6, 5, 7)), protocol=4)
+    args = ['train.py', '--dataset', 'sims', '--data_path', data, '--recipe', 'mmsa', '--epochs', '3',
+            '--text_hidden', '16', '--video_hidden', '16', '--audio_hidden', '8', '--batch_size', '8',
+            '--cpu_threads', '1']
+    proc = launch(tmp_path, *args, '--model_path', str(tmp_path / 'check_2'), '--log_dir', str(tmp_path / 'log_2'))
+    logs = worker_logs(tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + str(logs)
+    assert 'Epoch 2 complete!' in logs['workerlog.0'] and 'Epoch' not in logs['workerlog.1']
+    log = (tmp_path / 'log_2' / 'train_sims.txt').read_text()
+    assert "Training sims (MMSA's feature file, recipe mmsa)" in log
+    losses = re.findall(r'^Validation loss is: (\S+)$', log, re.M)
+    assert len(losses) == 3 and all(round(float(v), 4) == float(v) for v in losses), losses
+    one = run_script(*args, '--epochs', '1', '--model_path', str(tmp_path / 'check_1'),
+                     '--log_dir', str(tmp_path / 'log_1'))
+    assert one.returncode == 0, one.stderr
+    (two, _), (single, _) = (utils.load_checkpoint(str(tmp_path / folder / 'sims.pdparams'))
+                             for folder in ('check_2', 'check_1'))
+    for name in ('fusion_weights', 'fusion_bias'):
+        np.testing.assert_array_equal(two[name], single[name], err_msg=name)
+    assert not np.array_equal(two['audio_factor'], single['audio_factor'])  # the rest trained (3 epochs against 1)
+    test = run_script('test.py', '--dataset', 'sims', '--data_path', data, '--check_path', str(tmp_path / 'check_2'),
+                      '--cpu_threads', '1')
+    assert test.returncode == 0, test.stderr
+    block = [line for line in log.splitlines() if ' on test set is ' in line]
+    assert len(block) == 8 and block == [line for line in test.stdout.splitlines() if ' on test set is ' in line]
