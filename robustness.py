@@ -19,36 +19,43 @@ import os
 
 import numpy as np
 
+import hparams
 from safe_io import UserError
 
-MODALITIES = ('audio', 'video', 'text')
+MODALITIES = hparams.MODALITIES
 NOISE_TARGETS = MODALITIES + ('all',)
-
-
-def parse_modalities(text, flag):
-    """'audio,video' -> ('audio', 'video') in MODALITIES order; one-line errors name the flag."""
-    names = [t.strip() for t in str(text).split(',') if t.strip()]
-    unknown = [n for n in names if n not in MODALITIES]
-    if unknown or not names:
-        raise UserError('{} {}: {}; choose from {} (comma-separated)'.format(
-            flag, text, 'unknown modality {!r}'.format(unknown[0]) if unknown else 'no modality given',
-            ', '.join(MODALITIES)))
-    return tuple(m for m in MODALITIES if m in names)
+MAX_SEED = 2 ** 32 - 1  # numpy's RandomState
 
 
 class Perturbation:
     """What --missing, --noise, --noise_modality and --seed ask for (checked on construction)."""
 
     def __init__(self, missing=None, noise=0.0, noise_modality='all', seed=0):
-        self.missing = parse_modalities(missing, '--missing') if missing else ()
+        self.missing = tuple(hparams.parse_modalities(missing, '--missing').split(',')) if missing else ()
         if len(self.missing) == len(MODALITIES):
             raise UserError('--missing {}: every modality missing leaves the model nothing to see'.format(missing))
         if not 0.0 <= noise <= 1.0:
             raise UserError('--noise must be in [0, 1], got {}'.format(noise))
         if noise_modality not in NOISE_TARGETS:
             raise UserError('--noise_modality {}: choose one of {}'.format(noise_modality, ', '.join(NOISE_TARGETS)))
-        self.noise, self.seed = float(noise), int(seed)
+        if not 0 <= seed <= MAX_SEED:
+            raise UserError('--seed must be in [0, {}], got {}'.format(MAX_SEED, seed))
+        self.noise, self.seed, self.noise_modality = float(noise), int(seed), noise_modality
         self.noisy = () if self.noise == 0 else (MODALITIES if noise_modality == 'all' else (noise_modality,))
+
+    def check_model(self, fused, model_name):
+        """fused: the modalities the model fuses (its checkpoint's --modalities). A UserError if --missing
+        removes all of them; else the note to print when a perturbed modality is not fused (its input is
+        unused, so the scores are the clean ones), or None. --noise_modality all means every fused one."""
+        if self.missing and set(fused) <= set(self.missing):
+            raise UserError('--missing {}: {} fuses only {}, so nothing would be left to see'.format(
+                ','.join(self.missing), model_name, ','.join(fused)))
+        named = self.missing + (self.noisy if self.noise_modality != 'all' else ())
+        unused = [m for m in MODALITIES if m in named and m not in fused]
+        if unused:
+            return 'Note: {} fuses only {}; perturbing {} changes nothing'.format(
+                model_name, ','.join(fused), ','.join(unused))
+        return None
 
     def __bool__(self):
         return bool(self.missing or self.noisy)

@@ -102,9 +102,41 @@ def test_infer_saves_perturbed_predictions_beside_the_clean_ones(text_only):
                            np.load(os.path.join(out, 'happy_prob_missing-text_noise-audio-0.2_seed-0.npy')))
 
 
+def test_a_model_without_a_modality_notes_perturbing_it_and_refuses_removing_all_it_fuses(text_only):
+    """A text-only model: --missing audio or noise on the video change nothing (a note says so), noise on all
+    perturbs the text it fuses, and --missing text leaves it nothing: one error line in test.py and infer.py."""
+    tmp = text_only['tmp']
+    check = str(tmp / 'check_text_only')
+    proc = run_script('train.py', '--emotion', 'happy', '--data_path', text_only['data'], '--epochs', '3',
+                      '--modalities', 'text', '--model_path', check, '--log_dir', str(tmp / 'log_text_only'))
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    model = dict(text_only, check=check)
+    clean = f1_of(model)[0]
+    note = 'Note: the model in {} fuses only text; perturbing '.format(os.path.join(check, 'happy.pdparams'))
+    for flags, named in ((('--missing', 'audio'), 'audio'), (('--noise', '0.9', '--noise_modality', 'video'), 'video'),
+                         (('--missing', 'video', '--noise', '0.5', '--noise_modality', 'audio'), 'audio,video')):
+        score, out = f1_of(model, *flags)
+        assert score == clean and note + named + ' changes nothing' in out, (flags, out)
+    score, out = f1_of(model, '--noise', '0.9', '--noise_modality', 'all')
+    assert 'Note:' not in out and score != clean
+    proc = run_script('test.py', '--emotion', 'happy', '--data_path', text_only['data'], '--check_path', check,
+                      '--missing', 'text')
+    assert_clean_error(proc, '--missing text', 'fuses only text', 'nothing would be left')
+    inference = str(tmp / 'inference_text_only')
+    proc = run_script('export_model.py', '--emotion', 'happy', '--check_path', check, '--save_inference_dir', inference)
+    assert proc.returncode == 0, proc.stderr
+    proc = run_script('infer.py', '--emotion', 'happy', '--save_inference_dir', inference, '--data_path',
+                      text_only['data'], '--output_dir', str(tmp / 'prob_text_only'), '--missing', 'text,video')
+    assert_clean_error(proc, '--missing video,text', 'fuses only text')
+    assert not os.path.exists(str(tmp / 'prob_text_only'))
+
+
 @pytest.mark.parametrize('flags, fragments', [
-    (('--missing', 'smell'), ('--missing smell', "unknown modality 'smell'")),
+    (('--missing', 'smell'), ('--missing', "unknown modality 'smell'")),
+    (('--missing', 'audio,,video'), ('--missing', 'an empty name')),
     (('--missing', 'audio,video,text'), ('--missing', 'every modality')),
+    (('--seed', '-1'), ('--seed must be in [0, 4294967295]',)),
+    (('--missing', 'audio', '--seed', '4294967296'), ('--seed must be in [0, 4294967295]',)),
     (('--noise', '1.5'), ('--noise must be in [0, 1]',)),
     (('--noise', '-0.1'), ('--noise must be in [0, 1]',)),
     (('--noise', '0.2', '--noise_modality', 'face'), ('--noise_modality face',)),
