@@ -345,16 +345,18 @@ class Loader:
         self.key, self.sets = None, None
 
     def get(self, hp, path):
-        """(splits, hp with the file's output_dim)."""
+        """(splits, hp with what the file decides: its output_dim and seq_len, which the checkpoint records
+        for export; the run's recorded setting stays hp's)."""
         import train
         key = (hp['dataset'], hp.get('emotion'), path)
         if key != self.key:
             self.key, self.sets = None, None  # free the previous task's arrays first
             loaded = dict(hp)
-            self.sets = train.load_for_training(loaded, path, verbose=False), loaded['output_dim']
+            sets = train.load_for_training(loaded, path, verbose=False)
+            self.sets = sets, {k: loaded[k] for k in ('output_dim', 'seq_len')}
             self.key = key
-        sets, output_dim = self.sets
-        return sets, dict(hp, output_dim=output_dim)
+        sets, decided = self.sets
+        return sets, dict(hp, **decided)
 
 
 def train_run(task, hp, data_path, directory, loader):

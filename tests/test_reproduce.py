@@ -110,6 +110,27 @@ def test_quick_writes_three_tables_the_rank_figure_and_every_run(quick_run):
     assert 'paper (LMF)' in text and 'earlier Paddle port' in text
 
 
+def test_every_checkpoint_exports_as_trained(quick_run, tmp_path):
+    """A run's checkpoint records the text length of its file, as train.py's do, so that export_model.py writes
+    the model for that length without being told (MMSA's files have 39 or 50 steps, the paper's pickles 20)."""
+    out = quick_run[0]
+    import utils
+    for record in glob.glob(os.path.join(str(out), RUN_RECORDS)):
+        (checkpoint,) = glob.glob(os.path.join(os.path.dirname(record), '*.pdparams'))
+        hp = utils.load_checkpoint(checkpoint)[1]
+        steps = 8 if '/mmsa-' in record else 20  # reproduce.QUICK_STEPS; the authors' layout's 20 steps
+        assert hp['seq_len'] == steps, (record, hp.get('seq_len'))
+    (checkpoint,) = glob.glob(os.path.join(str(out), 'runs', 'mmsa-sims-ours', '*', 'rank_3', 'seed_1111', '*.pdparams'))
+    (data,) = glob.glob(os.path.join(str(out), 'data', 'mmsa-sims_quick.pkl'))
+    inference = str(tmp_path / 'inference')
+    export = run_script('export_model.py', '--dataset', 'sims', '--check_path', checkpoint, '--data_path', data,
+                        '--save_inference_dir', inference)
+    assert export.returncode == 0, export.stdout + export.stderr
+    infer = run_script('infer.py', '--dataset', 'sims', '--save_inference_dir', inference, '--data_path', data,
+                       '--output_dir', str(tmp_path / 'pred'))
+    assert infer.returncode == 0, infer.stdout + infer.stderr
+
+
 def test_every_number_in_the_tables_is_recomputed_from_the_run_logs(quick_run):
     assert_tables_are_the_logs(quick_run[0], seeds=2)
 
