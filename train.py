@@ -231,7 +231,8 @@ def describe_task(hp):
 
 def unused_note(hp):
     """What the run does not use, for the log's first line ('' when everything is): a left-out modality's
-    flags and features, LMF's rank and factor rate under TFN, TFN's settings under LMF."""
+    flags and features, LMF's rank and factor rate under TFN, TFN's settings under LMF, and what
+    --recipe mmsa leaves out (the text dropout, training the fusion weights)."""
     modalities, notes = hparams.modalities_of(hp), []
     left_out = [m for m in hparams.MODALITIES if m not in modalities]
     if left_out:
@@ -245,6 +246,9 @@ def unused_note(hp):
     elif any(k in hp for k in hparams.TFN_HPARAMS):
         notes.append('{} are TFN\'s (--model tfn) and unused by LMF'.format(
             ' and '.join(k for k in hparams.TFN_HPARAMS if k in hp)))
+    if hp.get('recipe') == 'mmsa':
+        notes.append("--recipe mmsa: text_dropout={} is not applied (MMSA's one-layer text subnetwork has none) and "
+                     'fusion_weights and fusion_bias are not trained'.format(hp.get('text_dropout')))
     return '; '.join(notes)
 
 

@@ -82,6 +82,8 @@ def test_training_follows_mmsas_procedure_and_the_recipe_decides_the_defects(sim
     for recipe, run in sims['runs'].items():
         log = open(run['log']).read()
         assert "Training sims (MMSA's feature file, recipe {})".format(recipe) in log
+        # the first line says what MMSA's training leaves out
+        assert ('--recipe mmsa: text_dropout=0.2 is not applied' in log.split('\n')[0]) == (recipe == 'mmsa')
         assert 'patience=8' in log and 'seed=1111' in log and 'layout' not in log.split('\n')[0].split(' with ')[1]
         losses = [float(v) for v in re.findall(r'^Validation loss is: (\S+)$', log, flags=re.MULTILINE)]
         assert len(losses) == 3 and all(round(v, 4) == v for v in losses)  # MMSA's 4-decimal criterion
