@@ -82,9 +82,10 @@ class Perturbation:
             parts.append('noise-{}-{:g}'.format('all' if len(self.noisy) == 3 else self.noisy[0], self.noise))
         return '_' + '_'.join(parts + ['seed-{}'.format(self.seed)]) if parts else ''
 
-    def apply(self, split, train_split):
+    def apply(self, split, train_split, train_std=None):
         """A perturbed copy of `split` (data.common.Split: audio [N, A], video [N, V], text [N, T, D]); the
-        noise scale is train_split's per-feature standard deviation. `split` itself is left unchanged."""
+        noise scale is train_split's per-feature standard deviation (train_std: {modality: std [D]}, the
+        feature_std values when computed already). `split` itself is left unchanged."""
         import copy
         out = copy.copy(split)
         if not self:
@@ -95,8 +96,8 @@ class Perturbation:
         for modality in MODALITIES:
             values = np.array(getattr(split, modality), dtype=np.float32)  # a writable copy (the cache's are read-only)
             if modality in self.noisy:
-                values = noisy(values, feature_std(getattr(train_split, modality)), self.noise, streams[modality],
-                               drop_steps=modality == 'text')
+                std = train_std[modality] if train_std else feature_std(getattr(train_split, modality))
+                values = noisy(values, std, self.noise, streams[modality], drop_steps=modality == 'text')
             if modality in self.missing:
                 values[...] = 0.0
             setattr(out, modality, values)
@@ -207,8 +208,9 @@ def evaluate_run(directory, checkpoint, name, dataset, metric_set, sets):
     train_set, _, test_set, _ = sets
     lines = ['Main metric: {} of the test split; noise and missing as test.py --noise / --missing, seed 0'.format(
         MAIN_METRIC[metric_set][1])]
+    train_std = {m: feature_std(getattr(train_set, m)) for m in MODALITIES}  # once, not per condition
     for condition, perturbation in conditions():
-        score = utils.evaluate(model, perturbation.apply(test_set, train_set), metrics_for=metric_set)[key]
+        score = utils.evaluate(model, perturbation.apply(test_set, train_set, train_std), metrics_for=metric_set)[key]
         lines.append(RESULT_LINE.format(condition, score))
     with atomic_write(os.path.join(directory, RESULT_FILE)) as f:
         f.write('\n'.join(lines) + '\n')

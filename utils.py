@@ -1,7 +1,8 @@
-"""Shared pieces of the LMF scripts: one-line errors, atomic writes, the safe unpickler, data
-loading entry points, device setup, checkpoints, building a model from one, batching,
-evaluation and metrics. The tasks and hyperparameters are in hparams.py, the dataset readers in
-data/ (one module per dataset).
+"""Shared pieces of the LMF scripts: the CLI runner, data loading entry points, device setup,
+checkpoints, building a model from one, batching and evaluation. One-line errors, atomic writes
+and the safe unpickler are in safe_io.py (re-exported here), every dataset's metrics in
+metrics.py, the tasks and hyperparameters in hparams.py, the dataset readers in data/ (one
+module per layout).
 """
 import os
 import pickle

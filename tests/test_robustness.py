@@ -167,4 +167,7 @@ def test_perturbation_draws_and_what_they_touch():
     missing = robustness.Perturbation('audio,video').apply(split, split)
     assert not missing.audio.any() and not missing.video.any()
     np.testing.assert_array_equal(missing.text, text)
+    given = {m: robustness.feature_std(getattr(split, m)) for m in robustness.MODALITIES}  # the study's precomputed
+    np.testing.assert_array_equal(robustness.Perturbation(None, 0.4, 'all', 7).apply(split, split, given).text,
+                                  robustness.Perturbation(None, 0.4, 'all', 7).apply(split, split).text)
     assert robustness.Perturbation().suffix() == '' and not robustness.Perturbation()
