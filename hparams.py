@@ -15,6 +15,7 @@ it has published values).
 """
 import collections
 
+from data import DATASETS, MMSA_ONLY  # noqa: F401 (the datasets there are readers for; hparams.X for the scripts)
 from safe_io import UserError
 
 HParam = collections.namedtuple('HParam', 'name type low high low_open group help grid dataset_default note')
@@ -234,9 +235,8 @@ def unused_hparams(hp):
 
 # ---------------------------------------------------------------- tasks
 
-DATASETS = ('iemocap', 'mosi', 'pom', 'mosei', 'sims', 'simsv2')
-MMSA_DATASETS = tuple(PUBLISHED['mmsa'])  # readable in MMSA's layout
-MMSA_ONLY = tuple(d for d in MMSA_DATASETS if d not in PAPER_FAMILIES)  # only in MMSA's layout
+MMSA_DATASETS = tuple(PUBLISHED['mmsa'])  # readable in MMSA's layout; MMSA_ONLY (data/): only in that layout
+assert set(MMSA_ONLY) == set(MMSA_DATASETS) - set(PAPER_FAMILIES) and set(DATASETS) >= set(MMSA_DATASETS)
 LAYOUTS = ('authors', 'mmsa')  # the paper's processed pickles, MMSA's feature files
 REGRESSION = tuple(d for d in DATASETS if d != 'iemocap')  # L1 loss, evaluated as regression
 # --recipe: 'ours' (default) trains every parameter and applies the text dropout; 'mmsa' is MMSA's LMF
