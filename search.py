@@ -35,6 +35,7 @@ import random
 import shlex
 import socket
 import sys
+import threading
 import time
 import warnings
 
@@ -587,6 +588,7 @@ class Worker:
             study.stop()
 
     def run(self):
+        self.previous_hook, threading.excepthook = threading.excepthook, self.thread_failed
         try:
             self._run()
         except (utils.UserError, KeyboardInterrupt, SystemExit):
@@ -597,6 +599,20 @@ class Worker:
                 raise
             raise utils.UserError('--storage {}: lost the database ({}); rerun the same command to finish the '
                                   'study'.format(self.where, hide_password(one_line(cause), self.config['storage'])))
+        finally:
+            threading.excepthook = self.previous_hook
+
+    def thread_failed(self, args):
+        """threading.excepthook while the worker runs: Optuna's heartbeat thread dies when the database goes
+        away; one line instead of its traceback (the trial goes on, and the worker's next call to the
+        storage reports the database if it is still gone). Any other thread's error as usual."""
+        cause = database_error(args.exc_value)
+        if cause is None:
+            self.previous_hook(args)
+            return
+        print('{}--storage {}: a heartbeat lost the database ({}); the trial goes on without heartbeats, so other '
+              'workers may mark it failed'.format(self.label, self.where, hide_password(
+                  one_line(cause), self.config['storage'])), file=sys.stderr, flush=True)
 
     def _run(self):
         import train

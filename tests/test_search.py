@@ -142,6 +142,40 @@ def test_a_duplicate_of_a_completed_setting_is_not_trained(tmp_path, happy_pkl, 
     assert trained == ['trial_0', 'trial_{}'.format(done[1].number)]
 
 
+def test_a_thread_that_loses_the_database_prints_one_line_and_other_errors_print_as_usual(capsys):
+    """Optuna's heartbeat thread raises when the database goes away mid-trial: while a worker runs, that is one
+    line on stderr (password hidden), not a traceback; another thread's error still reaches the previous hook."""
+    import threading
+    import types
+    from sqlalchemy.exc import OperationalError
+    url = 'postgresql://lmf:secret-word@db:5432/study'
+    seen = []
+    worker = types.SimpleNamespace(label='[worker 1] ', where=search.hide_password(url, url), config={'storage': url},
+                                   previous_hook=seen.append)
+
+    def fail(error):
+        thread = threading.Thread(target=lambda: (_ for _ in ()).throw(error))
+        hook, threading.excepthook = threading.excepthook, lambda args: search.Worker.thread_failed(worker, args)
+        try:
+            thread.start()
+            thread.join()
+        finally:
+            threading.excepthook = hook
+    try:
+        raise OperationalError('INSERT INTO trial_heartbeats', {}, Exception('connection to secret-word lost'))
+    except OperationalError as err:
+        lost = err
+    try:  # Optuna re-raises the database error from its cleanup
+        raise RuntimeError('cleanup') from lost
+    except RuntimeError as err:
+        fail(err)
+    err = capsys.readouterr().err
+    assert err.count('\n') == 1 and err.startswith('[worker 1] --storage ') and 'heartbeat lost the database' in err
+    assert 'secret-word' not in err and 'Traceback' not in err and not seen
+    fail(ValueError('not a database error'))
+    assert len(seen) == 1 and isinstance(seen[0].exc_value, ValueError)
+
+
 def test_diverged_trial_is_recorded_and_the_search_goes_on(tmp_path, happy_pkl):
     space = write_space(tmp_path, dict(SMALL_SPACE, audio_hidden=[4], text_hidden=[8], rank=[1],
                                        learning_rate=[1e30, 0.003], factor_learning_rate=[1e30, 0.003]))
