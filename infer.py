@@ -449,7 +449,7 @@ def main(argv=None):
                                   'python export_model.py {} --save_inference_dir {}'.format(
                                       onnx_path, export_command(dataset, name), args.save_inference_dir))
     info = load_model_info(model_dir, name, args.save_inference_dir, dataset, use_onnx=args.use_onnx)
-    perturbation_note = perturbation.check_model(info['modalities'], 'the model in ' + model_dir)
+    perturbation.check_model(info['modalities'], 'the model in ' + model_dir)
     data_path = utils.default_data_path(args.data_path, dataset)
     train_set, _, test_set, _ = utils.load_data(dataset, data_path, name, expected_dims=info['input_dims'],
                                                 model=utils.model_layout(info, 'the model in ' + model_dir))
@@ -477,8 +477,6 @@ def main(argv=None):
         name, len(test_set), data_path, args.batch_size))
     if perturbation:
         print(perturbation.describe())
-        if perturbation_note:
-            print(perturbation_note)
         test_set = perturbation.apply(test_set, train_set)
     outputs, times = predict(predictor, test_set, args.batch_size, warmup=args.warmup if args.benchmark else 0)
 

@@ -761,13 +761,7 @@ def write_results(out, seeds, ranks, quick, data_ids):
     for dataset in hparams.MMSA_DATASETS:
         lines, notes = mmsa_table(dataset, results, meta)
         text += lines + [''] + (['Incomplete: ' + '; '.join(notes) + '.', ''] if notes else [])
-    text += ['## Robustness: missing and noisy modalities, LMF and TFN', '',
-             'Models trained on clean data; only the test split is perturbed (robustness.py, as `test.py --noise` / '
-             '`--missing`): Gaussian noise of level x the training std on a modality (text: also each word step '
-             'dropped with probability level), levels 0, 0.1, ..., 0.9, or a modality set to zero. Relative '
-             'robustness: the area under the score-against-level curve (trapezoid, step 0.1; MultiBench\'s '
-             'definition), so 0.9 x the clean score would be a flat curve. TFN: our settings (hparams.TFN_SETTINGS). '
-             'Scores in percent; mean ± std (min–max) over seeds.', '']
+    text += robustness.HEADING
     dirs = finished_dirs(out, every, data_ids)
     for base in robustness.STUDY:
         text += robustness_section(base, out, results, meta, ranks_of, seeds, dirs, quick)
@@ -867,8 +861,6 @@ def train_and_write(out, parts, seeds, ranks, args):
             print('[{}/{}] {} rank {} seed {}: {} in {:.1f} s | {} left, {}'.format(
                 len(runs) - len(todo) + i + 1, len(runs), task, rank, seed, headline(task, record, directory),
                 record['seconds'], len(left), minutes(eta(left, seconds_by_task))), flush=True)
-        if 'robustness' in parts:
-            evaluate_study(runs, paths, loader, args.quick)
         if measure:
             print('measuring LMF against TFN ...', flush=True)
             measure_efficiency(eff_dir, effort)

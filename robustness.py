@@ -42,26 +42,25 @@ class Perturbation:
             raise UserError('--seed must be in [0, {}], got {}'.format(MAX_SEED, seed))
         self.noise, self.seed, self.noise_modality = float(noise), int(seed), noise_modality
         self.noisy = () if self.noise == 0 else (MODALITIES if noise_modality == 'all' else (noise_modality,))
+        self.note = None  # check_model's
 
     def check_model(self, fused, model_name):
         """fused: the modalities the model fuses (its checkpoint's --modalities). A UserError if --missing
-        removes all of them; else the note to print when a perturbed modality is not fused (its input is
-        unused, so the scores are the clean ones), or None. --noise_modality all means every fused one."""
+        removes all of them; else describe() adds a note when a perturbed modality is not fused (its input
+        is unused, so the scores are the clean ones). --noise_modality all means every fused one."""
         if self.missing and set(fused) <= set(self.missing):
             raise UserError('--missing {}: {} fuses only {}, so nothing would be left to see'.format(
                 ','.join(self.missing), model_name, ','.join(fused)))
         named = self.missing + (self.noisy if self.noise_modality != 'all' else ())
         unused = [m for m in MODALITIES if m in named and m not in fused]
-        if unused:
-            return 'Note: {} fuses only {}; perturbing {} changes nothing'.format(
-                model_name, ','.join(fused), ','.join(unused))
-        return None
+        self.note = 'Note: {} fuses only {}; perturbing {} changes nothing'.format(
+            model_name, ','.join(fused), ','.join(unused)) if unused else None
 
     def __bool__(self):
         return bool(self.missing or self.noisy)
 
     def describe(self):
-        """The header line: what was perturbed (or that nothing was)."""
+        """The header line: what was perturbed (or that nothing was), and check_model's note on a second line."""
         if not self:
             return 'Perturbation: none (clean test split)'
         parts = []
@@ -71,7 +70,7 @@ class Perturbation:
             parts.append('noise {:g} on {} (Gaussian, {:g} x training std{})'.format(
                 self.noise, ', '.join(self.noisy), self.noise,
                 '; text time steps zeroed with probability {:g}'.format(self.noise) if 'text' in self.noisy else ''))
-        return 'Perturbation: {}; seed {}'.format('; '.join(parts), self.seed)
+        return 'Perturbation: {}; seed {}'.format('; '.join(parts), self.seed) + ('\n' + self.note if self.note else '')
 
     def suffix(self):
         """What perturbed predictions add to their file name, so that they never overwrite the clean ones."""
@@ -168,10 +167,17 @@ def study_bases(quick):
     return QUICK_STUDY if quick else STUDY
 
 
+def study_task(base, model, subset=SUBSETS[-1]):
+    """The name of a study run: base itself (LMF on all three), '<base>~tfn', '<base>~lmf-audio,text'."""
+    if model == 'tfn':
+        return '{}~tfn'.format(base)
+    return base if subset == SUBSETS[-1] else '{}~lmf-{}'.format(base, subset)
+
+
 def study_tasks(base):
-    """The runs a study file adds to its LMF task `base` (STUDY): TFN, and LMF on each proper subset.
-    Names: '<base>~tfn', '<base>~lmf-audio,text'; reproduce.py trains them like its own tasks."""
-    return ('{}~tfn'.format(base),) + tuple('{}~lmf-{}'.format(base, s) for s in SUBSETS[:-1])
+    """The runs a study file adds to its LMF task `base` (STUDY): TFN, and LMF on each proper subset;
+    reproduce.py trains them like its own tasks."""
+    return (study_task(base, 'tfn'),) + tuple(study_task(base, 'lmf', s) for s in SUBSETS[:-1])
 
 
 def split_task(task):
@@ -238,12 +244,21 @@ def relative_robustness(scores):
     return float(np.sum((scores[1:] + scores[:-1]) / 2.0) * 0.1)
 
 
+HEADING = ['## Robustness: missing and noisy modalities, LMF and TFN', '',
+           'Models trained on clean data; only the test split is perturbed (robustness.py, as `test.py --noise` / '
+           '`--missing`): Gaussian noise of level x the training std on a modality (text: also each word step '
+           'dropped with probability level), levels 0, 0.1, ..., 0.9, or a modality set to zero. Relative '
+           'robustness: the area under the score-against-level curve (trapezoid, step 0.1; MultiBench\'s '
+           'definition), so 0.9 x the clean score would be a flat curve. TFN: our settings (hparams.TFN_SETTINGS). '
+           'Scores in percent; mean ± std (min–max) over seeds.', '']  # RESULTS.md's lines before the sections
+
+
 def section(base, runs, summary, figure_path, on_synthetic, seeds, not_run):
     """RESULTS.md lines for one study file. runs: {study task: [robustness results of each seed]} (the LMF
     task itself under base); summary(values, percent) formats a cell as reproduce.py's other tables; not_run:
     the line shown when nothing was run."""
     title = STUDY_TITLES[base] + (' (SYNTHETIC data)' if on_synthetic else '')
-    results = {'LMF': runs.get(base, []), 'TFN': runs.get('{}~tfn'.format(base), [])}
+    results = {'LMF': runs.get(base, []), 'TFN': runs.get(study_task(base, 'tfn'), [])}
     lines = ['### {}'.format(title), '']
     if not results['LMF'] and not results['TFN']:
         return lines + [not_run, '']
@@ -264,13 +279,11 @@ def section(base, runs, summary, figure_path, on_synthetic, seeds, not_run):
               '| modalities | ' + ' | '.join(SUBSETS) + ' |', '|---|' + '---|' * len(SUBSETS)]
     cells = []
     for subset in SUBSETS:
-        task = base if subset == SUBSETS[-1] else '{}~lmf-{}'.format(base, subset)
-        seeded = runs.get(task, [])
+        seeded = runs.get(study_task(base, 'lmf', subset), [])
         cells.append(summary([r['clean'] for r in seeded], True) if seeded else 'not run')
     lines.append('| LMF | {} |'.format(' | '.join(cells)))
-    if results['LMF'] or results['TFN']:
-        draw(results, figure_path, title, seeds)
-        lines += ['', '![{}: score against noise level, LMF and TFN]({})'.format(title, os.path.basename(figure_path))]
+    draw(results, figure_path, title, seeds)
+    lines += ['', '![{}: score against noise level, LMF and TFN]({})'.format(title, os.path.basename(figure_path))]
     return lines + ['']
 
 

@@ -49,7 +49,7 @@ def main(argv=None):
     print('Start testing {}......'.format(name))
     overrides = hparams.check_hparams(hparams.explicit_hparams(args, hparams.MODEL_HPARAMS + hparams.DROPOUT_HPARAMS))
     model, hp, input_dims = utils.model_from_checkpoint(check_path, name, overrides, dataset=dataset)
-    perturbation_note = perturbation.check_model(hparams.modalities_of(hp), 'the model in ' + check_path)
+    perturbation.check_model(hparams.modalities_of(hp), 'the model in ' + check_path)
     train_set, _, test_set, _ = utils.load_data(
         dataset, data_path, name, expected_dims=input_dims, output_dim=hp['output_dim'],
         output_flag='the output_dim of checkpoint {}'.format(check_path),
@@ -57,8 +57,6 @@ def main(argv=None):
     print('Model initialized')
     if perturbation:
         print(perturbation.describe())
-        if perturbation_note:
-            print(perturbation_note)
         test_set = perturbation.apply(test_set, train_set)
     metric_set = metrics.metric_set(dataset, hp.get('layout', 'authors'))
     result = utils.evaluate(model, test_set, batch_size=args.batch_size, metrics_for=metric_set)
