@@ -31,20 +31,22 @@ scores. Sections 3 and 4 do not depend on the dataset.
 import argparse
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import tempfile
 import time
 
-import hparams
+from lmf import hparams
+import safe_io
+from lmf import engine
+from lmf import checkpoints
 import utils  # noqa: F401  (sets the CPU runtime defaults before paddle is imported)
+from lmf import speed
 import numpy as np
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IEMOCAP_SIZES = (('train', 2717), ('valid', 798), ('test', 938))
 QUICK_SIZES = (('train', 96), ('valid', 32), ('test', 48))
-PAPER_SETTING = dict(audio_hidden=32, video_hidden=32, text_hidden=128, rank=4, output_dim=1)
 
 
 def have_onnx():
@@ -76,19 +78,6 @@ def run_measured(cmd, env=None):
         return wall, float(open(peak_file.name).read() or 'nan')
 
 
-def alternate(contenders, repeats):
-    """Run each callable in turn, `repeats` rounds; median of each one's results."""
-    results = {name: [] for name in contenders}
-    for _ in range(repeats):
-        for name, fn in contenders.items():
-            results[name].append(fn())
-    return results
-
-
-def median(values):
-    return statistics.median(values)
-
-
 # ---------------------------------------------------------------- 0. data loading
 
 MOSEI_SIZES = (('train', 16326), ('valid', 1871), ('test', 4659))  # MMSA's CMU-MOSEI split
@@ -96,7 +85,7 @@ MOSEI_SIZES = (('train', 16326), ('valid', 1871), ('test', 4659))  # MMSA's CMU-
 
 def load_times(dataset, data_path, task, rows, case):
     """First load (unpickle, prepare, write the cache) and second load (the cached arrays, memory-mapped)
-    of a data file, each in its own process: wall seconds of utils.load_data and peak RSS."""
+    of a data file, each in its own process: wall seconds of engine.load_data and peak RSS."""
     py = sys.executable
     with tempfile.TemporaryDirectory(dir=os.path.dirname(data_path)) as cache:
         results = []
@@ -147,8 +136,8 @@ def train_process(data_path, workdir, epochs, repeats, rows, dataset='iemocap'):
         if have_torch():
             contenders['torch'] = lambda: run_measured(
                 [py, os.path.join('benchmarks', 'torch_train.py')] + common + torch_extra + ['--model_path', workdir])
-        results = alternate(contenders, repeats)
-        paddle_wall = median([w for w, _ in results['paddle']])
+        results = speed.alternate(contenders, repeats)
+        paddle_wall = speed.median([w for w, _ in results['paddle']])
         # For scale: the memory of a process that only imports paddle and makes one tensor.
         _, import_rss = run_measured([py, os.path.join('benchmarks', 'import_only.py')])
         row = dict(section='train.py whole process', case='{}, batch {}, {} epochs'.format(
@@ -159,7 +148,7 @@ def train_process(data_path, workdir, epochs, repeats, rows, dataset='iemocap'):
         if 'torch' in results:
             row['peak'] += ', PyTorch {:.0f} MB'.format(max(r for _, r in results['torch']))
         if 'torch' in results:
-            torch_wall = median([w for w, _ in results['torch']])
+            torch_wall = speed.median([w for w, _ in results['torch']])
             row.update(torch='{:.2f} s'.format(torch_wall), ratio='{:.2f}'.format(torch_wall / paddle_wall))
         rows.append(row)
 
@@ -178,7 +167,6 @@ def training_steps(batches, steps, repeats, rows, dataset='iemocap'):
     loss), Paddle against PyTorch, in one process."""
     import paddle
     import paddle.nn.functional as F
-    import train
     regression = dataset in hparams.REGRESSION
     if regression:
         hp, dims = regression_task(dataset)
@@ -191,14 +179,14 @@ def training_steps(batches, steps, repeats, rows, dataset='iemocap'):
                 rng.randn(batch, hp['output_dim']).astype('float32') if regression
                 else rng.randint(0, 2, batch).astype('int64')]
         paddle.seed(0)
-        model = utils.build_model(hp, dims)
+        model = checkpoints.build_model(hp, dims)
         model.train()
-        optimizer = train.make_optimizer(model, hp['learning_rate'], hp['factor_learning_rate'], hp['weight_decay'])
+        optimizer = engine.make_optimizer(model, hp['learning_rate'], hp['factor_learning_rate'], hp['weight_decay'])
 
         def paddle_step():
             audio, video, text, target = (paddle.to_tensor(a) for a in data)
             out = model(audio, video, text)
-            loss = train.summed_loss(out, target, True) if regression else F.cross_entropy(out, target, reduction='sum')
+            loss = engine.summed_loss(out, target, True) if regression else F.cross_entropy(out, target, reduction='sum')
             loss.backward()
             optimizer.step()
             optimizer.clear_grad()
@@ -237,7 +225,7 @@ def training_steps(batches, steps, repeats, rows, dataset='iemocap'):
                 step()
             return batch * steps / (time.perf_counter() - start)
 
-        results = {k: median(v) for k, v in alternate({k: (lambda s=s: timed(s)) for k, s in contenders.items()},
+        results = {k: speed.median(v) for k, v in speed.alternate({k: (lambda s=s: timed(s)) for k, s in contenders.items()},
                                                           repeats).items()}
         row = dict(section='training step (steady state)', case='{} model, batch {}'.format(
             'happy' if dataset == 'iemocap' else dataset, batch),
@@ -288,7 +276,7 @@ def inference(checkpoint, test_set, workdir, repeats, rows, check_rows, dataset=
     import infer
     regression = dataset in hparams.REGRESSION
     name = hparams.model_name(dataset, 'happy')
-    model, hp, dims = utils.model_from_checkpoint(checkpoint, name, use_softmax=not regression, dataset=dataset)
+    model, hp, dims = checkpoints.model_from_checkpoint(checkpoint, name, use_softmax=not regression, dataset=dataset)
     export_dir = os.path.join(workdir, 'export')
     task = ['--dataset', dataset] if regression else ['--emotion', 'happy']
     subprocess.run([sys.executable, 'export_model.py'] + task + ['--check_path', checkpoint,
@@ -325,7 +313,7 @@ def inference(checkpoint, test_set, workdir, repeats, rows, check_rows, dataset=
                           '(pip install -r requirements.txt)')
     if have_torch():
         import torch
-        state, _ = utils.load_checkpoint(checkpoint)
+        state, _ = checkpoints.load_checkpoint(checkpoint)
         torch_model = torch_from_paddle_state(state, hp, dims)
 
         def torch_eval(a, v, t):
@@ -341,14 +329,14 @@ def inference(checkpoint, test_set, workdir, repeats, rows, check_rows, dataset=
 
     n = len(test_set)
     for batch_size in (128, 1):
-        results = alternate({name: (lambda fn=fn: timed_batches(fn, test_set, batch_size))
+        results = speed.alternate({name: (lambda fn=fn: timed_batches(fn, test_set, batch_size))
                              for name, fn in contenders.items()}, repeats)
-        base = n / median([sum(t) for t in results['Paddle Inference']])
+        base = n / speed.median([sum(t) for t in results['Paddle Inference']])
         if 'ONNX Runtime' in results and 'PyTorch eval' in results:
-            ort, pt = (n / median([sum(t) for t in results[k]]) for k in ('ONNX Runtime', 'PyTorch eval'))
+            ort, pt = (n / speed.median([sum(t) for t in results[k]]) for k in ('ONNX Runtime', 'PyTorch eval'))
             check_rows.append('ONNX Runtime / PyTorch eval samples/s at batch {}: {:.2f}'.format(batch_size, ort / pt))
         for name, runs in results.items():
-            total = median([sum(t) for t in runs])
+            total = speed.median([sum(t) for t in runs])
             row = dict(section='inference, {} test samples'.format(n),
                        case='{}, batch {}'.format(name, batch_size), paddle='{:.0f} samples/s'.format(n / total),
                        ratio='{:.2f}'.format(base / (n / total)))
@@ -360,56 +348,14 @@ def inference(checkpoint, test_set, workdir, repeats, rows, check_rows, dataset=
 
 # ---------------------------------------------------------------- 3./4. LMF vs TFN
 
-def fusion_model(kind, rank=4):
-    from model import LMF, TFN
-    s = PAPER_SETTING
-    hidden = (s['audio_hidden'], s['video_hidden'], s['text_hidden'])
-    if kind == 'LMF':
-        return LMF((74, 35, 300), hidden, s['text_hidden'] // 2, (0.1, 0.1, 0.1, 0.5), s['output_dim'], rank)
-    return TFN((74, 35, 300), hidden, s['text_hidden'] // 2, (0.1, 0.1, 0.1, 0.5), 128, s['output_dim'])
-
-
-def throughput(model, batch, steps, train):
-    """Samples/s of training steps (Adam, L1 loss as in the paper's regression) or of eval batches."""
-    import paddle
-    rng = np.random.RandomState(0)
-    inputs = [paddle.to_tensor(rng.randn(*shape).astype('float32'))
-              for shape in ((batch, 74), (batch, 35), (batch, 20, 300))]
-    target = paddle.to_tensor(rng.randn(batch, 1).astype('float32'))
-    if train:
-        model.train()
-        optimizer = paddle.optimizer.Adam(learning_rate=1e-3, parameters=model.parameters())
-
-        def step():
-            loss = paddle.nn.functional.l1_loss(model(*inputs), target)
-            loss.backward()
-            optimizer.step()
-            optimizer.clear_grad()
-    else:
-        model.eval()
-
-        def step():
-            with paddle.no_grad():
-                model(*inputs).numpy()
-    step()
-    start = time.perf_counter()
-    for _ in range(steps):
-        step()
-    return batch * steps / (time.perf_counter() - start)
-
-
-def parameters(model):
-    return sum(int(np.prod(p.shape)) for p in model.parameters())
-
-
 def lmf_vs_tfn(batch, steps, repeats, rows):
-    models = {kind: fusion_model(kind) for kind in ('LMF', 'TFN')}
+    models = {kind: speed.fusion_model(kind) for kind in ('LMF', 'TFN')}
     rows.append(dict(section="LMF vs TFN, paper's setting", case='parameters',
-                     paddle='LMF {:,} / TFN {:,}'.format(parameters(models['LMF']), parameters(models['TFN'])),
-                     ratio='1/{:.1f}'.format(parameters(models['TFN']) / parameters(models['LMF']))))
+                     paddle='LMF {:,} / TFN {:,}'.format(speed.parameters(models['LMF']), speed.parameters(models['TFN'])),
+                     ratio='1/{:.1f}'.format(speed.parameters(models['TFN']) / speed.parameters(models['LMF']))))
     for train in (True, False):
-        results = alternate({k: (lambda m=m: throughput(m, batch, steps, train)) for k, m in models.items()}, repeats)
-        lmf, tfn = median(results['LMF']), median(results['TFN'])
+        results = speed.alternate({k: (lambda m=m: speed.throughput(m, batch, steps, train)) for k, m in models.items()}, repeats)
+        lmf, tfn = speed.median(results['LMF']), speed.median(results['TFN'])
         rows.append(dict(section="LMF vs TFN, paper's setting",
                          case='{} samples/s, batch {}'.format('training' if train else 'inference', batch),
                          paddle='LMF {:.0f} / TFN {:.0f}'.format(lmf, tfn), ratio='{:.2f}'.format(lmf / tfn)))
@@ -418,10 +364,10 @@ def lmf_vs_tfn(batch, steps, repeats, rows):
 def rank_sweep(ranks, batch, steps, repeats, rows, plot_path):
     import paddle
     paddle.seed(0)
-    contenders = {'TFN': (lambda: throughput(fusion_model('TFN'), batch, steps, True))}
+    contenders = {'TFN': (lambda: speed.throughput(speed.fusion_model('TFN'), batch, steps, True))}
     for rank in ranks:
-        contenders['LMF rank {}'.format(rank)] = lambda r=rank: throughput(fusion_model('LMF', r), batch, steps, True)
-    results = {k: median(v) for k, v in alternate(contenders, repeats).items()}
+        contenders['LMF rank {}'.format(rank)] = lambda r=rank: speed.throughput(speed.fusion_model('LMF', r), batch, steps, True)
+    results = {k: speed.median(v) for k, v in speed.alternate(contenders, repeats).items()}
     for name, value in results.items():
         rows.append(dict(section='training samples/s vs rank, batch {}'.format(batch), case=name,
                          paddle='{:.0f}'.format(value), ratio='{:.2f}'.format(value / results['TFN'])))
@@ -484,8 +430,7 @@ def main():
     epochs = args.epochs if args.epochs is not None else (1 if args.quick else 5)
     import paddle
     import data
-    from infer import cpu_model
-
+    
     utils.setup_device('cpu')  # the CPU threads train.py uses, for the in-process sections
     rows, notes = [], []
     dataset = args.dataset
@@ -511,7 +456,7 @@ def main():
             train_process(data_path, workdir, epochs, repeats if 'train' in sections else 1, rows, dataset)
         if 'infer' in sections:
             name = hparams.model_name(dataset, 'happy')
-            _, _, test_set, _ = utils.load_data(dataset, data_path, name, verbose=False)
+            _, _, test_set, _ = engine.load_data(dataset, data_path, name, verbose=False)
             inference(os.path.join(workdir, name + '.pdparams'), test_set, workdir, repeats, rows, notes, dataset)
     if 'tfn' in sections:
         lmf_vs_tfn(batch=8 if args.quick else 64, steps=2 if args.quick else 20, repeats=repeats, rows=rows)
@@ -520,7 +465,7 @@ def main():
                    steps=2 if args.quick else 10, repeats=repeats, rows=rows, plot_path=args.plot)
 
     header = ['# benchmark.py{} on {} ({} cores), Python {}, Paddle {}{}'.format(
-        ' --quick' if args.quick else '', cpu_model(), os.cpu_count(), platform.python_version(), paddle.__version__,
+        ' --quick' if args.quick else '', utils.cpu_model(), os.cpu_count(), platform.python_version(), paddle.__version__,
         ', PyTorch ' + __import__('torch').__version__ if have_torch() else ', PyTorch not installed')]
     header.append('runtime: ' + ', '.join('{}={}'.format(k, os.environ.get(k)) for k in ('MKL_DEBUG_CPU_TYPE', 'LMF_CPU_THREADS')))
     header += notes
@@ -529,7 +474,7 @@ def main():
     report = '\n'.join(header) + '\n\n' + markdown(rows) + '\n'
     print(report)
     if args.markdown:
-        with utils.atomic_write(args.markdown) as f:
+        with safe_io.atomic_write(args.markdown) as f:
             f.write(report)
 
 

@@ -44,7 +44,9 @@ import warnings
 
 import numpy as np
 
-import hparams
+from lmf import hparams
+from lmf import engine
+from lmf import checkpoints
 import utils
 
 INFO_FORMAT = 'lmf-paddle-inference-v1'
@@ -202,7 +204,7 @@ def main(argv=None):
         raise utils.UserError('--seq_len must be >= 1, or 0 for any length; got {}'.format(args.seq_len))
     if args.data_path and not os.path.isfile(args.data_path):
         raise utils.UserError('--data_path {} does not exist'.format(args.data_path))
-    check_path = utils.checkpoint_file(args.check_path, name, dataset=dataset)
+    check_path = checkpoints.checkpoint_file(args.check_path, name, dataset=dataset)
     overrides = hparams.explicit_hparams(args, hparams.MODEL_HPARAMS + hparams.DROPOUT_HPARAMS)
     hparams.check_hparams(overrides)
     if args.modalities is not None:
@@ -215,7 +217,7 @@ def main(argv=None):
     import paddle
     paddle.set_device('cpu')
     # Classification exports class probabilities; regression the raw scores.
-    model, hp, input_dims = utils.model_from_checkpoint(check_path, name, overrides, use_softmax=not regression,
+    model, hp, input_dims = checkpoints.model_from_checkpoint(check_path, name, overrides, use_softmax=not regression,
                                                         dataset=dataset)
     seq_len = (hp.get('seq_len') or DEFAULT_SEQ_LEN) if args.seq_len is None else (args.seq_len or None)
     if dataset == 'mosi' and hp['output_dim'] != 1:
@@ -224,10 +226,10 @@ def main(argv=None):
                               '(sentiment)'.format(check_path, hp['output_dim']))
 
     if args.data_path:
-        _, _, test_set, _ = utils.load_data(dataset, args.data_path, name, expected_dims=input_dims,
+        _, _, test_set, _ = engine.load_data(dataset, args.data_path, name, expected_dims=input_dims,
                                             output_dim=hp['output_dim'],
                                             output_flag='the output_dim of checkpoint {}'.format(check_path),
-                                            model=utils.model_layout(hp, 'checkpoint ' + check_path))
+                                            model=checkpoints.model_layout(hp, 'checkpoint ' + check_path))
         data_seq_len = test_set.text.shape[1]
         if seq_len is not None and data_seq_len != seq_len:
             raise utils.UserError('{}: text sequences have length {} but --seq_len is {}'.format(
@@ -248,7 +250,7 @@ def main(argv=None):
     model_keys = [k for k in hparams.model_keys(kind) if k in hp and k not in hparams.unused_hparams(hp)]
     # LMF on all three modalities prints as it always has; other models name themselves first
     what = '' if kind == 'lmf' and len(modalities) == len(hparams.MODALITIES) else '{}{}: '.format(
-        utils.MODEL_NAMES[kind], '' if len(modalities) == len(hparams.MODALITIES) else ' on ' + ','.join(modalities))
+        checkpoints.MODEL_NAMES[kind], '' if len(modalities) == len(hparams.MODALITIES) else ' on ' + ','.join(modalities))
     print('Exporting {} ({}{}) from {}'.format(
         name, what, ', '.join('{}={}'.format(k, hp[k]) for k in model_keys), check_path))
     expected = dynamic_outputs(model, inputs)

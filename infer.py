@@ -35,9 +35,11 @@ import time
 
 import numpy as np
 
-import hparams
-import metrics
-import robustness
+from lmf import hparams
+from lmf import engine
+from lmf import checkpoints
+from lmf import metrics
+from lmf import robustness
 import utils
 from export_model import INFO_FORMAT, INPUT_NAMES, ONNX_FILE, OUTPUT_KINDS
 # Fastest on the 2-core reference machine (BENCHMARKS.md): oneDNN off; one thread at
@@ -337,10 +339,6 @@ def cpu_rss_mb():
     return peak / (1024.0 * 1024.0) if sys.platform == 'darwin' else peak / 1024.0
 
 
-def cpu_model():
-    return utils.cpuinfo('model name') or platform.processor() or 'unknown'
-
-
 def benchmark_report(settings, batch_size, n_samples, data_path, times, model_dir, warmup, model_name='lmf'):
     """Lines in the shape of AutoLog's report; times are per batch, after warm-up."""
     import paddle
@@ -357,7 +355,7 @@ def benchmark_report(settings, batch_size, n_samples, data_path, times, model_di
         '---------------------- Env info ----------------------',
         ' OS_version: {}'.format(platform.platform()),
         ' python_version: {}'.format(platform.python_version()),
-        ' CPU: {} ({} logical cores)'.format(cpu_model(), os.cpu_count()),
+        ' CPU: {} ({} logical cores)'.format(utils.cpu_model(), os.cpu_count()),
         ' CUDA_version: {}'.format(paddle.version.cuda() if paddle.device.is_compiled_with_cuda() else 'none (CPU build)'),
         '---------------------- Paddle info ----------------------',
         ' paddle_version: {}'.format(paddle.__version__),
@@ -450,9 +448,9 @@ def main(argv=None):
                                       onnx_path, export_command(dataset, name), args.save_inference_dir))
     info = load_model_info(model_dir, name, args.save_inference_dir, dataset, use_onnx=args.use_onnx)
     perturbation.check_model(info['modalities'], 'the model in ' + model_dir)
-    data_path = utils.default_data_path(args.data_path, dataset)
-    train_set, _, test_set, _ = utils.load_data(dataset, data_path, name, expected_dims=info['input_dims'],
-                                                model=utils.model_layout(info, 'the model in ' + model_dir))
+    data_path = engine.default_data_path(args.data_path, dataset)
+    train_set, _, test_set, _ = engine.load_data(dataset, data_path, name, expected_dims=info['input_dims'],
+                                                model=checkpoints.model_layout(info, 'the model in ' + model_dir))
     if info['seq_len'] is not None and test_set.text.shape[1] != info['seq_len']:
         raise utils.UserError('{}: text sequences have length {} but the model in {} was exported for {}'.format(
             data_path, test_set.text.shape[1], model_dir, info['seq_len']))
@@ -491,7 +489,7 @@ def main(argv=None):
     metric_set = metrics.metric_set(dataset, info['layout'])
     metrics.show_results(metric_set, metrics.task_metrics(metric_set, test_set.targets, outputs))
     if test_set.synthetic:
-        print(utils.synthetic_note(dataset))
+        print(engine.synthetic_note(dataset))
     if args.benchmark:
         for row in benchmark_report(settings, args.batch_size, len(test_set), data_path, times, model_dir,
                                     args.warmup, info['model']):

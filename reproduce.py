@@ -31,9 +31,12 @@ import time
 
 import numpy as np
 
-import hparams
-import metrics
-import robustness
+from lmf import hparams
+from lmf import speed
+import safe_io
+from lmf import engine
+from lmf import metrics
+from lmf import robustness
 import utils
 
 EMOTIONS = hparams.EMOTIONS
@@ -184,7 +187,6 @@ def task_hparams(task, quick):
 def plan(parts, seeds, ranks, quick):
     """The training runs of `parts`: a list of (task, rank, seed, hyperparameters), in the order they train
     (the rank study right after CMU-MOSI's own runs, which it shares at the published rank)."""
-    import train
     runs = []
     for task in TASKS:
         study = task == RANK_TASK and 'rank' in parts
@@ -197,7 +199,7 @@ def plan(parts, seeds, ranks, quick):
         if study:
             task_ranks += [r for r in ranks if r not in task_ranks]
         for rank in task_ranks:
-            for seed in train.seed_list(hp['seed'], seeds):
+            for seed in engine.seed_list(hp['seed'], seeds):
                 runs.append((task, rank, seed, dict(hp, rank=rank, seed=seed)))
     return runs
 
@@ -258,7 +260,7 @@ def data_paths(parts, quick, out):
     from data import mmsa
     if quick:
         return quick_data(out, needed_sources(parts))
-    return {s: mmsa.default_path(s.split('-', 1)[1]) if s in MMSA_SOURCES else utils.default_data_path(None, s)
+    return {s: mmsa.default_path(s.split('-', 1)[1]) if s in MMSA_SOURCES else engine.default_data_path(None, s)
             for s in needed_sources(parts)}
 
 
@@ -298,7 +300,7 @@ def record_of(directory):
 
 
 def write_json(path, obj):
-    with utils.atomic_write(path) as f:
+    with safe_io.atomic_write(path) as f:
         json.dump(obj, f, indent=1, sort_keys=True)
 
 
@@ -347,12 +349,10 @@ class Loader:
     def get(self, hp, path):
         """(splits, hp with what the file decides: its output_dim and seq_len, which the checkpoint records
         for export; the run's recorded setting stays hp's)."""
-        import train
         key = (hp['dataset'], hp.get('emotion'), path)
         if key != self.key:
             self.key, self.sets = None, None  # free the previous task's arrays first
-            loaded = dict(hp)
-            sets = train.load_for_training(loaded, path, verbose=False)
+            sets, loaded = engine.load_for_training(hp, path, verbose=False)
             self.sets = sets, {k: loaded[k] for k in ('output_dim', 'seq_len')}
             self.key = key
         sets, decided = self.sets
@@ -361,7 +361,6 @@ class Loader:
 
 def train_run(task, hp, data_path, directory, loader):
     """Train one run into `directory` (emptied first); run.json is written last. Returns the record."""
-    import train
     if os.path.isdir(directory):  # killed before its run.json, or recorded with other hyperparameters
         shutil.rmtree(directory)
     os.makedirs(directory)
@@ -370,8 +369,8 @@ def train_run(task, hp, data_path, directory, loader):
     status = 'finished'
     with contextlib.redirect_stdout(open(os.devnull, 'w')):
         try:
-            train.train_and_test(hp_with_outputs, data_path, directory, directory, sets=sets)
-        except train.TrainingDiverged as err:
+            engine.train_and_test(hp_with_outputs, data_path, directory, directory, sets=sets)
+        except engine.TrainingDiverged as err:
             status = 'diverged'
             with open(os.path.join(directory, log_name(task)), 'a') as log:
                 log.write('Training diverged: {}\n'.format(err))
@@ -403,8 +402,7 @@ def efficiency_sizes(quick):
 def efficiency_setting(quick, device, threads):
     """What a measurement depends on: its sizes and the machine. Another machine measures again."""
     import paddle
-    from infer import cpu_model
-    return dict(efficiency_sizes(quick), cpu=cpu_model(), cores=os.cpu_count(), threads=threads, device=device,
+    return dict(efficiency_sizes(quick), cpu=utils.cpu_model(), cores=os.cpu_count(), threads=threads, device=device,
                 paddle=paddle.__version__)
 
 
@@ -412,19 +410,18 @@ def measure_efficiency(directory, setting):
     """LMF against TFN at the paper's setting (benchmark.py's section 3), written as a log and run.json.
     Measured in a temporary folder that replaces the old one at the end (Ctrl-C keeps the old one)."""
     import paddle
-    import benchmark
     work = directory + '.tmp'
     if os.path.isdir(work):
         shutil.rmtree(work)
     os.makedirs(work)
     start = time.perf_counter()
     paddle.seed(0)
-    models = {kind: benchmark.fusion_model(kind) for kind in ('LMF', 'TFN')}
-    values = {'lmf_params': benchmark.parameters(models['LMF']), 'tfn_params': benchmark.parameters(models['TFN'])}
+    models = {kind: speed.fusion_model(kind) for kind in ('LMF', 'TFN')}
+    values = {'lmf_params': speed.parameters(models['LMF']), 'tfn_params': speed.parameters(models['TFN'])}
     for train, name in ((True, 'train'), (False, 'infer')):
-        speeds = benchmark.alternate({kind: (lambda m=m: benchmark.throughput(m, setting['batch'], setting['steps'], train))
+        speeds = speed.alternate({kind: (lambda m=m: speed.throughput(m, setting['batch'], setting['steps'], train))
                                       for kind, m in models.items()}, setting['repeats'])
-        values['lmf_' + name], values['tfn_' + name] = (benchmark.median(speeds[k]) for k in ('LMF', 'TFN'))
+        values['lmf_' + name], values['tfn_' + name] = (speed.median(speeds[k]) for k in ('LMF', 'TFN'))
     with open(os.path.join(work, 'efficiency.txt'), 'w') as log:
         log.write('{}: {} ({} cores), Paddle {}, {} CPU math threads\n'.format(
             setting['device'].upper(), setting['cpu'], setting['cores'], setting['paddle'], setting['threads']))
@@ -681,7 +678,7 @@ def draw_rank_figure(results, ranks, path, on_synthetic, seeds):
     fig.suptitle('CMU-MOSI{}: {} per rank'.format(' (SYNTHETIC data)' if on_synthetic else '',
                                                   'mean ± std over {} seeds'.format(seeds) if seeds > 1 else '1 seed'))
     fig.tight_layout()
-    with utils.atomic_write(path, 'wb') as f:
+    with safe_io.atomic_write(path, 'wb') as f:
         fig.savefig(f, format='png', dpi=100)
     plt.close(fig)
 
@@ -733,7 +730,7 @@ def write_results(out, seeds, ranks, quick, data_ids):
         text += ['Measured in `runs/efficiency/efficiency.txt`. {} {} The paper measured on a GPU; compare the '
                  'ratios, not the speeds. The paper\'s parameter counts (about 1.1 M and 12.5 M) do not follow from '
                  'the setting it states; ours are of this repository\'s models at that setting (TFN with post-fusion '
-                 'width 128, `benchmark.fusion_model`).'.format(machine[0] + '.', machine[1] + '.'), '']
+                 'width 128, `speed.fusion_model`).'.format(machine[0] + '.', machine[1] + '.'), '']
     text += ['## Rank study: CMU-MOSI against rank', '']
     xs, _, _ = rank_points(results, ranks, 'mae')
     on_synthetic = synthetic(meta, rank_keys)
@@ -768,7 +765,7 @@ def write_results(out, seeds, ranks, quick, data_ids):
     seconds = sum(m['seconds'] for m in meta.values())
     text += ['Training time of the recorded runs: {:.1f} min in total.'.format(seconds / 60)]
     path = os.path.join(out, 'RESULTS.md')
-    with utils.atomic_write(path) as f:
+    with safe_io.atomic_write(path) as f:
         f.write('\n'.join(text) + '\n')
     return path
 

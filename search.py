@@ -13,7 +13,7 @@ The grid is that of the authors' train_iemocap.py, or of train_mosi.py / train_p
 when --data_path is MMSA's file: the file decides) it is MMSA's config_tune.json, whose hidden
 sizes and dropouts are joint choices (lists in MMSA): Optuna sees each as one categorical,
 'hidden_sizes' and 'dropouts', with values such as '16/128/128' (audio/video/text). Every trial
-trains with train.train_and_test (the task's published seed, or --seed) into
+trains with engine.train_and_test (the task's published seed, or --seed) into
 search/<study>/trial_<n>/ and is ranked by its best VALIDATION loss (cross-entropy for IEMOCAP,
 the authors' validation MAE for CMU-MOSI and POM, MMSA's rounded validation L1 for its files);
 its test scores are recorded as trial user attributes but never used to choose (MMSA's own tune
@@ -39,8 +39,10 @@ import threading
 import time
 import warnings
 
-import hparams
-import metrics
+from lmf import hparams
+import safe_io
+from lmf import engine
+from lmf import metrics
 import utils
 
 # The CSV's columns after the 11 hyperparameters, as the authors' scripts wrote them: (header, trial user attribute).
@@ -217,8 +219,9 @@ def space_size(space):
 def base_hparams(args, layout=None):
     """Everything but the searched hyperparameters: the task's row of the table (--dataset, --emotion,
     --trait; for a file of `layout`) with its identity keys and --recipe, and --epochs, --patience, --seed."""
-    import train
-    return train.task_hparams(args, layout, hparams.check_hparams(hparams.explicit_hparams(args, hparams.SEARCH_FIXED)))
+    return hparams.resolve(args.dataset, args.emotion, args.trait, layout, getattr(args, 'recipe', None),
+                           flags=hparams.check_hparams(hparams.explicit_hparams(args, hparams.SEARCH_FIXED)),
+                           data_path=args.data_path)
 
 
 def safe_url(url):
@@ -375,13 +378,13 @@ def _short(value):
 # ---------------------------------------------------------------- trials
 
 def data_sets(config):
-    """train.load_for_training's result for the search's data file, read once per process (a trial of MMSA's
+    """engine.load_for_training's result for the search's data file, read once per process (a trial of MMSA's
     CMU-MOSEI file would otherwise read its several GB again). config['base'] already has what the file
     decides (output_dim, seq_len)."""
     key = (config['data_path'], config['meta']['data_bytes'])
     if key not in _LOADED:
         _LOADED.clear()
-        _LOADED[key] = utils.load_data(config['dataset'], config['data_path'], config['base'].get('emotion'),
+        _LOADED[key] = engine.load_data(config['dataset'], config['data_path'], config['base'].get('emotion'),
                                        verbose=False, output_dim=config['base'].get('output_dim'))
     return _LOADED[key]
 
@@ -516,7 +519,6 @@ class Worker:
         return sum(counts_toward_budget(t) for t in self.study.get_trials(deepcopy=False)) >= self.config['trials']
 
     def objective(self, trial):
-        import train
         config = self.config
         trial.set_user_attr('worker', worker_id())
         params = {name: trial.suggest_categorical(name, values) for name, values in config['space'].items()}
@@ -532,9 +534,9 @@ class Worker:
             with contextlib.ExitStack() as stack:
                 if not config['verbose']:  # the trial's log is in run_dir/train_<name>.txt
                     stack.enter_context(contextlib.redirect_stdout(open(os.devnull, 'w')))
-                result = train.train_and_test(hp, config['data_path'], run_dir, run_dir, on_epoch=on_epoch,
+                result = engine.train_and_test(hp, config['data_path'], run_dir, run_dir, on_epoch=on_epoch,
                                               sets=data_sets(config))
-        except train.TrainingDiverged as err:
+        except engine.TrainingDiverged as err:
             trial.set_user_attr('fail_reason', 'diverged: {}'.format(err))
             raise
         except KeyboardInterrupt:
@@ -615,7 +617,6 @@ class Worker:
                   one_line(cause), self.config['storage'])), file=sys.stderr, flush=True)
 
     def _run(self):
-        import train
         while True:
             fail_dead_local_trials(self.study, self.storage)
             if self.heartbeat:
@@ -623,7 +624,7 @@ class Worker:
             if self.finished():
                 return
             if not self.done():
-                self.study.optimize(self.objective, catch=(SkipTrial, train.TrainingDiverged),
+                self.study.optimize(self.objective, catch=(SkipTrial, engine.TrainingDiverged),
                                     callbacks=[self.after_trial])
                 if not self.done():  # stopped for another reason (every setting tried)
                     return
@@ -685,7 +686,7 @@ def export_csv(study, config):
     """One row per completed trial, the authors' columns in their order (written atomically)."""
     path = config['csv']
     columns = result_columns(config['metric_set'], config['label_count'])
-    with utils.atomic_write(path, newline='') as f:
+    with safe_io.atomic_write(path, newline='') as f:
         writer = csv.writer(f)
         writer.writerow(csv_columns(config['metric_set'], config['label_count']))
         for trial in completed(study):
@@ -753,7 +754,7 @@ def summary(config):
     print(reproduce_command(config, best.params, attrs.get('cpu_threads')))
     print('CSV: {}'.format(config['csv']))
     if config['synthetic']:
-        print(utils.synthetic_note(config['dataset']))
+        print(engine.synthetic_note(config['dataset']))
     return best
 
 
@@ -858,14 +859,13 @@ def make_config(args):
     hparams.check_hparams(hparams.explicit_hparams(args, hparams.SEARCH_FIXED))
     if not (dataset in hparams.MMSA_DATASETS and dataset in hparams.PAPER_FAMILIES):  # one layout: --space now too
         load_space(args.space, hparams.family(dataset))
-    data_path = utils.default_data_path(args.data_path, dataset)
+    data_path = engine.default_data_path(args.data_path, dataset)
     # bad data: one error now, not in every trial. The file decides the layout, and so the settings, the grid
     # and the metrics.
-    sets = utils.load_data(dataset, data_path, task.get('emotion'), verbose=False, output_dim=task.get('output_dim'))
+    sets = engine.load_data(dataset, data_path, task.get('emotion'), verbose=False, output_dim=task.get('output_dim'))
     layout = getattr(sets[0], 'layout', 'authors')
     base = base_hparams(args, layout)
-    import train
-    train.fit_to_data(base, sets, data_path)  # output_dim and seq_len, as every trial would find them
+    base = hparams.with_data(base, sets[0], data_path)  # output_dim and seq_len, as every trial would find them
     space, joint = optuna_space(load_space(args.space, hparams.family(dataset, layout)))
     if args.trials > space_size(space):
         raise utils.UserError('--trials {} exceeds the {} distinct settings of the search space'.format(

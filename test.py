@@ -18,9 +18,11 @@ The architecture comes from the checkpoint; hyperparameter flags, if given, must
 """
 import argparse
 
-import hparams
-import metrics
-import robustness
+from lmf import hparams
+from lmf import engine
+from lmf import checkpoints
+from lmf import metrics
+from lmf import robustness
 import utils
 
 
@@ -42,27 +44,27 @@ def main(argv=None):
     perturbation = robustness.from_args(args)
     if args.batch_size < 1:
         raise utils.UserError('--batch_size must be >= 1, got {}'.format(args.batch_size))
-    data_path = utils.default_data_path(args.data_path, dataset)
-    check_path = utils.checkpoint_file(args.check_path, name, dataset=dataset)
+    data_path = engine.default_data_path(args.data_path, dataset)
+    check_path = checkpoints.checkpoint_file(args.check_path, name, dataset=dataset)
     utils.setup_device(args.device, args.cpu_threads)
 
     print('Start testing {}......'.format(name))
     overrides = hparams.check_hparams(hparams.explicit_hparams(args, hparams.MODEL_HPARAMS + hparams.DROPOUT_HPARAMS))
-    model, hp, input_dims = utils.model_from_checkpoint(check_path, name, overrides, dataset=dataset)
+    model, hp, input_dims = checkpoints.model_from_checkpoint(check_path, name, overrides, dataset=dataset)
     perturbation.check_model(hparams.modalities_of(hp), 'the model in ' + check_path)
-    train_set, _, test_set, _ = utils.load_data(
+    train_set, _, test_set, _ = engine.load_data(
         dataset, data_path, name, expected_dims=input_dims, output_dim=hp['output_dim'],
         output_flag='the output_dim of checkpoint {}'.format(check_path),
-        model=utils.model_layout(hp, 'checkpoint ' + check_path))
+        model=checkpoints.model_layout(hp, 'checkpoint ' + check_path))
     print('Model initialized')
     if perturbation:
         print(perturbation.describe())
         test_set = perturbation.apply(test_set, train_set)
     metric_set = metrics.metric_set(dataset, hp.get('layout', 'authors'))
-    result = utils.evaluate(model, test_set, batch_size=args.batch_size, metrics_for=metric_set)
+    result = engine.evaluate(model, test_set, batch_size=args.batch_size, metrics_for=metric_set)
     metrics.show_results(metric_set, result)
     if test_set.synthetic:
-        print(utils.synthetic_note(dataset))
+        print(engine.synthetic_note(dataset))
 
 
 if __name__ == '__main__':

@@ -46,9 +46,10 @@ sys.path.insert(0, REPO)
 
 import numpy as np  # noqa: E402
 
-import hparams  # noqa: E402
+from lmf import hparams  # noqa: E402
+from lmf import engine
 import utils  # noqa: E402
-import metrics  # noqa: E402
+from lmf import metrics  # noqa: E402
 
 QUICK_SIZES = (('train', 96), ('valid', 32), ('test', 48))
 QUICK_EPOCHS = 2
@@ -131,7 +132,7 @@ def torch_run(dataset, data_path, seed, workdir, extra):
 
 def baseline(dataset, data_path):
     """Test metrics of predicting every test sample as the training labels' mean (per output)."""
-    train_set, _, test_set, _ = utils.load_data(dataset, data_path, verbose=False)
+    train_set, _, test_set, _ = engine.load_data(dataset, data_path, verbose=False)
     mean = train_set.labels.mean(axis=0, dtype=np.float64)
     prediction = np.tile(mean, (len(test_set), 1))
     return metrics.task_metrics(dataset, test_set.targets, prediction)  # its corr is nan: a constant
@@ -298,7 +299,7 @@ def main_mmsa(args):
         start = time.perf_counter()
         runs = mmsa_runs(dataset, data_path, seeds, workdir, extra, metric_set, args.jobs, args.threads)
         total = time.perf_counter() - start
-        train_set, _, test_set, _ = utils.load_data(dataset, data_path, verbose=False)
+        train_set, _, test_set, _ = engine.load_data(dataset, data_path, verbose=False)
         base = mmsa_parity.mean_baseline(train_set.labels, test_set.targets, metric_set)
         shapes = 'text (N, {}, 768), audio (N, {}, {}), vision (N, {}, {})'.format(
             spec['text_len'], *(spec['audio'] + spec['vision']))

@@ -1,4 +1,4 @@
-"""Load one data file through utils.load_data, as every script does, and print the seconds it took
+"""Load one data file through engine.load_data, as every script does, and print the seconds it took
 (benchmark helper; benchmark.py runs it under benchmarks/peak_rss.py for the peak memory).
 
     python benchmarks/load_once.py DATASET PATH [TASK]
@@ -10,10 +10,11 @@ import sys
 import time
 
 import utils
+from lmf import engine
 
 if __name__ == '__main__':
     dataset, path = sys.argv[1], sys.argv[2]
     task = sys.argv[3] if len(sys.argv) > 3 else None
     start = time.perf_counter()
-    train_set, valid_set, test_set, dims = utils.load_data(dataset, path, task, verbose=False)
+    train_set, valid_set, test_set, dims = engine.load_data(dataset, path, task, verbose=False)
     print('load seconds: {:.3f} ({} train samples, dims {})'.format(time.perf_counter() - start, len(train_set), dims))

@@ -33,6 +33,8 @@ import numpy as np
 
 import safe_io
 from data import common
+from lmf import checkpoints
+from lmf import engine
 
 SHAPES = {
     'mosi': dict(name='CMU-MOSI unaligned_50', text_len=50, audio=(375, 5), vision=(500, 20), aligned=False,
@@ -159,7 +161,7 @@ def file_sizes(shape, sizes=None):
 
 def mean_baseline(train_labels, test_labels, metric_set):
     """Test metrics of predicting every test sample as the training labels' mean."""
-    import metrics
+    from lmf import metrics
     mean = np.asarray(train_labels, dtype=np.float64).mean(axis=0)
     return metrics.task_metrics(metric_set, test_labels, np.tile(mean, (len(test_labels), 1)))
 
@@ -190,7 +192,6 @@ def lockstep(hp, train_set, dims, steps, seed=0, recipe='mmsa'):
     forward, backward, Adam groups, weight decay, BatchNorm in training mode."""
     import paddle
     import torch
-    import train
     import utils
     from benchmarks import torch_train
     hp = dict(hp, audio_dropout=0.0, video_dropout=0.0, text_dropout=0.0, recipe=recipe)
@@ -198,10 +199,10 @@ def lockstep(hp, train_set, dims, steps, seed=0, recipe='mmsa'):
     torch_model = torch_train.build(hp, dims, mmsa_text=recipe == 'mmsa')
     torch_opt = torch_train.mmsa_optimizer(torch_model, hp, recipe)
     utils.set_seed(seed)
-    paddle_model = utils.build_model(train.model_hparams(hp), dims)
+    paddle_model = checkpoints.build_model(engine.model_hparams(hp), dims)
     paddle_model.set_state_dict(torch_state_for_paddle(
         paddle_model, {k: v.detach().numpy() for k, v in torch_model.state_dict().items()}))
-    paddle_opt = train.make_optimizer(paddle_model, hp['learning_rate'], hp['factor_learning_rate'],
+    paddle_opt = engine.make_optimizer(paddle_model, hp['learning_rate'], hp['factor_learning_rate'],
                                       hp['weight_decay'], train_fusion=recipe != 'mmsa')
     criterion = torch.nn.L1Loss()
     paddle_model.train()

@@ -5,7 +5,7 @@
     python benchmarks/torch_train.py --dataset pom --trait Vivid --data_path X [--seed S --patience P]
     python benchmarks/torch_train.py --dataset sims --data_path F            # an MMSA feature file: MMSA's way
 
-The paper's pickles: same data loader (utils.load_data), hyperparameter table, optimizer groups,
+The paper's pickles: same data loader (engine.load_data), hyperparameter table, optimizer groups,
 loss, early stopping and atomic best-checkpoint save as train.py, so that wall times and scores
 compare. Classification (IEMOCAP): cross-entropy summed over the batch, validation loss the mean
 cross-entropy. Regression (CMU-MOSI, POM), as the authors' train_mosi.py / train_pom.py:
@@ -40,9 +40,11 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-import hparams  # noqa: E402
+from lmf import hparams  # noqa: E402
+import safe_io
+from lmf import engine
 import utils  # noqa: E402
-import metrics  # noqa: E402
+from lmf import metrics  # noqa: E402
 
 try:
     import torch
@@ -65,7 +67,7 @@ def batches(dataset, batch_size, order):
 
 
 def summed_loss(out, target, regression):
-    """train.summed_loss in PyTorch: L1 over samples and outputs, or cross-entropy over samples."""
+    """engine.summed_loss in PyTorch: L1 over samples and outputs, or cross-entropy over samples."""
     if regression:
         return F.l1_loss(out, target, reduction='sum')
     return F.cross_entropy(out, target, reduction='sum')
@@ -206,7 +208,7 @@ def train_mmsa(hp, train_set, valid_set, dims, path, recipe='mmsa', epochs=None,
             raise utils.UserError('the loss became {} in epoch {}; try a lower learning rate'.format(
                 train_loss if not math.isfinite(train_loss) else loss_now, stopping.epoch))
         if stopping.update(loss_now):
-            with utils.atomic_write(path, 'wb') as f:
+            with safe_io.atomic_write(path, 'wb') as f:
                 torch.save(model.state_dict(), f)
         if stopping.stop:
             log('No improvement for {} epochs (best epoch {}), stopping.'.format(
@@ -239,7 +241,7 @@ def main_mmsa(args, sets):
     result = metrics.task_metrics(metric_set, test_set.targets, mmsa_outputs(run['model'], test_set))
     metrics.show_results(metric_set, result)
     if test_set.synthetic:
-        print(utils.synthetic_note(dataset))
+        print(engine.synthetic_note(dataset))
     print('train loop seconds {:.3f}'.format(time.perf_counter() - start))
 
 
@@ -280,7 +282,7 @@ def main(argv=None):
     emotion = (args.emotion or 'happy') if dataset == 'iemocap' else args.emotion
     if dataset != 'iemocap' and emotion is not None:
         hparams.published_hparams(dataset, emotion)  # its one-line error
-    sets = utils.load_data(dataset, args.data_path, emotion, verbose=False)
+    sets = engine.load_data(dataset, args.data_path, emotion, verbose=False)
     if is_mmsa_file(sets[0]):
         if args.trait is not None or emotion is not None:
             raise utils.UserError("--trait and --emotion do not apply to MMSA's feature files")
@@ -327,7 +329,7 @@ def main(argv=None):
                 total if not math.isfinite(total) else valid_loss, epoch))
         if valid_loss < best:
             best, patience_left = valid_loss, patience
-            with utils.atomic_write(path, 'wb') as f:
+            with safe_io.atomic_write(path, 'wb') as f:
                 torch.save(model.state_dict(), f)
         elif patience is not None:
             patience_left -= 1
@@ -340,7 +342,7 @@ def main(argv=None):
     result = evaluate(model, test_set, dataset)[2]
     metrics.show_results(dataset, result)
     if regression and test_set.synthetic:
-        print(utils.synthetic_note(dataset))
+        print(engine.synthetic_note(dataset))
     print('train loop seconds {:.3f}'.format(time.perf_counter() - start))
 
 

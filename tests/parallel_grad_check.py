@@ -1,6 +1,6 @@
 """Run under `python -m paddle.distributed.launch --nproc_per_node 2` (tests/test_parallel.py does).
 
-Checks that the data-parallel step of train.fit -- this rank's rows of the global batch
+Checks that the data-parallel step of engine.fit -- this rank's rows of the global batch
 (parallel.shard_batches), the summed cross-entropy times the world size, paddle.DataParallel --
 gives every rank the gradient of the summed loss over the WHOLE global batch, as one process
 computes it, for cross-entropy and for the regression datasets' L1; and that the helpers reduce, broadcast and average as they say.
@@ -14,7 +14,8 @@ import numpy as np  # noqa: E402
 import paddle  # noqa: E402
 import paddle.nn.functional as F  # noqa: E402
 
-import parallel  # noqa: E402
+from lmf import parallel  # noqa: E402
+from lmf import engine
 
 rank, world_size = parallel.world()
 assert world_size == 2, world_size
@@ -45,8 +46,8 @@ for rows in (5, 1):
     y = rng.randn(rows, 3).astype('float32')
     batch = (paddle.to_tensor(x), paddle.to_tensor(x), paddle.to_tensor(x), paddle.to_tensor(y))
     for audio, _, _, target in parallel.shard_batches(iter([batch])):
-        (train.summed_loss(net(audio), target, regression=True) * world_size).backward()
-    train.summed_loss(reference(paddle.to_tensor(x)), paddle.to_tensor(y), regression=True).backward()
+        (engine.summed_loss(net(audio), target, regression=True) * world_size).backward()
+    engine.summed_loss(reference(paddle.to_tensor(x)), paddle.to_tensor(y), regression=True).backward()
     for mine, single in zip(layer.parameters(), reference.parameters()):
         assert np.all(np.isfinite(mine.grad.numpy()))
         np.testing.assert_allclose(mine.grad.numpy(), single.grad.numpy(), rtol=1e-5, atol=1e-6)

@@ -7,6 +7,7 @@ import re
 import pytest
 
 from helpers import run_script
+from lmf import engine
 
 
 def test_benchmark_quick_runs_every_section(tmp_path):
@@ -63,7 +64,7 @@ def test_benchmark_regression_sections_quick(tmp_path):
 def test_learning_parity_result_lines_parse():
     """learning_parity reads the metric lines that metrics.show_results prints, for both datasets."""
     from benchmarks import learning_parity
-    import metrics
+    from lmf import metrics
     mosi = dict(mae=0.91, corr=0.668, mult_acc=0.328, binary_acc=0.764, f1=0.757, acc7=0.33,
                 binary_acc_nonzero=0.77, f1_nonzero=0.76)
     lines = ['Epoch 0 complete! Average Training loss: 1.0']
@@ -131,7 +132,7 @@ def torch_one_thread():
 
 
 def _mmsa_hp(**changes):
-    import hparams
+    from lmf import hparams
     hp = hparams.published_hparams('mosi', layout='mmsa')
     hp.update(output_dim=1, audio_hidden=4, video_hidden=4, text_hidden=8, batch_size=16)
     hp.update(changes)
@@ -210,7 +211,7 @@ def test_torch_mmsa_way_stops_8_epochs_after_the_best(tmp_path, torch_one_thread
 
 def test_mmsa_parity_files_have_mmsa_shapes_and_are_read_as_mmsa(tmp_path, monkeypatch):
     """The parity files: MMSA's keys and the published files' shapes (MOSEI aligned: no lengths), read by
-    utils.load_data as MMSA's layout, with a planted signal the train-mean baseline cannot have."""
+    engine.load_data as MMSA's layout, with a planted signal the train-mean baseline cannot have."""
     import numpy as np
     from benchmarks import mmsa_parity
     import utils
@@ -226,7 +227,7 @@ def test_mmsa_parity_files_have_mmsa_shapes_and_are_read_as_mmsa(tmp_path, monke
         assert np.abs(part['regression_labels']).max() <= spec['high']
         assert np.isneginf(part['audio']).any() and not np.isfinite(part['text']).all() is False
         path = mmsa_parity.write_file(str(tmp_path / (shape + '.pkl')), shape, 3, sizes)
-        train, valid, test, dims = utils.load_data(shape, path, verbose=False)
+        train, valid, test, dims = engine.load_data(shape, path, verbose=False)
         assert (train.layout, train.synthetic, dims) == ('mmsa', True, (spec['audio'][1], spec['vision'][1], 768))
         assert (len(train), len(valid), len(test)) == (24, 8, 12) and np.isfinite(train.audio).all()
     again = mmsa_parity.make_file('mosi', 3, sizes)

@@ -14,6 +14,7 @@ import pytest
 from helpers import REPO, iemocap_data, mmsa_data, write_pickle
 from data import cache, common, mosi, pom
 import utils
+from lmf import engine
 
 SMALL = (('train', 10), ('valid', 4), ('test', 6))
 
@@ -79,14 +80,14 @@ def test_the_suite_never_writes_the_repositorys_cache():
 def test_second_load_is_served_from_the_cache_for_every_emotion(tmp_path, cache_dir, unpickled, capsys):
     path = files_of('iemocap', tmp_path)
     started = time.perf_counter()
-    first = utils.load_data('iemocap', path, 'happy')
+    first = engine.load_data('iemocap', path, 'happy')
     first_seconds = time.perf_counter() - started
     assert unpickled == [path]
     assert len(entries(cache_dir)) == 1
     lines = capsys.readouterr().out
     for emotion in ('sad', 'angry', 'neutral', 'happy'):  # train.sh's four runs: one unpickling
         started = time.perf_counter()
-        again = utils.load_data('iemocap', path, emotion)
+        again = engine.load_data('iemocap', path, emotion)
         print('{}: first load {:.3f} s, cached {:.3f} s'.format(emotion, first_seconds, time.perf_counter() - started),
               file=sys.stderr)
         assert capsys.readouterr().out == lines  # the printed lines on every load
@@ -101,9 +102,9 @@ def test_second_load_is_served_from_the_cache_for_every_emotion(tmp_path, cache_
 def test_cached_arrays_equal_the_uncached_preparation(tmp_path, cache_dir, dataset):
     path = files_of(dataset, tmp_path)
     task = 'angry' if dataset == 'iemocap' else None
-    direct = cache.load(utils.data_module(dataset), path, task, verbose=False, use_cache=False)
-    built = utils.load_data(dataset, path, task, verbose=False)
-    served = utils.load_data(dataset, path, task, verbose=False)
+    direct = cache.load(engine.data_module(dataset), path, task, verbose=False, use_cache=False)
+    built = engine.load_data(dataset, path, task, verbose=False)
+    served = engine.load_data(dataset, path, task, verbose=False)
     assert not isinstance(direct[0].text, np.memmap) and isinstance(served[0].text, np.memmap)
     assert_same(direct, built)
     assert_same(direct, served)
@@ -111,35 +112,35 @@ def test_cached_arrays_equal_the_uncached_preparation(tmp_path, cache_dir, datas
 
 def test_the_per_call_checks_still_run_on_cached_loads(tmp_path, cache_dir):
     path = files_of('iemocap', tmp_path)
-    utils.load_data('iemocap', path, 'happy', verbose=False)
+    engine.load_data('iemocap', path, 'happy', verbose=False)
     with pytest.raises(utils.UserError, match=r'audio 74 \(model expects 70\)'):
-        utils.load_data('iemocap', path, 'happy', expected_dims=(70, 35, 300))
+        engine.load_data('iemocap', path, 'happy', expected_dims=(70, 35, 300))
     with pytest.raises(utils.UserError, match='labels have 2 classes but --output_dim is 3'):
-        utils.load_data('iemocap', path, 'sad', output_dim=3)
+        engine.load_data('iemocap', path, 'sad', output_dim=3)
     with pytest.raises(utils.UserError, match="emotion 'joy' not found"):
-        utils.load_data('iemocap', path, 'joy')
+        engine.load_data('iemocap', path, 'joy')
     path = files_of('pom', tmp_path, 'pom.pkl')
-    utils.load_data('pom', path, verbose=False)
+    engine.load_data('pom', path, verbose=False)
     with pytest.raises(utils.UserError, match='use --dataset pom'):
-        utils.load_data('mosi', path)  # the label count of CMU-MOSI, checked before its entry is written
+        engine.load_data('mosi', path)  # the label count of CMU-MOSI, checked before its entry is written
     assert [e for e in entries(cache_dir) if '.mosi.' in e] == []
 
 
 def test_a_changed_or_replaced_file_is_read_again(tmp_path, cache_dir, unpickled):
     path = files_of('mosei', tmp_path, seed=0)
-    first = utils.load_data('mosei', path, verbose=False)
+    first = engine.load_data('mosei', path, verbose=False)
     # rewritten in place at once: same size, same inode, maybe the same mtime
     files_of('mosei', tmp_path, seed=1)
-    second = utils.load_data('mosei', path, verbose=False)
+    second = engine.load_data('mosei', path, verbose=False)
     assert len(unpickled) == 2 and not np.array_equal(first[0].text, second[0].text)
     assert len(entries(cache_dir)) == 1  # the stale entry of the same path is gone
     # replaced by another file (os.replace: a new inode)
     other = files_of('mosei', tmp_path, 'other.pkl', seed=2)
     os.replace(other, path)
-    third = utils.load_data('mosei', path, verbose=False)
+    third = engine.load_data('mosei', path, verbose=False)
     assert len(unpickled) == 3 and not np.array_equal(second[0].text, third[0].text)
     assert len(entries(cache_dir)) == 1
-    np.testing.assert_array_equal(third[2].labels, cache.load(utils.data_module('mosei'), path, verbose=False,
+    np.testing.assert_array_equal(third[2].labels, cache.load(engine.data_module('mosei'), path, verbose=False,
                                                               use_cache=False)[2].labels)
 
 
@@ -162,27 +163,27 @@ DAMAGE = {
 @pytest.mark.parametrize('damage', sorted(DAMAGE))
 def test_a_damaged_entry_is_rebuilt_with_one_line(tmp_path, cache_dir, unpickled, capsys, damage):
     path = files_of('mosi', tmp_path)
-    good = copied(utils.load_data('mosi', path, verbose=False))
+    good = copied(engine.load_data('mosi', path, verbose=False))
     DAMAGE[damage](_entry(cache_dir))
     capsys.readouterr()
-    again = utils.load_data('mosi', path, verbose=False)
+    again = engine.load_data('mosi', path, verbose=False)
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 1 and out[0].startswith('Data cache entry ') and 'is unusable' in out[0] \
         and out[0].endswith('rebuilding it from {}'.format(path)), out
     assert len(unpickled) == 2
     assert_same(good, again)
     assert len(entries(cache_dir)) == 1
-    utils.load_data('mosi', path, verbose=False)
+    engine.load_data('mosi', path, verbose=False)
     assert len(unpickled) == 2 and capsys.readouterr().out == ''
 
 
 def test_an_entry_of_another_file_is_never_trusted(tmp_path, cache_dir, unpickled, capsys):
     mine, theirs = files_of('mosi', tmp_path, 'mine.pkl', seed=0), files_of('mosi', tmp_path, 'theirs.pkl', seed=1)
-    utils.load_data('mosi', theirs, verbose=False)
+    engine.load_data('mosi', theirs, verbose=False)
     their_entry = _entry(cache_dir)
-    name, _ = cache.entry_names(cache.identity(utils.data_module('mosi'), mine))
+    name, _ = cache.entry_names(cache.identity(engine.data_module('mosi'), mine))
     __import__('shutil').copytree(str(their_entry), str(cache_dir / name))  # a foreign entry under my name
-    loaded = utils.load_data('mosi', mine, verbose=False)
+    loaded = engine.load_data('mosi', mine, verbose=False)
     assert 'it was made from another file or version' in capsys.readouterr().out
     assert_same(loaded, cache.load(mosi, mine, verbose=False, use_cache=False))
 
@@ -190,8 +191,8 @@ def test_an_entry_of_another_file_is_never_trusted(tmp_path, cache_dir, unpickle
 def test_a_lost_race_keeps_the_winners_entry(tmp_path, cache_dir, unpickled):
     """The second of two processes that both found no entry: its rename fails, it verifies and uses the first's."""
     path = files_of('sims', tmp_path)
-    reader = utils.data_module('sims')
-    winner = utils.load_data('sims', path, verbose=False)
+    reader = engine.data_module('sims')
+    winner = engine.load_data('sims', path, verbose=False)
     entry = _entry(cache_dir)
     inode = os.stat(str(entry / 'manifest.json')).st_ino
     ident = cache.identity(reader, path)
@@ -236,9 +237,9 @@ def test_two_processes_building_at_once_both_succeed(tmp_path, cache_dir):
     assert results[0][0] == results[1][0] and len(results[0][0].strip()) == 64
     assert results[0][1] == results[1][1] == ''  # no line: losing the race is normal
     assert len(entries(cache_dir)) == 1  # the winner's; the loser's temporary folder is gone
-    assert cache.is_valid(str(_entry(cache_dir)), cache.identity(utils.data_module('iemocap'), path))
-    direct = cache.load(utils.data_module('iemocap'), path, 'happy', verbose=False, use_cache=False)
-    assert_same(direct, utils.load_data('iemocap', path, 'happy', verbose=False))
+    assert cache.is_valid(str(_entry(cache_dir)), cache.identity(engine.data_module('iemocap'), path))
+    direct = cache.load(engine.data_module('iemocap'), path, 'happy', verbose=False, use_cache=False)
+    assert_same(direct, engine.load_data('iemocap', path, 'happy', verbose=False))
 
 
 def test_an_unwritable_cache_folder_loads_without_it(tmp_path, monkeypatch, capsys):
@@ -246,11 +247,11 @@ def test_an_unwritable_cache_folder_loads_without_it(tmp_path, monkeypatch, caps
     blocker.write_text('')
     monkeypatch.setenv('LMF_CACHE_DIR', str(blocker / 'cache'))  # a folder below a file: never writable
     path = files_of('mosei', tmp_path)
-    sets = utils.load_data('mosei', path, verbose=False)
+    sets = engine.load_data('mosei', path, verbose=False)
     out = capsys.readouterr().out.splitlines()
     assert len(out) == 1 and out[0].startswith('Data cache {} is not writable ('.format(blocker / 'cache')) \
         and out[0].endswith('loading {} without it'.format(path)), out
-    assert_same(sets, cache.load(utils.data_module('mosei'), path, verbose=False, use_cache=False))
+    assert_same(sets, cache.load(engine.data_module('mosei'), path, verbose=False, use_cache=False))
 
 
 def test_a_full_disk_mid_build_loads_without_the_cache(tmp_path, cache_dir, monkeypatch, capsys):
@@ -264,10 +265,10 @@ def test_a_full_disk_mid_build_loads_without_the_cache(tmp_path, cache_dir, monk
         return real(target, array)
 
     monkeypatch.setattr(cache, 'write_array', fails_later)
-    sets = utils.load_data('iemocap', path, 'sad', verbose=False)
+    sets = engine.load_data('iemocap', path, 'sad', verbose=False)
     assert 'cannot be written (No space left on device); loading' in capsys.readouterr().out
     assert entries(cache_dir) == []  # no half entry, no temporary folder
-    assert_same(sets, cache.load(utils.data_module('iemocap'), path, 'sad', verbose=False, use_cache=False))
+    assert_same(sets, cache.load(engine.data_module('iemocap'), path, 'sad', verbose=False, use_cache=False))
 
 
 def test_ctrl_c_mid_build_leaves_no_half_entry(tmp_path, cache_dir, monkeypatch):
@@ -283,10 +284,10 @@ def test_ctrl_c_mid_build_leaves_no_half_entry(tmp_path, cache_dir, monkeypatch)
 
     monkeypatch.setattr(cache, 'write_array', interrupted)
     with pytest.raises(KeyboardInterrupt):
-        utils.load_data('iemocap', path, 'happy', verbose=False)
+        engine.load_data('iemocap', path, 'happy', verbose=False)
     assert entries(cache_dir) == []
     monkeypatch.setattr(cache, 'write_array', real)
-    assert len(utils.load_data('iemocap', path, 'happy', verbose=False)[0]) == 10
+    assert len(engine.load_data('iemocap', path, 'happy', verbose=False)[0]) == 10
 
 
 def test_leftovers_of_a_killed_build_are_removed(tmp_path, cache_dir):
@@ -296,7 +297,7 @@ def test_leftovers_of_a_killed_build_are_removed(tmp_path, cache_dir):
     alive = cache_dir / '.build-{}-{}-{}-efgh5678'.format(name, socket.gethostname(), os.getpid())
     for folder in (dead, alive):
         folder.mkdir(parents=True)
-    utils.load_data('pom', path, verbose=False)
+    engine.load_data('pom', path, verbose=False)
     assert entries(cache_dir) == sorted([alive.name, name])
 
 
@@ -305,23 +306,23 @@ def test_a_bad_file_writes_nothing(tmp_path, cache_dir):
     data[b'sad'][b'test'].pop(b'glove')  # the last emotion read: the first is checked and fine
     path = write_pickle(tmp_path / 'bad.pkl', data)
     with pytest.raises(utils.UserError, match="feature 'glove' missing in sad/test"):
-        utils.load_data('iemocap', path, 'happy')
+        engine.load_data('iemocap', path, 'happy')
     (tmp_path / 'cut.pkl').write_bytes(pickle.dumps(iemocap_data(sizes=(10, 4, 6)), protocol=4)[:3000])
     with pytest.raises(utils.UserError, match='is damaged: .*truncated'):
-        utils.load_data('iemocap', str(tmp_path / 'cut.pkl'), 'happy')
+        engine.load_data('iemocap', str(tmp_path / 'cut.pkl'), 'happy')
     assert entries(cache_dir) == []
 
 
 def test_read_only_cached_arrays_train_and_evaluate(tmp_path, cache_dir):
     import train
-    import hparams
+    from lmf import hparams
     path = files_of('iemocap', tmp_path)
-    utils.load_data('iemocap', path, 'sad', verbose=False)
-    sets = utils.load_data('iemocap', path, 'sad', verbose=False)
+    engine.load_data('iemocap', path, 'sad', verbose=False)
+    sets = engine.load_data('iemocap', path, 'sad', verbose=False)
     assert isinstance(sets[0].audio, np.memmap)
-    batches = list(utils.iterate_batches(sets[0], 4, shuffle=True, rng=np.random.RandomState(0)))
+    batches = list(engine.iterate_batches(sets[0], 4, shuffle=True, rng=np.random.RandomState(0)))
     assert sum(b[0].shape[0] for b in batches) == 10
     hp = dict(hparams.emotion_hparams('sad'), emotion='sad', epochs=1, batch_size=4, audio_hidden=4,
               video_hidden=4, text_hidden=8, rank=2)
-    train.train_and_test(hp, path, str(tmp_path / 'check'), str(tmp_path / 'log'))
+    engine.train_and_test(hp, path, str(tmp_path / 'check'), str(tmp_path / 'log'))
     assert os.path.isfile(str(tmp_path / 'check' / 'sad.pdparams'))

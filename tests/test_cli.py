@@ -6,7 +6,7 @@ import pytest
 
 from helpers import REPO, SEED_CHECKPOINTS, assert_clean_error, run_script
 from data.iemocap import write_sample_data
-import hparams
+from lmf import hparams
 
 BLOCK = re.compile(r'Start testing (\w+)\.\.\.\.\.\.\n'
                    r'(?:NOTE: .*SYNTHETIC.*\n)?'

@@ -8,7 +8,9 @@ import pytest
 
 from helpers import assert_clean_error, run_script, iemocap_data, write_pickle
 from data.iemocap import make_sample_data, write_sample_data
-import metrics
+from lmf import metrics
+from lmf import engine
+from lmf import checkpoints
 import utils
 
 
@@ -17,7 +19,7 @@ import utils
 def test_loads_bytes_or_str_keys_and_any_float(tmp_path, capsys, as_bytes, dtype):
     data = iemocap_data(emotions=('sad',), as_bytes=as_bytes, dtype=dtype)
     path = write_pickle(tmp_path / 'd.pkl', data)
-    train, valid, test, dims = utils.load_data('iemocap', path, 'sad')
+    train, valid, test, dims = engine.load_data('iemocap', path, 'sad')
     assert dims == (74, 35, 300)
     assert (len(train), len(valid), len(test)) == (48, 16, 24)
     for split in (train, valid, test):
@@ -39,7 +41,7 @@ def test_non_finite_values_become_zero(tmp_path):
     split[b'facet'][1, 5] = np.nan
     split[b'glove'][2, 0, 0] = np.nan
     path = write_pickle(tmp_path / 'd.pkl', data)
-    train, _, _, _ = utils.load_data('iemocap', path, 'happy', verbose=False)
+    train, _, _, _ = engine.load_data('iemocap', path, 'happy', verbose=False)
     for array in (train.audio, train.video, train.text):
         assert np.all(np.isfinite(array))
     assert list(train.audio[0, :3]) == [0, 0, 0] and train.video[1, 5] == 0 and train.text[2, 0, 0] == 0
@@ -69,7 +71,7 @@ def test_reads_a_python2_style_pickle(tmp_path):
     assert pickle.SHORT_BINSTRING + bytes([5]) + b'angry' in raw  # a Python 2 str key
     path = tmp_path / 'py2.pkl'
     path.write_bytes(raw)
-    train, _, test, dims = utils.load_data('iemocap', str(path), 'angry', verbose=False)
+    train, _, test, dims = engine.load_data('iemocap', str(path), 'angry', verbose=False)
     assert dims == (74, 35, 300) and len(train) == 48
     np.testing.assert_allclose(test.labels, iemocap_data(emotions=('angry',))[b'angry'][b'test'][b'label'])
 
@@ -85,9 +87,9 @@ def test_refuses_pickles_that_run_code(tmp_path, loader, monkeypatch):
     path = write_pickle(tmp_path / 'evil.pkl', {b'happy': Exploit()})
     with pytest.raises(utils.UserError, match='refusing to load (posix|os).system'):
         if loader == 'data':
-            utils.load_data('iemocap', path, 'happy')
+            engine.load_data('iemocap', path, 'happy')
         else:
-            utils.load_checkpoint(path)
+            checkpoints.load_checkpoint(path)
     assert not (tmp_path / 'pwned_by_pickle').exists()
 
 
@@ -118,14 +120,14 @@ def test_bad_structure_is_one_clear_error(tmp_path, case):
     change, emotion, message = BAD_INPUTS[case]
     path = _mutate(tmp_path, change)
     with pytest.raises(utils.UserError) as err:
-        utils.load_data('iemocap', path, emotion, verbose=False)
+        engine.load_data('iemocap', path, emotion, verbose=False)
     assert message in str(err.value) and path in str(err.value)
 
 
 def test_feature_sizes_must_match_the_model(tmp_path):
     path = write_pickle(tmp_path / 'd.pkl', iemocap_data(emotions=('happy',), audio=70))
     with pytest.raises(utils.UserError, match=r'audio 70 \(model expects 74\)'):
-        utils.load_data('iemocap', path, 'happy', expected_dims=(74, 35, 300), verbose=False)
+        engine.load_data('iemocap', path, 'happy', expected_dims=(74, 35, 300), verbose=False)
 
 
 @pytest.mark.parametrize('content', [b'', b'not a pickle at all', 'truncated'])
@@ -135,7 +137,7 @@ def test_unreadable_files(tmp_path, content):
         content = pickle.dumps(iemocap_data(emotions=('happy',)), protocol=2)[:5000]
     path.write_bytes(content)
     with pytest.raises(utils.UserError, match='broken.pkl'):
-        utils.load_data('iemocap', str(path), 'happy')
+        engine.load_data('iemocap', str(path), 'happy')
 
 
 def test_cli_reports_bad_data_without_traceback(tmp_path):
@@ -152,13 +154,13 @@ def test_default_data_path_prefers_real_then_sample(tmp_path, monkeypatch, capsy
     os.makedirs('data')
     small = iemocap_data(emotions=('happy',), marked=True)  # made before make_sample_data is replaced by it
     monkeypatch.setattr('data.iemocap.make_sample_data', lambda *args, **kwargs: small)
-    assert utils.default_data_path(None) == os.path.join('data', 'sample_data.pkl')
+    assert engine.default_data_path(None) == os.path.join('data', 'sample_data.pkl')
     assert 'data/iemocap.pkl not found; using the SYNTHETIC sample data' in capsys.readouterr().out
     assert os.path.isfile('data/sample_data.pkl')
     write_pickle(tmp_path / 'data' / 'iemocap.pkl', iemocap_data(emotions=('happy',)))
-    assert utils.default_data_path(None) == os.path.join('data', 'iemocap.pkl')
+    assert engine.default_data_path(None) == os.path.join('data', 'iemocap.pkl')
     with pytest.raises(utils.UserError, match='--data_path missing.pkl does not exist'):
-        utils.default_data_path('missing.pkl')
+        engine.default_data_path('missing.pkl')
 
 
 def test_sample_data_layout_and_determinism(tmp_path):
@@ -182,7 +184,7 @@ def test_sample_data_layout_and_determinism(tmp_path):
         nonzero = np.abs(split[b'glove']).sum(axis=2) > 0
         assert not nonzero[:, 0].all() and nonzero[:, -1].all()
         assert np.all(np.diff(nonzero.astype(int), axis=1) >= 0)
-    train, _, _, _ = utils.load_data('iemocap', str(first), 'neutral', verbose=False)
+    train, _, _, _ = engine.load_data('iemocap', str(first), 'neutral', verbose=False)
     assert train.synthetic
     assert make_sample_data(seed=4)[b'happy'][b'test'][b'covarep'].shape[0] > 0
 

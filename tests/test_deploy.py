@@ -15,8 +15,10 @@ import pytest
 from helpers import REPO, SEED_CHECKPOINTS, assert_clean_error, repo_copy, run_script, iemocap_data, write_pickle
 from data.iemocap import make_sample_data, SPLIT_SIZES
 from data.common import split_sizes
-import hparams
-import metrics
+from lmf import hparams
+from lmf import engine
+from lmf import checkpoints
+from lmf import metrics
 import utils
 
 N_TEST = 40  # test samples per emotion: batch size 32 leaves a short last batch
@@ -32,7 +34,7 @@ def deployed(tmp_path_factory):
     exports = {}
     for emotion in hparams.EMOTIONS:
         hp = dict(hparams.emotion_hparams(emotion), emotion=emotion, epochs=2)
-        train.train_and_test(hp, data, check, str(tmp / 'train_log'))
+        engine.train_and_test(hp, data, check, str(tmp / 'train_log'))
         args = ['export_model.py', '--emotion', emotion, '--check_path', check, '--save_inference_dir', inference]
         if emotion == 'happy':  # the seed's command form: every hyperparameter flag and --data_path
             args += ['--audio_hidden', '4', '--video_hidden', '16', '--text_hidden', '128', '--audio_dropout', '0.3',
@@ -47,10 +49,10 @@ def dynamic_probabilities(checkpoint, emotion, data):
     """Softmax of the dynamic-graph model on the test split."""
     import paddle
     import paddle.nn.functional as F
-    model, _, _ = utils.model_from_checkpoint(checkpoint, emotion)
-    _, _, test_set, _ = utils.load_data('iemocap', data, emotion, verbose=False)
+    model, _, _ = checkpoints.model_from_checkpoint(checkpoint, emotion)
+    _, _, test_set, _ = engine.load_data('iemocap', data, emotion, verbose=False)
     with paddle.no_grad():
-        logits = [model(a, v, t) for a, v, t, _ in utils.iterate_batches(test_set, 1024)]
+        logits = [model(a, v, t) for a, v, t, _ in engine.iterate_batches(test_set, 1024)]
     return F.softmax(paddle.concat(logits), axis=-1).numpy()
 
 
@@ -88,7 +90,7 @@ def test_inference_equals_the_dynamic_graph(deployed, emotion):
         np.testing.assert_allclose(probs.sum(axis=1), 1.0, atol=1e-6)
         np.testing.assert_allclose(probs, expected, rtol=0, atol=1e-5)
         assert 'F1-score on test set is' in proc.stdout and 'Accuracy score on test set is' in proc.stdout
-        assert utils.synthetic_note('iemocap') in proc.stdout
+        assert engine.synthetic_note('iemocap') in proc.stdout
         assert 'Inference device: CPU' in proc.stdout
 
 
@@ -174,7 +176,7 @@ def test_infer_on_data_with_another_sequence_length(deployed, tmp_path):
 
 def test_model_exported_for_another_input_size(deployed, tmp_path):
     hp = dict(hparams.emotion_hparams('angry'), emotion='angry')
-    utils.save_checkpoint(str(tmp_path / 'angry.pdparams'), utils.build_model(hp, (70, 35, 300)), hp, (70, 35, 300))
+    checkpoints.save_checkpoint(str(tmp_path / 'angry.pdparams'), checkpoints.build_model(hp, (70, 35, 300)), hp, (70, 35, 300))
     proc = run_script('export_model.py', '--emotion', 'angry', '--check_path', str(tmp_path),
                       '--save_inference_dir', str(tmp_path / 'inference'))
     assert proc.returncode == 0, proc.stderr
@@ -241,7 +243,7 @@ def regression_deployed(tmp_path_factory):
         reader = data.module(dataset)
         paths[dataset] = write_pickle(tmp / '{}.pkl'.format(dataset),
                                       reader.make_sample_data(0, split_sizes(reader.SPLIT_SIZES, 48, 16, N_TEST)))
-        train.train_and_test(dict(hparams.published_hparams(dataset), epochs=2), paths[dataset], check,
+        engine.train_and_test(dict(hparams.published_hparams(dataset), epochs=2), paths[dataset], check,
                              str(tmp / 'train_log'))
         proc = run_script('export_model.py', '--dataset', dataset, '--check_path', check,
                           '--save_inference_dir', inference, '--data_path', paths[dataset])
@@ -253,10 +255,10 @@ def regression_deployed(tmp_path_factory):
 def dynamic_scores(checkpoint, dataset, data):
     """The dynamic-graph regression model's raw outputs on the test split."""
     import paddle
-    model, _, _ = utils.model_from_checkpoint(checkpoint, dataset, dataset=dataset)
-    _, _, test_set, _ = utils.load_data(dataset, data, dataset, verbose=False)
+    model, _, _ = checkpoints.model_from_checkpoint(checkpoint, dataset, dataset=dataset)
+    _, _, test_set, _ = engine.load_data(dataset, data, dataset, verbose=False)
     with paddle.no_grad():
-        return paddle.concat([model(a, v, t) for a, v, t, _ in utils.iterate_batches(test_set, 1024)]).numpy()
+        return paddle.concat([model(a, v, t) for a, v, t, _ in engine.iterate_batches(test_set, 1024)]).numpy()
 
 
 @pytest.mark.parametrize('dataset', PAPER_REGRESSION)
@@ -307,7 +309,7 @@ def test_regression_inference_equals_the_dynamic_graph(regression_deployed, data
             assert not np.allclose(pred.sum(axis=1), 1.0, atol=1e-3)
         assert 'Saved regression scores [{}, {}] to {}'.format(
             N_TEST, k, os.path.join(shown, dataset + '_pred.npy')) in proc.stdout
-        scores = metrics.task_metrics(dataset, utils.load_data(dataset, data, dataset, verbose=False)[2].targets, pred)
+        scores = metrics.task_metrics(dataset, engine.load_data(dataset, data, dataset, verbose=False)[2].targets, pred)
         lines = []
         metrics.show_results(dataset, scores, out=lines.append)
         assert '\n'.join(lines) in proc.stdout
@@ -321,7 +323,7 @@ def test_regression_inference_equals_the_dynamic_graph(regression_deployed, data
                              'Correlation w.r.t human evaluation on test set is', 'Multiclass accuracy on test set is'):
                 assert fragment in proc.stdout, fragment
         assert 'Accuracy score on test set is' not in proc.stdout  # IEMOCAP's line
-        assert utils.synthetic_note(dataset) in proc.stdout and utils.synthetic_note('iemocap') not in proc.stdout
+        assert engine.synthetic_note(dataset) in proc.stdout and engine.synthetic_note('iemocap') not in proc.stdout
     bench = runs[1][0].stdout
     for key in ('runtime_device: cpu', 'batch_size: 32', 'data_num: {}'.format(N_TEST),
                 'batches: 2 (after 3 warm-up runs)', 'inference_time(ms): '):
@@ -425,7 +427,7 @@ def test_onnx_inference_equals_the_dynamic_graph(deployed, regression_deployed):
             assert 'Inference backend: ONNX Runtime' in proc.stdout and 'Inference device' not in proc.stdout
             lines = []
             metrics.show_results(dataset, metrics.task_metrics(
-                dataset, utils.load_data(dataset, data, name, verbose=False)[2].targets, result), out=lines.append)
+                dataset, engine.load_data(dataset, data, name, verbose=False)[2].targets, result), out=lines.append)
             assert '\n'.join(lines) in proc.stdout
             if batch_size == 32:
                 for key in ('inference_backend: onnxruntime', 'onnxruntime_version: ',
@@ -450,7 +452,7 @@ def test_onnx_bad_input(deployed, tmp_path):
     assert proc.returncode == 0, proc.stderr
     # an inference.onnx with other input sizes (audio 70) beside an info file that says 74
     hp = dict(hparams.emotion_hparams('happy'), emotion='happy')
-    utils.save_checkpoint(str(tmp_path / 'happy.pdparams'), utils.build_model(hp, (70, 35, 300)), hp, (70, 35, 300))
+    checkpoints.save_checkpoint(str(tmp_path / 'happy.pdparams'), checkpoints.build_model(hp, (70, 35, 300)), hp, (70, 35, 300))
     proc = run_script('export_model.py', '--emotion', 'happy', '--check_path', str(tmp_path),
                       '--save_inference_dir', str(tmp_path / 'a70'))
     assert proc.returncode == 0, proc.stderr

@@ -14,7 +14,9 @@ import pytest
 
 from helpers import REPO, assert_clean_error, iemocap_data, run_script, write_pickle
 from data import mosi
-import hparams
+from lmf import hparams
+from lmf import engine
+from lmf import checkpoints
 import train
 import utils
 from model import LMF, TFN
@@ -112,10 +114,10 @@ def test_tfn_trains_every_parameter_at_the_learning_rate():
               post_fusion_dropout=0)
     assert 'rank' not in hp and 'factor_learning_rate' not in hp
     paddle.seed(0)
-    model = utils.build_model(hp, (74, 35, 300))
+    model = checkpoints.build_model(hp, (74, 35, 300))
     assert isinstance(model, TFN)
     model.train()
-    optimizer = train.make_optimizer(model, 1e-3, 7e-3, 0.0)  # no factors: the factor rate is not read
+    optimizer = engine.make_optimizer(model, 1e-3, 7e-3, 0.0)  # no factors: the factor rate is not read
     before = {n: p.numpy().copy() for n, p in model.named_parameters()}
     audio, video, text = inputs(8)
     target = paddle.to_tensor(np.random.RandomState(0).randint(0, 2, 8).astype('int64'))
@@ -195,8 +197,8 @@ def test_bad_values_are_one_line_and_exit_2(argv, fragment):
 
 def save(path, hp, dims=(74, 35, 300), record=True):
     paddle.seed(0)
-    model = utils.build_model(hp, dims)
-    utils.save_checkpoint(str(path), model, hp, dims)
+    model = checkpoints.build_model(hp, dims)
+    checkpoints.save_checkpoint(str(path), model, hp, dims)
     if not record:  # as checkpoints written before TFN and --modalities
         with open(str(path), 'rb') as f:
             payload = pickle.load(f)
@@ -215,15 +217,15 @@ def test_model_from_checkpoint_builds_what_the_checkpoint_holds(tmp_path):
     for name, hp, cls in (('tfn', tfn, TFN), ('lmf', dict(sad, modalities='audio'), LMF)):
         built = save(tmp_path / (name + '.pdparams'), hp)
         built.eval()
-        model, loaded_hp, dims = utils.model_from_checkpoint(str(tmp_path / (name + '.pdparams')), 'sad')
+        model, loaded_hp, dims = checkpoints.model_from_checkpoint(str(tmp_path / (name + '.pdparams')), 'sad')
         assert type(model) is cls and model.modalities == built.modalities and dims == (74, 35, 300)
         assert (loaded_hp['model'], loaded_hp['modalities']) == (name, ','.join(built.modalities))
         np.testing.assert_array_equal(model(*x).numpy(), built(*x).numpy())
-    _, loaded_hp, _ = utils.model_from_checkpoint(str(tmp_path / 'tfn.pdparams'), 'sad')
+    _, loaded_hp, _ = checkpoints.model_from_checkpoint(str(tmp_path / 'tfn.pdparams'), 'sad')
     assert 'rank' not in loaded_hp and loaded_hp['post_fusion_dim'] == 6
     # a checkpoint written before the record: LMF on all three
     save(tmp_path / 'old.pdparams', sad, record=False)
-    model, loaded_hp, _ = utils.model_from_checkpoint(str(tmp_path / 'old.pdparams'), 'sad')
+    model, loaded_hp, _ = checkpoints.model_from_checkpoint(str(tmp_path / 'old.pdparams'), 'sad')
     assert type(model) is LMF and model.modalities == hparams.MODALITIES and loaded_hp['model'] == 'lmf'
 
 
@@ -233,18 +235,18 @@ def test_a_checkpoint_is_never_misread_as_the_other_model(tmp_path):
     # TFN weights without the record (code that assumes LMF wrote or stripped it)
     save(tmp_path / 'tfn.pdparams', tfn, record=False)
     with pytest.raises(utils.UserError, match='records an LMF model but holds TFN parameters'):
-        utils.model_from_checkpoint(str(tmp_path / 'tfn.pdparams'), 'sad')
+        checkpoints.model_from_checkpoint(str(tmp_path / 'tfn.pdparams'), 'sad')
     # a subset model without the record
     save(tmp_path / 'sub.pdparams', dict(sad, modalities='audio,text'), record=False)
     with pytest.raises(utils.UserError, match='records modalities audio,video,text but holds subnetworks of '
                                               'audio,text'):
-        utils.model_from_checkpoint(str(tmp_path / 'sub.pdparams'), 'sad')
+        checkpoints.model_from_checkpoint(str(tmp_path / 'sub.pdparams'), 'sad')
     save(tmp_path / 'lmf.pdparams', sad)
     with pytest.raises(utils.UserError, match='--model tfn contradicts checkpoint .* which is an LMF model'):
-        utils.model_from_checkpoint(str(tmp_path / 'lmf.pdparams'), 'sad', {'model': 'tfn'})
+        checkpoints.model_from_checkpoint(str(tmp_path / 'lmf.pdparams'), 'sad', {'model': 'tfn'})
     with pytest.raises(utils.UserError, match='--modalities text contradicts checkpoint .* which fuses '
                                               'audio,video,text'):
-        utils.model_from_checkpoint(str(tmp_path / 'lmf.pdparams'), 'sad', {'modalities': 'text'})
+        checkpoints.model_from_checkpoint(str(tmp_path / 'lmf.pdparams'), 'sad', {'modalities': 'text'})
 
 
 # ---------------------------------------------------------------- through the scripts
@@ -308,9 +310,9 @@ def dynamic_outputs(run, **changes):
     """The dynamic-graph model's outputs on the test split (class probabilities for IEMOCAP, as exported);
     changes: test-split arrays replaced (e.g. video=NaN)."""
     regression = run['dataset'] in hparams.REGRESSION
-    model, _, _ = utils.model_from_checkpoint(run['check'], run['name'], use_softmax=not regression,
+    model, _, _ = checkpoints.model_from_checkpoint(run['check'], run['name'], use_softmax=not regression,
                                               dataset=run['dataset'])
-    _, _, test_set, _ = utils.load_data(run['dataset'], run['data'], run['name'] if run['dataset'] == 'iemocap'
+    _, _, test_set, _ = engine.load_data(run['dataset'], run['data'], run['name'] if run['dataset'] == 'iemocap'
                                         else None, verbose=False)
     arrays = dict(dict(audio=test_set.audio, video=test_set.video, text=test_set.text), **changes)
     with paddle.no_grad():

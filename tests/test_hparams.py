@@ -5,7 +5,7 @@ import argparse
 import pytest
 
 from helpers import assert_clean_error, run_script
-import hparams
+from lmf import hparams
 import utils
 import search
 import train

@@ -10,7 +10,7 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
 from helpers import REPO
-import metrics
+from lmf import metrics
 
 MOSI_KEYS = ['Has0_acc_2', 'Has0_F1_score', 'Non0_acc_2', 'Non0_F1_score', 'Mult_acc_5', 'Mult_acc_7', 'MAE', 'Corr']
 SIMS_KEYS = ['Mult_acc_2', 'Mult_acc_3', 'Mult_acc_5', 'F1_score', 'MAE', 'Corr']

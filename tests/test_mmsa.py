@@ -12,7 +12,9 @@ import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
 from helpers import assert_clean_error, run_script, write_pickle
-import hparams
+from lmf import hparams
+from lmf import engine
+from lmf import checkpoints
 import train
 import utils
 from data import mmsa
@@ -87,32 +89,32 @@ def test_training_follows_mmsas_procedure_and_the_recipe_decides_the_defects(sim
         assert 'patience=8' in log and 'seed=1111' in log and 'layout' not in log.split('\n')[0].split(' with ')[1]
         losses = [float(v) for v in re.findall(r'^Validation loss is: (\S+)$', log, flags=re.MULTILINE)]
         assert len(losses) == 3 and all(round(v, 4) == v for v in losses)  # MMSA's 4-decimal criterion
-    state = {r: utils.load_checkpoint(os.path.join(run['check'], 'sims.pdparams'))[0]
+    state = {r: checkpoints.load_checkpoint(os.path.join(run['check'], 'sims.pdparams'))[0]
              for r, run in sims['runs'].items()}
-    # the fusion weights and bias as the model was initialised (same seed, same build order as train.fit)
-    _, saved = utils.load_checkpoint(os.path.join(sims['runs']['mmsa']['check'], 'sims.pdparams'))
+    # the fusion weights and bias as the model was initialised (same seed, same build order as engine.fit)
+    _, saved = checkpoints.load_checkpoint(os.path.join(sims['runs']['mmsa']['check'], 'sims.pdparams'))
     assert saved['recipe'] == 'mmsa' and saved['layout'] == 'mmsa' and saved['seq_len'] == STEPS['sims'][2]
     utils.set_seed(saved['seed'])
-    initial = utils.build_model(train.model_hparams(saved), (33, 709, 768)).state_dict()
-    for name in train.FUSION_NAMES:
+    initial = checkpoints.build_model(engine.model_hparams(saved), (33, 709, 768)).state_dict()
+    for name in engine.FUSION_NAMES:
         np.testing.assert_array_equal(state['mmsa'][name], initial[name].numpy())  # MMSA: never trained
         assert not np.allclose(state['ours'][name], initial[name].numpy())  # ours: trained
     assert not np.allclose(state['mmsa']['audio_factor'], initial['audio_factor'].numpy())
     # --recipe mmsa builds the text dropout as MMSA's one-layer TextSubNet does: 0; ours applies it
-    assert train.model_hparams(dict(saved, text_dropout=0.2))['text_dropout'] == 0.0
-    assert train.model_hparams(dict(saved, recipe='ours', text_dropout=0.2))['text_dropout'] == 0.2
+    assert engine.model_hparams(dict(saved, text_dropout=0.2))['text_dropout'] == 0.0
+    assert engine.model_hparams(dict(saved, recipe='ours', text_dropout=0.2))['text_dropout'] == 0.2
     paddle.disable_static()
 
 
 def test_mmsa_early_stopping_rule(monkeypatch, tmp_path):
     """Stops 8 epochs after the best; a loss better by less than 1e-6 is not better."""
-    sets = utils.load_data('sims', mmsa_file(tmp_path, 'sims'), None, verbose=False)
+    sets = engine.load_data('sims', mmsa_file(tmp_path, 'sims'), None, verbose=False)
     hp = dict(hparams.published_hparams('sims'), epochs=50, text_hidden=8, video_hidden=8, audio_hidden=4)
-    train.fit_to_data(hp, sets, 'f')
+    engine.fit_to_data(hp, sets, 'f')
     losses = iter([0.5, 0.4, 0.4 - 5e-7, 0.39] + [0.39] * 20)
     monkeypatch.setattr(train, 'valid_loss_of', lambda model, valid_set, hp, rng: next(losses))
     lines = []
-    best = train.fit(hp, sets[0], sets[1], sets[3], str(tmp_path / 'm.pdparams'), log=lines.append)
+    best = engine.fit(hp, sets[0], sets[1], sets[3], str(tmp_path / 'm.pdparams'), log=lines.append)
     assert best == 0.39
     assert sum(line.startswith('Epoch ') for line in lines) == 4 + 8
     assert sum(line == 'Found new check model, saving to disk...' for line in lines) == 3
@@ -122,23 +124,23 @@ def test_recipe_mmsa_validates_on_shuffled_batches_and_the_default_in_file_order
     """MMSA's loaders shuffle the validation split every epoch, so its criterion (the mean of batch
     means) weighs a different short last batch each time; the default keeps the file's order."""
     import paddle
-    sets = utils.load_data('sims', mmsa_file(tmp_path, 'sims'), None, verbose=False)
+    sets = engine.load_data('sims', mmsa_file(tmp_path, 'sims'), None, verbose=False)
     hp = dict(hparams.published_hparams('sims'), epochs=3, batch_size=5, text_hidden=8, video_hidden=8, audio_hidden=4)
-    train.fit_to_data(hp, sets, 'f')
+    engine.fit_to_data(hp, sets, 'f')
     valid = sets[1]
-    model = utils.build_model(hp, sets[3])
+    model = checkpoints.build_model(hp, sets[3])
 
     def batch_mean_l1(order):
-        out = utils.evaluate(model, valid)['outputs'][order]  # file order, then permuted
+        out = engine.evaluate(model, valid)['outputs'][order]  # file order, then permuted
         losses = [np.mean(np.abs(out[i:i + 5] - valid.targets[order][i:i + 5])) for i in range(0, len(valid), 5)]
         return round(float(np.mean(losses)), 4)
     assert len(valid) % 5 != 0  # a short last batch, so the order matters
-    assert train.valid_loss_of(model, valid, hp) == batch_mean_l1(np.arange(len(valid)))
+    assert engine.valid_loss_of(model, valid, hp) == batch_mean_l1(np.arange(len(valid)))
     shuffled = batch_mean_l1(np.random.RandomState(3).permutation(len(valid)))
-    assert train.valid_loss_of(model, valid, hp, np.random.RandomState(3)) == shuffled
+    assert engine.valid_loss_of(model, valid, hp, np.random.RandomState(3)) == shuffled
     assert shuffled != batch_mean_l1(np.arange(len(valid)))  # else this test could not tell the orders apart
     # fit draws a fresh order every epoch under --recipe mmsa, none under the default
-    seen, real = [], train.valid_loss_of
+    seen, real = [], engine.valid_loss_of
 
     def order_drawn(rng):
         if rng is None:
@@ -149,7 +151,7 @@ def test_recipe_mmsa_validates_on_shuffled_batches_and_the_default_in_file_order
     monkeypatch.setattr(train, 'valid_loss_of', lambda m, v, h, rng: seen.append(order_drawn(rng)) or real(m, v, h, rng))
     for recipe in ('ours', 'mmsa'):
         seen.clear()
-        train.fit(dict(hp, recipe=recipe), sets[0], valid, sets[3], str(tmp_path / (recipe + '.pdparams')),
+        engine.fit(dict(hp, recipe=recipe), sets[0], valid, sets[3], str(tmp_path / (recipe + '.pdparams')),
                   log=lambda line: None)
         if recipe == 'ours':
             assert seen == [None] * 3

@@ -13,6 +13,8 @@ from helpers import assert_clean_error, iemocap_data, mmsa_data, run_script, wri
 import data
 from data import mmsa, mosi, pom
 import utils
+import safe_io
+from lmf import engine
 
 SIZES = (12, 6, 8)
 
@@ -35,8 +37,8 @@ def save(tmp_path, obj, name='f.pkl', protocol=4):
 
 
 def run_load(dataset, path, task=None):
-    """A tiny CLI: utils.load_data under utils.run_cli (the one-line error path of every script)."""
-    code = 'import sys, utils; utils.run_cli(lambda: utils.load_data(sys.argv[1], sys.argv[2], sys.argv[3] or None))'
+    """A tiny CLI: engine.load_data under utils.run_cli (the one-line error path of every script)."""
+    code = 'import sys, utils; utils.run_cli(lambda: engine.load_data(sys.argv[1], sys.argv[2], sys.argv[3] or None))'
     return run_script(sys.executable, '-c', code, dataset, path, task or '')
 
 
@@ -48,7 +50,7 @@ def run_load(dataset, path, task=None):
 def test_loads_every_pickle_variant(tmp_path, capsys, protocol, as_bytes, dtype):
     raw = mmsa_data('mosei', SIZES, dtype=dtype)
     path = save(tmp_path, mmsa_data('mosei', SIZES, dtype=dtype, as_bytes=as_bytes), protocol=protocol)
-    train, valid, test, dims = utils.load_data('mosei', path)
+    train, valid, test, dims = engine.load_data('mosei', path)
     assert dims == (74, 35, 768) and [len(s) for s in (train, valid, test)] == list(SIZES)
     for split, name in zip((train, valid, test), ('train', 'valid', 'test')):
         assert split.layout == 'mmsa' and split.regression and not split.synthetic
@@ -71,7 +73,7 @@ def test_preparation_zeroes_what_mmsa_zeroes_and_the_infinities_it_keeps(tmp_pat
     train['vision'][3, 0, 2] = -np.inf  # MMSA keeps -inf; zeroed here
     train['text'][4, 0, 5] = np.nan
     path = save(tmp_path, raw)
-    got = utils.load_data('mosi', path, verbose=False)[0]
+    got = engine.load_data('mosi', path, verbose=False)[0]
     audio, vision, text, _ = mmsa_reference(raw['train'])
     assert got.audio[0, 1] == 0 and np.isinf(audio[1, 3]) and got.audio[1, 3] == 0
     assert got.video[2, 4] == 0 and np.isneginf(vision[3, 2]) and got.video[3, 2] == 0
@@ -82,19 +84,19 @@ def test_preparation_zeroes_what_mmsa_zeroes_and_the_infinities_it_keeps(tmp_pat
     # the mean is over the whole padded time axis: the lengths are not used
     short = int(np.flatnonzero(raw['valid']['audio_lengths'] < 7)[0])
     audio = raw['valid']['audio'][short].astype(np.float32)
-    valid = utils.load_data('mosi', path, verbose=False)[1]
+    valid = engine.load_data('mosi', path, verbose=False)[1]
     np.testing.assert_allclose(valid.audio[short], np.where(np.isneginf(audio), 0, audio).sum(axis=0) / 7, rtol=1e-5)
 
 
 def test_mosi_reads_both_layouts_and_says_which(tmp_path, capsys):
     mmsa_file = save(tmp_path, mmsa_data('mosi', SIZES), 'mmsa.pkl')
-    train, _, _, dims = utils.load_data('mosi', mmsa_file)
+    train, _, _, dims = engine.load_data('mosi', mmsa_file)
     assert dims == (5, 20, 768) and train.layout == 'mmsa'
     assert capsys.readouterr().out.splitlines()[0] == \
         '{}: MMSA feature file (unaligned: audio 7, vision 5, text 6 steps)'.format(mmsa_file)
     authors = write_pickle(tmp_path / 'authors.pkl', mosi.make_sample_data(0, (('train', 8), ('valid', 4),
                                                                                 ('test', 4))))
-    train, _, _, dims = utils.load_data('mosi', authors)
+    train, _, _, dims = engine.load_data('mosi', authors)
     assert dims == (74, 47, 300) and train.layout == 'authors' and train.synthetic
     assert 'MMSA' not in capsys.readouterr().out
 
@@ -105,7 +107,7 @@ def test_aligned_files_and_any_feature_size(tmp_path, capsys):
         del split['audio_lengths'], split['vision_lengths']
         split['vision'] = split['vision'][:, :, :30]  # a user's own MMSA-FET features
     path = save(tmp_path, raw)
-    _, _, _, dims = utils.load_data('mosei', path)
+    _, _, _, dims = engine.load_data('mosei', path)
     assert dims == (74, 30, 768)
     assert capsys.readouterr().out.startswith('{}: MMSA feature file (aligned: 6 steps)\n'.format(path))
 
@@ -114,7 +116,7 @@ def test_regression_labels_may_be_a_list_or_a_column(tmp_path):
     raw = mmsa_data('sims', SIZES)
     raw['train']['regression_labels'] = [float(v) for v in raw['train']['regression_labels']]
     raw['test']['regression_labels'] = raw['test']['regression_labels'][:, None]
-    train, _, test, _ = utils.load_data('sims', save(tmp_path, raw), verbose=False)
+    train, _, test, _ = engine.load_data('sims', save(tmp_path, raw), verbose=False)
     assert train.labels.shape == (12, 1) and test.labels.shape == (8, 1)
 
 
@@ -141,12 +143,12 @@ def test_a_file_of_another_dataset_names_the_right_flag(tmp_path, case):
     made_as, given_as, message = WRONG_DATASET[case]
     path = save(tmp_path, mmsa_data(made_as, SIZES))
     with pytest.raises(utils.UserError) as err:
-        utils.load_data(given_as, path, 'happy' if given_as == 'iemocap' else None)
+        engine.load_data(given_as, path, 'happy' if given_as == 'iemocap' else None)
     assert str(err.value) == '{}: {}'.format(path, message)
 
 
 def test_simsv2_reads_sims_files_they_share_the_signature(tmp_path):
-    assert utils.load_data('simsv2', save(tmp_path, mmsa_data('sims', SIZES)), verbose=False)[3] == (33, 709, 768)
+    assert engine.load_data('simsv2', save(tmp_path, mmsa_data('sims', SIZES)), verbose=False)[3] == (33, 709, 768)
 
 
 @pytest.mark.parametrize('dataset', ['mosei', 'sims', 'simsv2'])
@@ -157,7 +159,7 @@ def test_the_authors_layouts_are_refused_by_the_mmsa_only_datasets(tmp_path, dat
         path = write_pickle(tmp_path / '{}.pkl'.format(flag), made)
         with pytest.raises(utils.UserError, match='not an MMSA feature file, which --dataset {} needs; use --dataset {}$'
                            .format(dataset, flag)):
-            utils.load_data(dataset, path)
+            engine.load_data(dataset, path)
 
 
 @pytest.mark.parametrize('dataset, value, message', [
@@ -170,7 +172,7 @@ def test_labels_outside_the_range_are_refused(tmp_path, dataset, value, message)
     raw['train']['regression_labels'][3] = value
     path = save(tmp_path, raw)
     with pytest.raises(utils.UserError) as err:
-        utils.load_data(dataset, path)
+        engine.load_data(dataset, path)
     assert str(err.value) == '{}: {}'.format(path, message)
 
 
@@ -214,7 +216,7 @@ def test_bad_structure_is_one_clear_error_and_writes_nothing(tmp_path, case, mon
     change(raw)
     path = save(tmp_path, raw)
     with pytest.raises(utils.UserError) as err:
-        utils.load_data('mosei', path)
+        engine.load_data('mosei', path)
     assert str(err.value).startswith(path + ': ') and message in str(err.value), str(err.value)
     assert not cache_dir.exists() or os.listdir(str(cache_dir)) == []
 
@@ -245,7 +247,7 @@ def test_a_damaged_file_says_so(tmp_path, damage, monkeypatch):
     path = tmp_path / 'mine.pkl'
     path.write_bytes(whole[:len(whole) // 2] if damage == 'cut in half' else zeroed(whole))
     with pytest.raises(utils.UserError) as err:
-        utils.load_data('mosei', str(path))
+        engine.load_data('mosei', str(path))
     message = str(err.value)
     assert str(path) in message and 'is damaged' in message, message
     if damage == 'zeros inside':
@@ -266,13 +268,13 @@ def test_a_damaged_published_file_says_whether_its_sha256_matches(tmp_path, monk
                          "incomplete or broken download): download it again"), line
     # the same name under another --dataset is not a published file
     with pytest.raises(utils.UserError) as err:
-        utils.load_data('sims', str(path))
+        engine.load_data('sims', str(path))
     assert 'SHA-256' not in str(err.value)
     # a file that hashes as published but fails: the reader's fault
     monkeypatch.setitem(mmsa.PUBLISHED_SHA256, ('mosei', 'unaligned_50.pkl'),
                         ('MOSEI/Processed/unaligned_50.pkl', mmsa.sha256_file(str(path))))
     with pytest.raises(utils.UserError, match='matches the one MMSA publishes for MOSEI/Processed/unaligned_50.pkl'):
-        utils.load_data('mosei', str(path))
+        engine.load_data('mosei', str(path))
 
 
 def test_good_files_are_never_hashed(tmp_path, monkeypatch):
@@ -281,7 +283,7 @@ def test_good_files_are_never_hashed(tmp_path, monkeypatch):
     folder = tmp_path / 'MOSI' / 'Processed'
     folder.mkdir(parents=True)
     path = save(folder, mmsa_data('mosi', SIZES), 'unaligned_50.pkl')
-    utils.load_data('mosi', path, verbose=False)
+    engine.load_data('mosi', path, verbose=False)
     assert calls == []
 
 
@@ -310,7 +312,7 @@ def test_pickles_that_could_run_code_are_refused(tmp_path, monkeypatch, payload,
     raw['train']['id'] = payload
     path = save(tmp_path, raw, protocol=2)
     with pytest.raises(utils.UserError, match='refusing to load ({})'.format(refused)):
-        utils.load_data('mosei', path)
+        engine.load_data('mosei', path)
     assert not (tmp_path / 'pwned_by_pickle').exists()
 
 
@@ -333,9 +335,9 @@ def test_what_real_files_hold_is_allowed(tmp_path):
     split['meta'] = (np.int64(3), 'text', b'bytes', 2.5, None, True)
     for protocol in (2, 3, 4, 5):
         path = save(tmp_path, raw, 'p{}.pkl'.format(protocol), protocol=protocol)
-        loaded = utils.safe_load_pickle(path)
+        loaded = safe_io.safe_load_pickle(path)
         assert list(loaded['train']['raw_text']) == list(split['raw_text'])
-        assert utils.load_data('sims', path, verbose=False)[3] == (33, 709, 768)
+        assert engine.load_data('sims', path, verbose=False)[3] == (33, 709, 768)
 
 
 # ---------------------------------------------------------------- the SYNTHETIC samples
@@ -377,7 +379,7 @@ def test_sample_layout_and_determinism(tmp_path, dataset, capsys):
     assert (labels == 0).any() and not np.signbit(labels[labels == 0]).any()  # exact zeros, no -0
     path = tmp_path / 'sample.pkl'
     mmsa.write_sample_data(str(path), dataset, 1, sizes)
-    train = utils.load_data(dataset, str(path))[0]
+    train = engine.load_data(dataset, str(path))[0]
     assert train.synthetic and train.layout == 'mmsa'
     assert "NOTE: {} is SYNTHETIC sample data (20 of the real split's {} train samples), not {}.".format(
         path, mmsa.REAL_SPLIT_SIZES[dataset][0], mmsa.NAMES[dataset]) in capsys.readouterr().out
@@ -413,7 +415,7 @@ def test_the_sample_is_learnable_and_needs_all_three_modalities(tmp_path, datase
     sizes = (('train', 300), ('valid', 80), ('test', 150))
     path = tmp_path / 's.pkl'
     write_pickle(path, mmsa.make_sample_data(dataset, 0, sizes, steps=(20, 20, 20)), protocol=4)
-    sets = utils.load_data(dataset, str(path), verbose=False)[:3]
+    sets = engine.load_data(dataset, str(path), verbose=False)[:3]
     try:  # one BLAS thread: with paddle's OpenMP pools beside it, OpenBLAS threads made eigh 50x slower
         from threadpoolctl import threadpool_limits
     except ImportError:
@@ -429,7 +431,7 @@ def test_the_sample_is_learnable_and_needs_all_three_modalities(tmp_path, datase
 
 @pytest.mark.parametrize('dataset', data.DATASETS)
 def test_every_dataset_has_a_reader(dataset):
-    reader = utils.data_module(dataset)
+    reader = engine.data_module(dataset)
     for attribute in ('NAME', 'REAL_PATH', 'SAMPLE_PATH', 'SPLIT_SIZES', 'DATASET', 'CACHE_VERSION'):
         assert getattr(reader, attribute) is not None
     assert callable(reader.load) and callable(reader.write_sample_data) and callable(reader.prepare)
@@ -440,14 +442,14 @@ def test_default_paths(tmp_path, monkeypatch, capsys):
     monkeypatch.chdir(tmp_path)
     small = mmsa.make_sample_data('mosei', 0, (('train', 4), ('valid', 2), ('test', 2)), steps=(3, 3, 6))
     monkeypatch.setattr(mmsa, 'make_sample_data', lambda *args, **kwargs: small)
-    assert utils.default_data_path(None, 'mosei') == os.path.join('data', 'mosei_sample.pkl')
+    assert engine.default_data_path(None, 'mosei') == os.path.join('data', 'mosei_sample.pkl')
     assert 'data/MOSEI/Processed/unaligned_50.pkl not found; using the SYNTHETIC sample data' in capsys.readouterr().out
     assert mmsa.default_path('mosi') == os.path.join('data', 'mmsa_mosi_sample.pkl')
     assert os.path.isfile('data/mmsa_mosi_sample.pkl')
     os.makedirs('data/SIMS/Processed')
     write_pickle('data/SIMS/Processed/unaligned_39.pkl', mmsa_data('sims', SIZES))
-    assert mmsa.default_path('sims') == utils.default_data_path(None, 'sims') == mmsa.REAL_PATHS['sims']
-    assert utils.data_module('mosi').SAMPLE_PATH == os.path.join('data', 'mosi_sample.pkl')
+    assert mmsa.default_path('sims') == engine.default_data_path(None, 'sims') == mmsa.REAL_PATHS['sims']
+    assert engine.data_module('mosi').SAMPLE_PATH == os.path.join('data', 'mosi_sample.pkl')
 
 
 def test_make_sample_data_cli(tmp_path):
@@ -455,7 +457,7 @@ def test_make_sample_data_cli(tmp_path):
     proc = run_script('data/make_sample_data.py', '--dataset', 'mosi', '--layout', 'mmsa', '--out', out,
                       '--train', '5', '--valid', '2', '--test', '3')
     assert proc.returncode == 0, proc.stderr
-    train, valid, test, dims = utils.load_data('mosi', out, verbose=False)
+    train, valid, test, dims = engine.load_data('mosi', out, verbose=False)
     assert dims == (5, 20, 768) and (len(train), len(valid), len(test)) == (5, 2, 3) and train.layout == 'mmsa'
     proc = run_script('data/make_sample_data.py', '--dataset', 'pom', '--layout', 'mmsa', '--out', out)
     assert proc.returncode == 2 and '--dataset pom has no mmsa layout' in proc.stderr

@@ -7,7 +7,8 @@ import pytest
 
 from helpers import SEED_CHECKPOINTS
 from model import LMF
-import hparams
+from lmf import hparams
+from lmf import checkpoints
 import utils
 
 
@@ -125,10 +126,10 @@ SEED_FILES = [os.path.join(SEED_CHECKPOINTS, e + '.pkl') for e in hparams.EMOTIO
 @pytest.mark.parametrize('emotion', hparams.EMOTIONS)
 def test_published_checkpoints_load_key_for_key(emotion):
     path = os.path.join(SEED_CHECKPOINTS, emotion + '.pkl')
-    state, saved_hparams = utils.load_checkpoint(path)  # through the restricted unpickler
+    state, saved_hparams = checkpoints.load_checkpoint(path)  # through the restricted unpickler
     assert saved_hparams is None
     hp = dict(hparams.emotion_hparams(emotion))
-    model = utils.build_model(hp, (74, 35, 300))
+    model = checkpoints.build_model(hp, (74, 35, 300))
     expected = model.state_dict()
     assert set(expected) == set(state)
     for name, tensor in expected.items():
@@ -140,7 +141,7 @@ def test_published_checkpoints_load_key_for_key(emotion):
     reference = paddle.load(path)
     for name in state:
         np.testing.assert_array_equal(state[name], reference[name].numpy())
-    loaded, hp2, dims = utils.model_from_checkpoint(path, emotion)
+    loaded, hp2, dims = checkpoints.model_from_checkpoint(path, emotion)
     assert dims == (74, 35, 300) and hp2['rank'] == hp['rank']
     out = loaded(*(paddle.to_tensor(a) for a in inputs(1)))
     assert out.shape == [1, 2] and np.all(np.isfinite(out.numpy()))
@@ -173,9 +174,9 @@ def test_lmf_has_far_fewer_parameters_than_tfn_at_the_papers_setting():
 def test_linear_init_torch_is_pytorchs_default_and_paddle_is_unchanged():
     """CMU-MOSI and POM build their Linear layers as the authors' PyTorch code did; IEMOCAP keeps Paddle's."""
     paddle.seed(0)
-    torch_style = utils.build_model(dict(hparams.published_hparams('mosi'), output_dim=1), (74, 47, 300))
+    torch_style = checkpoints.build_model(dict(hparams.published_hparams('mosi'), output_dim=1), (74, 47, 300))
     paddle.seed(0)
-    paddle_style = utils.build_model(hparams.emotion_hparams('happy'), (74, 35, 300))
+    paddle_style = checkpoints.build_model(hparams.emotion_hparams('happy'), (74, 35, 300))
     paddle.seed(0)
     default = LMF((74, 35, 300), (4, 16, 128), 64, (0.3, 0.1, 0.5, 0.5), 2, 1)
     for name, p in default.named_parameters():  # IEMOCAP: the same draws as before the option existed

@@ -11,7 +11,9 @@ import numpy as np
 import paddle
 
 from helpers import REPO, run_script, iemocap_data, mmsa_data, write_pickle
-import parallel
+from lmf import parallel
+from lmf import engine
+from lmf import checkpoints
 import utils
 
 F1 = re.compile(r'F1-score on test set is ([0-9.]+)\nAccuracy score on test set is ([0-9.]+)\n')
@@ -78,11 +80,11 @@ def test_train_py_on_two_processes(tmp_path):
     log, printed = logged_scores_equal_test_py(tmp_path / 'log' / 'train_sad.txt', data, tmp_path / 'check')
 
     # and the recorded validation loss is that of the whole validation split (23 + 17 rows, none twice)
-    model, _, _ = utils.model_from_checkpoint(str(tmp_path / 'check' / 'sad.pdparams'), 'sad')
-    _, valid_set, test_set, _ = utils.load_data('iemocap', data, 'sad', verbose=False)
+    model, _, _ = checkpoints.model_from_checkpoint(str(tmp_path / 'check' / 'sad.pdparams'), 'sad')
+    _, valid_set, test_set, _ = engine.load_data('iemocap', data, 'sad', verbose=False)
     best = float(re.search(r'Best validation loss is: (\S+)', log).group(1))
-    assert abs(utils.evaluate(model, valid_set)['loss'] - best) < 1e-6
-    result = utils.evaluate(model, test_set, metrics_for='iemocap')
+    assert abs(engine.evaluate(model, valid_set)['loss'] - best) < 1e-6
+    result = engine.evaluate(model, test_set, metrics_for='iemocap')
     assert (result['f1'], result['accuracy']) == tuple(float(v) for v in printed)
 
 
@@ -170,7 +172,7 @@ def test_mmsa_recipe_on_two_processes(tmp_path):
     one = run_script(*args, '--epochs', '1', '--model_path', str(tmp_path / 'check_1'),
                      '--log_dir', str(tmp_path / 'log_1'))
     assert one.returncode == 0, one.stderr
-    (two, _), (single, _) = (utils.load_checkpoint(str(tmp_path / folder / 'sims.pdparams'))
+    (two, _), (single, _) = (checkpoints.load_checkpoint(str(tmp_path / folder / 'sims.pdparams'))
                              for folder in ('check_2', 'check_1'))
     for name in ('fusion_weights', 'fusion_bias'):
         np.testing.assert_array_equal(two[name], single[name], err_msg=name)

@@ -9,8 +9,11 @@ import pytest
 from helpers import REPO, assert_clean_error, run_script, iemocap_data, write_pickle
 from data import mosi, pom
 import train
-import hparams
-import metrics
+from lmf import hparams
+import safe_io
+from lmf import engine
+from lmf import checkpoints
+from lmf import metrics
 import utils
 
 SIZES = (('train', 48), ('valid', 16), ('test', 24))
@@ -44,7 +47,7 @@ def test_reader_reads_sizes_from_the_file_and_cleans_features(tmp_path, capsys, 
     data[key('train')][key('covarep')][0, :3] = [np.nan, -np.inf, np.inf]
     data[key('train')][key('facet')][1, 2] = np.nan
     path = write_pickle(tmp_path / 'd.pkl', data)
-    train_set, valid_set, test_set, dims = utils.load_data(dataset, path)
+    train_set, valid_set, test_set, dims = engine.load_data(dataset, path)
     assert dims == (5, 7, 6) and [len(s) for s in (train_set, valid_set, test_set)] == [48, 16, 24]
     assert train_set.regression and not train_set.synthetic
     assert train_set.targets.shape == (48, labels) and train_set.targets.dtype == np.float32
@@ -64,7 +67,7 @@ def test_sample_layout_ranges_and_determinism(tmp_path, dataset):
     reader.write_sample_data(str(first), 3, SIZES)
     reader.write_sample_data(str(second), 3, SIZES)
     assert first.read_bytes() == second.read_bytes()
-    raw = utils.safe_load_pickle(str(first))
+    raw = safe_io.safe_load_pickle(str(first))
     assert set(raw) == {b'train', b'valid', b'test', b'synthetic'}
     low, high = reader.LABEL_RANGE
     for split, n in SIZES:
@@ -76,7 +79,7 @@ def test_sample_layout_ranges_and_determinism(tmp_path, dataset):
     merged = {k: np.concatenate([raw[s.encode()][k] for s, _ in SIZES]) for k in (b'covarep', b'facet')}
     assert np.isnan(merged[b'covarep']).any() and np.isneginf(merged[b'covarep']).any()
     assert np.isnan(merged[b'facet']).any()
-    assert utils.load_data(dataset, str(first), verbose=False)[0].synthetic
+    assert engine.load_data(dataset, str(first), verbose=False)[0].synthetic
 
 
 @pytest.mark.parametrize('dataset', ['mosi', 'pom'])
@@ -152,12 +155,12 @@ def test_pom_metrics_per_trait_and_means():
 def test_l1_loss_is_summed_and_validation_is_the_authors_mae(pickles):
     out = paddle.to_tensor(np.array([[1.0, 2.0], [0.0, -1.0]], dtype='float32'))
     target = paddle.to_tensor(np.array([[0.5, 2.0], [1.0, 1.0]], dtype='float32'))
-    assert float(train.summed_loss(out, target, regression=True)) == pytest.approx(0.5 + 0 + 1 + 2)
-    _, valid_set, _, dims = utils.load_data('pom', pickles['pom'], verbose=False)
+    assert float(engine.summed_loss(out, target, regression=True)) == pytest.approx(0.5 + 0 + 1 + 2)
+    _, valid_set, _, dims = engine.load_data('pom', pickles['pom'], verbose=False)
     hp = dict(hparams.published_hparams('pom'), output_dim=16)
     paddle.seed(0)
-    model = utils.build_model(hp, dims)
-    result = utils.evaluate(model, valid_set, batch_size=5)
+    model = checkpoints.build_model(hp, dims)
+    result = engine.evaluate(model, valid_set, batch_size=5)
     expected = np.abs(result['outputs'] - valid_set.labels).sum() / len(valid_set) / 16
     assert result['loss'] == pytest.approx(expected, rel=1e-6) and result['outputs'].shape == (16, 16)
 
@@ -202,7 +205,7 @@ def test_pom_trait_selects_the_row_and_the_model_predicts_every_trait(tmp_path, 
     assert [line.split()[0] for line in lines[1:17]] == list(pom.TRAITS)
     assert lines[17].startswith('Means over the 16 traits')
     assert lines[18].startswith('MAE on test set is ') and lines[20].startswith('Multiclass accuracy on test set is ')
-    model, hp, _ = utils.model_from_checkpoint(str(tmp_path / 'pom.pdparams'), 'pom', dataset='pom')
+    model, hp, _ = checkpoints.model_from_checkpoint(str(tmp_path / 'pom.pdparams'), 'pom', dataset='pom')
     assert hp['output_dim'] == 16 and hp['trait'] == 'Reserved'
 
 

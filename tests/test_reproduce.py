@@ -13,6 +13,7 @@ import numpy as np
 import pytest
 
 from helpers import REPO, assert_clean_error, run_script
+from lmf import checkpoints
 
 # 2 seeds each of: 4 emotions, CMU-MOSI (ranks 1..64), POM, 4 MMSA files x 2 recipes, and the robustness study's
 # happy runs (TFN, LMF on the 6 proper subsets of the modalities): 8 + 14 + 2 + 16 + 14
@@ -117,7 +118,7 @@ def test_every_checkpoint_exports_as_trained(quick_run, tmp_path):
     import utils
     for record in glob.glob(os.path.join(str(out), RUN_RECORDS)):
         (checkpoint,) = glob.glob(os.path.join(os.path.dirname(record), '*.pdparams'))
-        hp = utils.load_checkpoint(checkpoint)[1]
+        hp = checkpoints.load_checkpoint(checkpoint)[1]
         steps = 8 if '/mmsa-' in record else 20  # reproduce.QUICK_STEPS; the authors' layout's 20 steps
         assert hp['seq_len'] == steps, (record, hp.get('seq_len'))
     (checkpoint,) = glob.glob(os.path.join(str(out), 'runs', 'mmsa-sims-ours', '*', 'rank_3', 'seed_1111', '*.pdparams'))

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from helpers import assert_clean_error, run_script, write_pickle
-import robustness
+from lmf import robustness
 from data import common, iemocap
 
 F1 = re.compile(r'^F1-score on test set is ([0-9.]+)$', re.MULTILINE)

@@ -12,6 +12,8 @@ import pytest
 from helpers import REPO, assert_clean_error, run_script, iemocap_data, write_pickle
 import search
 import utils
+from lmf import engine
+from lmf import checkpoints
 
 # 8 settings: small enough that random draws repeat (duplicates must not be retrained).
 SMALL_SPACE = {'audio_hidden': [4, 8], 'video_hidden': [4], 'text_hidden': [8, 16], 'audio_dropout': [0],
@@ -308,11 +310,11 @@ def test_pom_csv_has_every_trait_rounded_as_the_authors(tmp_path, pom_pkl, capsy
     assert words[2:6] == ['--dataset', 'pom', '--trait', 'Vivid'], words
 
     # each row: the trial's checkpoint evaluated again on test, per trait, rounded to 3 decimals
-    test_set = utils.load_data('pom', pom_pkl, verbose=False)[2]
+    test_set = engine.load_data('pom', pom_pkl, verbose=False)[2]
     for trial, row in zip(done, rows):
         assert float(row[11]) == trial.value  # the validation MAE is not rounded
-        model = utils.model_from_checkpoint(trial.user_attrs['checkpoint'], 'pom', dataset='pom')[0]
-        scores = utils.evaluate(model, test_set, metrics_for='pom')
+        model = checkpoints.model_from_checkpoint(trial.user_attrs['checkpoint'], 'pom', dataset='pom')[0]
+        scores = engine.evaluate(model, test_set, metrics_for='pom')
         expected = [round(v, 3) for key in ('trait_acc', 'trait_mae', 'trait_corr') for v in scores[key]]
         assert all(same(float(got), want) for got, want in zip(row[12:], expected)), (row[12:], expected)
         assert any(v > 0 for v in expected[:16]), expected
@@ -393,7 +395,7 @@ def assert_in_mmsa_grid(hp):
 
 
 def test_the_mmsa_grid_is_config_tune_with_joint_choices():
-    import hparams
+    from lmf import hparams
     space = search.load_space(None, 'mmsa')
     assert space == {**MMSA_SCALARS, HIDDEN: MMSA_HIDDEN, DROPOUT: MMSA_DROPOUT}
     assert search.space_size(space) == 5 * 3 * 3 * 4 * 4 * 3 * 4 == 8640

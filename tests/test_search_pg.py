@@ -93,9 +93,10 @@ def test_workers_started_together_on_an_empty_database_finish_the_budget(tmp_pat
 
 STALLS = """import time
 import train, utils, search
+from lmf import engine
 def stall(*args, **kwargs):  # the victim holds its claimed trial until it is killed, however fast training is
     time.sleep(3600)
-train.train_and_test = stall
+engine.train_and_test = stall
 utils.run_cli(search.main)
 """
 

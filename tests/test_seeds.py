@@ -6,11 +6,13 @@ import numpy as np
 from helpers import assert_clean_error, run_script
 import train
 import utils
+from lmf import engine
+from lmf import checkpoints
 
 
 def test_seed_list_is_deterministic():
-    assert train.seed_list(7, 3) == [7, 8, 9]
-    assert train.seed_list(2 ** 32 - 1, 2) == [2 ** 32 - 1, 0]
+    assert engine.seed_list(7, 3) == [7, 8, 9]
+    assert engine.seed_list(2 ** 32 - 1, 2) == [2 ** 32 - 1, 0]
 
 
 def test_three_seeds(tmp_path, tiny_pkl):
@@ -36,7 +38,7 @@ def test_three_seeds(tmp_path, tiny_pkl):
     best = int(np.argmin(valid))
     assert 'Best seed by validation loss: {} '.format(5 + best) in out
     assert (f1s[3], accs[3]) == (f1s[best], accs[best])
-    _, saved = utils.load_checkpoint(str(tmp_path / 'check' / 'sad.pdparams'))
+    _, saved = checkpoints.load_checkpoint(str(tmp_path / 'check' / 'sad.pdparams'))
     assert saved['seed'] == 5 + best
     assert (tmp_path / 'log' / 'train_sad.txt').read_text().count('Best validation loss is: {}'.format(valid[best]))
     test = run_script('test.py', '--emotion', 'sad', '--data_path', tiny_pkl, '--check_path', str(tmp_path / 'check'))

@@ -12,8 +12,9 @@ import numpy as np
 import pytest
 
 from helpers import tipc_lite_chain, tipc_prepare
-import hparams
-import metrics
+from lmf import hparams
+from lmf import engine
+from lmf import metrics
 import utils
 
 CONFIG = 'test_tipc/configs/lmf/train_infer_python_mosei.txt'
@@ -32,7 +33,7 @@ def test_tipc_mosei_lite_train_lite_infer(tmp_path):
     repo, env = tipc_prepare(tmp_path, CONFIG)
     lite = str(repo / 'data' / 'lite_mosei.pkl')
     assert [os.path.basename(p) for p in glob.glob(str(repo / 'data' / '*.pkl'))] == ['lite_mosei.pkl']
-    train_set, valid_set, test_set, dims = utils.load_data('mosei', lite, verbose=False)
+    train_set, valid_set, test_set, dims = engine.load_data('mosei', lite, verbose=False)
     assert (len(train_set), len(valid_set), len(test_set)) == (96, 32, 64)
     assert train_set.layout == 'mmsa' and test_set.synthetic
     assert dims == (74, 35, 768) and train_set.labels.shape[1] == 1 and train_set.text.shape[1:] == (50, 768)

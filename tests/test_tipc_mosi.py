@@ -10,6 +10,7 @@ import pytest
 
 from helpers import tipc_lite_chain, tipc_prepare
 import utils
+from lmf import engine
 
 CONFIG = 'test_tipc/configs/lmf/train_infer_python_mosi.txt'
 
@@ -20,7 +21,7 @@ def test_tipc_mosi_lite_train_lite_infer(tmp_path):
     repo, env = tipc_prepare(tmp_path, CONFIG)
     lite = str(repo / 'data' / 'lite_mosi.pkl')
     assert not os.path.exists(str(repo / 'data' / 'lite_data.pkl'))  # the IEMOCAP file is not what this config uses
-    train_set, valid_set, test_set, dims = utils.load_data('mosi', lite, verbose=False)
+    train_set, valid_set, test_set, dims = engine.load_data('mosi', lite, verbose=False)
     assert (len(train_set), len(valid_set), len(test_set)) == (96, 32, 64)
     assert dims == (74, 47, 300) and train_set.labels.shape[1] == 1 and test_set.synthetic
 

@@ -9,7 +9,9 @@ import pytest
 
 from helpers import assert_clean_error, run_script, iemocap_data, write_pickle
 import train
-import hparams
+from lmf import hparams
+from lmf import engine
+from lmf import checkpoints
 import utils
 
 
@@ -21,7 +23,7 @@ def tiny_hp(**overrides):
 
 
 def one_adam_step(model, learning_rate, factor_learning_rate, weight_decay=0.0):
-    optimizer = train.make_optimizer(model, learning_rate, factor_learning_rate, weight_decay)
+    optimizer = engine.make_optimizer(model, learning_rate, factor_learning_rate, weight_decay)
     before = {n: p.numpy().copy() for n, p in model.named_parameters()}
     rng = np.random.RandomState(0)
     audio, video, text = (paddle.to_tensor(rng.randn(*s).astype('float32')) for s in ((8, 74), (8, 35), (8, 20, 300)))
@@ -34,10 +36,10 @@ def one_adam_step(model, learning_rate, factor_learning_rate, weight_decay=0.0):
 def test_each_parameter_group_moves_at_its_own_rate():
     # Adam's first step moves every parameter with a non-zero gradient by ~its learning rate.
     paddle.seed(0)
-    model = utils.build_model(tiny_hp(audio_dropout=0, video_dropout=0, text_dropout=0), (74, 35, 300))
+    model = checkpoints.build_model(tiny_hp(audio_dropout=0, video_dropout=0, text_dropout=0), (74, 35, 300))
     model.train()  # dropouts are 0 here; Paddle's LSTM has no backward in eval mode
     steps = one_adam_step(model, learning_rate=1e-3, factor_learning_rate=5e-3)
-    for name in train.FACTOR_NAMES:
+    for name in engine.FACTOR_NAMES:
         assert steps[name] == pytest.approx(5e-3, rel=1e-3), name
     for name in ('fusion_weights', 'fusion_bias', 'audio_subnet.linear_1.weight', 'text_subnet.rnn.weight_ih_l0',
                  'text_subnet.linear_1.bias', 'video_subnet.norm.weight'):
@@ -51,7 +53,7 @@ def test_weight_decay_is_applied():
     shrunk = {}
     for decay in (0.0, 100.0):
         paddle.seed(0)
-        model = utils.build_model(hp, (74, 35, 300))
+        model = checkpoints.build_model(hp, (74, 35, 300))
         model.train()
         before = {n: p.numpy().copy() for n, p in model.named_parameters()}
         one_adam_step(model, 1e-3, 1e-3, decay)
@@ -62,29 +64,29 @@ def test_weight_decay_is_applied():
 
 
 def test_same_seed_same_numbers(tmp_path):
-    data = utils.load_data('iemocap', write_pickle(tmp_path / 'd.pkl', iemocap_data(emotions=('sad',))), 'sad', verbose=False)
+    data = engine.load_data('iemocap', write_pickle(tmp_path / 'd.pkl', iemocap_data(emotions=('sad',))), 'sad', verbose=False)
     logs = []
     for run in ('a', 'b'):
         lines = []
-        train.fit(tiny_hp(), data[0], data[1], data[3], str(tmp_path / run / 'sad.pdparams'), lines.append)
+        engine.fit(tiny_hp(), data[0], data[1], data[3], str(tmp_path / run / 'sad.pdparams'), lines.append)
         logs.append(lines)
     assert logs[0] == logs[1]
-    first, _ = utils.load_checkpoint(str(tmp_path / 'a' / 'sad.pdparams'))
-    second, _ = utils.load_checkpoint(str(tmp_path / 'b' / 'sad.pdparams'))
+    first, _ = checkpoints.load_checkpoint(str(tmp_path / 'a' / 'sad.pdparams'))
+    second, _ = checkpoints.load_checkpoint(str(tmp_path / 'b' / 'sad.pdparams'))
     for name in first:
         np.testing.assert_array_equal(first[name], second[name])
     # a different seed gives different weights
-    train.fit(tiny_hp(seed=1), data[0], data[1], data[3], str(tmp_path / 'c' / 'sad.pdparams'), lambda line: None)
-    third, _ = utils.load_checkpoint(str(tmp_path / 'c' / 'sad.pdparams'))
+    engine.fit(tiny_hp(seed=1), data[0], data[1], data[3], str(tmp_path / 'c' / 'sad.pdparams'), lambda line: None)
+    third, _ = checkpoints.load_checkpoint(str(tmp_path / 'c' / 'sad.pdparams'))
     assert not np.array_equal(first['text_factor'], third['text_factor'])
 
 
 def test_early_stopping_and_log_lines(tmp_path):
-    data = utils.load_data('iemocap', write_pickle(tmp_path / 'd.pkl', iemocap_data(emotions=('sad',))), 'sad', verbose=False)
+    data = engine.load_data('iemocap', write_pickle(tmp_path / 'd.pkl', iemocap_data(emotions=('sad',))), 'sad', verbose=False)
     lines = []
     # A learning rate this small cannot improve the validation loss for long.
     hp = tiny_hp(epochs=40, patience=2, learning_rate=1e-9, factor_learning_rate=1e-9)
-    train.fit(hp, data[0], data[1], data[3], str(tmp_path / 'sad.pdparams'), lines.append)
+    engine.fit(hp, data[0], data[1], data[3], str(tmp_path / 'sad.pdparams'), lines.append)
     epochs = [l for l in lines if l.startswith('Epoch ')]
     assert 3 <= len(epochs) < 40
     assert lines[0].startswith('Epoch 0 complete! Average Training loss: ')
@@ -94,8 +96,8 @@ def test_early_stopping_and_log_lines(tmp_path):
 
 
 def test_nan_loss_stops_with_clear_message(tmp_path, monkeypatch):
-    data = utils.load_data('iemocap', write_pickle(tmp_path / 'd.pkl', iemocap_data(emotions=('sad',))), 'sad', verbose=False)
-    build = utils.build_model
+    data = engine.load_data('iemocap', write_pickle(tmp_path / 'd.pkl', iemocap_data(emotions=('sad',))), 'sad', verbose=False)
+    build = checkpoints.build_model
 
     def poisoned(hp, dims, use_softmax=False):
         model = build(hp, dims, use_softmax)
@@ -103,8 +105,8 @@ def test_nan_loss_stops_with_clear_message(tmp_path, monkeypatch):
         return model
 
     monkeypatch.setattr(utils, 'build_model', poisoned)
-    with pytest.raises(train.TrainingDiverged, match='training loss became nan in epoch 0'):
-        train.fit(tiny_hp(), data[0], data[1], data[3], str(tmp_path / 'sad.pdparams'), lambda line: None)
+    with pytest.raises(engine.TrainingDiverged, match='training loss became nan in epoch 0'):
+        engine.fit(tiny_hp(), data[0], data[1], data[3], str(tmp_path / 'sad.pdparams'), lambda line: None)
     assert not os.path.exists(tmp_path / 'sad.pdparams')
 
 
@@ -117,9 +119,9 @@ def test_nan_loss_cli(tmp_path, tiny_pkl):
 
 def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
     paddle.seed(0)
-    model = utils.build_model(tiny_hp(), (74, 35, 300))
+    model = checkpoints.build_model(tiny_hp(), (74, 35, 300))
     path = str(tmp_path / 'sad.pdparams')
-    utils.save_checkpoint(path, model, tiny_hp(), (74, 35, 300))
+    checkpoints.save_checkpoint(path, model, tiny_hp(), (74, 35, 300))
     good = open(path, 'rb').read()
 
     def dies_half_way(obj, f, protocol=None):
@@ -128,7 +130,7 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
 
     monkeypatch.setattr(pickle, 'dump', dies_half_way)
     with pytest.raises(KeyboardInterrupt):
-        utils.save_checkpoint(path, model, tiny_hp(), (74, 35, 300))
+        checkpoints.save_checkpoint(path, model, tiny_hp(), (74, 35, 300))
     assert open(path, 'rb').read() == good
     assert os.listdir(tmp_path) == ['sad.pdparams']
 
@@ -136,10 +138,10 @@ def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
 def test_checkpoint_records_hparams_and_loads_back(tmp_path):
     paddle.seed(0)
     hp = tiny_hp()
-    model = utils.build_model(hp, (74, 35, 300))
+    model = checkpoints.build_model(hp, (74, 35, 300))
     path = str(tmp_path / 'sad.pdparams')
-    utils.save_checkpoint(path, model, hp, (74, 35, 300))
-    state, saved = utils.load_checkpoint(path)
+    checkpoints.save_checkpoint(path, model, hp, (74, 35, 300))
+    state, saved = checkpoints.load_checkpoint(path)
     assert saved == hp
     assert set(state) == set(model.state_dict())
     assert set(paddle.load(path)['state_dict']) == set(state)  # plain paddle.load reads it too
@@ -149,7 +151,7 @@ def test_emotion_alone_selects_published_hparams(tmp_path, tiny_pkl):
     proc = run_script('train.py', '--emotion', 'angry', '--data_path', tiny_pkl, '--epochs', '1',
                       '--model_path', str(tmp_path), '--log_dir', str(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    _, saved = utils.load_checkpoint(str(tmp_path / 'angry.pdparams'))
+    _, saved = checkpoints.load_checkpoint(str(tmp_path / 'angry.pdparams'))
     published = hparams.HPARAMS['iemocap']['angry']
     assert {k: saved[k] for k in published} == published
     assert saved['epochs'] == 1 and saved['emotion'] == 'angry'
@@ -163,7 +165,7 @@ def test_explicit_flags_override_the_table(tmp_path, tiny_pkl):
                       '--batch_size', '8', '--learning_rate', '0.002', '--seed', '7', '--text_hidden', '16',
                       '--model_path', str(tmp_path), '--log_dir', str(tmp_path))
     assert proc.returncode == 0, proc.stderr
-    state, saved = utils.load_checkpoint(str(tmp_path / 'happy.pdparams'))
+    state, saved = checkpoints.load_checkpoint(str(tmp_path / 'happy.pdparams'))
     assert (saved['rank'], saved['batch_size'], saved['learning_rate'], saved['seed']) == (3, 8, 0.002, 7)
     assert saved['audio_hidden'] == hparams.HPARAMS['iemocap']['happy']['audio_hidden']
     assert state['audio_factor'].shape == (3, 5, 2)

@@ -6,7 +6,7 @@ The metrics of one run are chosen by a metric set name (metric_set()): 'iemocap'
 authors' CMU-MOSI pickle), 'pom', 'mmsa_mosi' (MMSA's CMU-MOSI or CMU-MOSEI file) and 'mmsa_sims'
 (MMSA's CH-SIMS or CH-SIMS v2 file).
 """
-import re
+import collections
 
 import numpy as np
 
@@ -219,94 +219,117 @@ def task_metrics(name, truth, outputs):
     return dict(f1=f1, accuracy=accuracy)
 
 
-IEMOCAP_LINES = (('f1', 'F1-score on test set is {}'),
-                 ('accuracy', 'Accuracy score on test set is {}'))
+# ---------------------------------------------------------------- the metric table
+#
+# Every metric of every metric set, named once. Per metric: its key in a result or run record; `line`, how
+# test.py, train.py and infer.py print it ('{}' is the value; None: not printed on a line of its own);
+# `csv`, its column in search.py's CSV (None: not a column); `column`, (position, title) in RESULTS.md's
+# tables (None: not a column; percent: x100 there); `higher`, whether higher is better; `seed` and
+# `summary`, its labels in train.py --seeds' per-seed and summary lines; `shown`, its label in search.py's
+# trial lines (None: not shown). A set's entries are in the order the set prints them.
+
+Metric = collections.namedtuple('Metric', 'key line csv column percent higher seed summary shown')
 
 
-def display(f1, accuracy, out=print):
-    for (_, line), value in zip(IEMOCAP_LINES, (f1, accuracy)):
-        out(line.format(value))
+def metric(key, line=None, csv=None, column=None, percent=False, higher=True, seed=None, summary=None, shown=None):
+    return Metric(key, line, csv, column, percent, higher, seed or key, summary or seed or key, shown)
 
 
-MOSI_LINES = (('mae', 'MAE on test set is {}'),
-              ('corr', 'Correlation w.r.t human evaluation on test set is {}'),
-              ('mult_acc', 'Multiclass accuracy on test set is {}'),
-              ('binary_acc', 'Binary accuracy on test set is {}'),
-              ('f1', 'F1-score on test set is {}'))
-MOSI_VARIANT_LINES = (('acc7', 'Acc-7 (prediction and truth clipped to [-3, 3]) on test set is {}'),
-                      ('binary_acc_nonzero', 'Acc-2 without zero-labelled samples on test set is {}'),
-                      ('f1_nonzero', 'F1-score without zero-labelled samples on test set is {}'))
-POM_LINES = (('mae', 'MAE on test set is {}'),
-             ('corr', 'Correlation w.r.t human evaluation on test set is {}'),
-             ('acc', 'Multiclass accuracy on test set is {}'))
+def _mmsa(key, position, summary, shown=None, higher=True, seed=None):
+    """One of MMSA's metrics: printed as '<key> on test set is 0.1234', a CSV column 'Test <key>', a RESULTS.md
+    column of its own name (x100 as MMSA's table)."""
+    return metric(key, key + ' on test set is {}', 'Test ' + key, (position, key), True, higher, seed or key,
+                  summary, shown)
 
 
-# MMSA's metric sets print MAE and Corr at full precision like the other regression datasets, then
-# every MMSA metric in MMSA's order, its 4-decimal value formatted with MMSA_VALUE_FORMAT (so
-# 0.779 shows as 0.7790). All the lines keep '{}' for the value, so one parser reads them all.
-MMSA_VALUE_FORMAT = '{:.4f}'
-_MMSA_HEAD = (('mae', 'MAE on test set is {}'),
-              ('corr', 'Correlation w.r.t human evaluation on test set is {}'))
-MMSA_MOSI_LINES = _MMSA_HEAD + tuple((key, key + ' on test set is {}') for key in MMSA_MOSI_KEYS)
-MMSA_SIMS_LINES = _MMSA_HEAD + tuple((key, key + ' on test set is {}') for key in MMSA_SIMS_KEYS)
-# The lines of each metric set that start a line (the CMU-MOSI variants are indented, POM's
-# per-trait table is not in this form).
-LINES = {'iemocap': IEMOCAP_LINES, 'mosi': MOSI_LINES, 'pom': POM_LINES,
-         'mmsa_mosi': MMSA_MOSI_LINES, 'mmsa_sims': MMSA_SIMS_LINES}
-
-
-def parse_results(name, text):
-    """{key: float} of the last block of LINES[name] that show_results printed in `text` (a log).
-
-    The block is matched as a whole, line after line, because in MMSA's sets two lines read alike:
-    'MAE on test set is {}' is the full-precision 'mae' first and MMSA's rounded 'MAE' later, so a
-    line-by-line search for the first (or last) 'MAE on test set is' finds the wrong one. {} if none.
-    """
-    keys = [key for key, _ in LINES[name]]
-    block = '\n'.join(re.escape(line).replace(re.escape('{}'), r'(\S+)') for _, line in LINES[name])
-    found = list(re.finditer('^' + block + '$', text, flags=re.MULTILINE))
-    return {key: float(value) for key, value in zip(keys, found[-1].groups())} if found else {}
-
-
-# Scalar test metrics that train.py's --seeds summarises: (result key, per-seed label, summary label).
-SEED_METRICS = {
-    'iemocap': (('f1', 'F1', 'F1-score'), ('accuracy', 'accuracy', 'accuracy')),
-    'mosi': (('mae', 'MAE', 'MAE'), ('corr', 'Corr', 'correlation'), ('mult_acc', 'multiclass acc', 'multiclass accuracy'),
-             ('binary_acc', 'binary acc', 'binary accuracy'), ('f1', 'F1', 'F1-score'),
-             ('acc7', 'Acc-7 clipped', 'Acc-7 (clipped)'), ('binary_acc_nonzero', 'Acc-2 non-0', 'Acc-2 (non-zero)'),
-             ('f1_nonzero', 'F1 non-0', 'F1-score (non-zero)')),
-    'pom': (('mae', 'MAE', 'MAE (mean over traits)'), ('corr', 'Corr', 'correlation (mean over traits)'),
-            ('acc', 'acc', 'multiclass accuracy (mean over traits)')),
-    'mmsa_mosi': (('Has0_acc_2', 'Has0_acc_2', 'Has0_acc_2 (all samples, >= 0 positive)'),
-                  ('Has0_F1_score', 'Has0_F1', 'Has0_F1_score (weighted)'),
-                  ('Non0_acc_2', 'Non0_acc_2', 'Non0_acc_2 (truth != 0, > 0 positive)'),
-                  ('Non0_F1_score', 'Non0_F1', 'Non0_F1_score (weighted)'),
-                  ('Mult_acc_5', 'Mult_acc_5', 'Mult_acc_5 (clipped to [-2, 2])'),
-                  ('Mult_acc_7', 'Mult_acc_7', 'Mult_acc_7 (clipped to [-3, 3])'),
-                  ('MAE', 'MAE', 'MAE'), ('Corr', 'Corr', 'correlation')),
-    'mmsa_sims': (('Mult_acc_2', 'Mult_acc_2', 'Mult_acc_2 ([-1, 0], (0, 1])'),
-                  ('Mult_acc_3', 'Mult_acc_3', 'Mult_acc_3 (edges -0.1, 0.1)'),
-                  ('Mult_acc_5', 'Mult_acc_5', 'Mult_acc_5 (edges -0.7, -0.1, 0.1, 0.7)'),
-                  ('F1_score', 'F1_score', 'F1_score (weighted, 2 classes)'),
-                  ('MAE', 'MAE', 'MAE (clipped to [-1, 1])'), ('Corr', 'Corr', 'correlation (clipped)')),
+_MAE = 'MAE on test set is {}'
+_CORR = 'Correlation w.r.t human evaluation on test set is {}'
+METRICS = {
+    'iemocap': (
+        metric('f1', 'F1-score on test set is {}', 'Test F1-score', (0, 'F1'), True, seed='F1', summary='F1-score',
+               shown='F1'),
+        metric('accuracy', 'Accuracy score on test set is {}', 'Test Accuracy Score', (1, 'accuracy'), True,
+               shown='accuracy'),
+    ),
+    'mosi': (  # the authors' five lines, then the variants later papers report (printed indented)
+        metric('mae', _MAE, 'Test MAE', (0, 'MAE'), higher=False, seed='MAE', shown='MAE'),
+        metric('corr', _CORR, 'Test Corr', (1, 'Corr'), seed='Corr', summary='correlation', shown='Corr'),
+        metric('mult_acc', 'Multiclass accuracy on test set is {}', 'Test multiclass accuracy', (4, 'Acc-7'), True,
+               seed='multiclass acc', summary='multiclass accuracy'),
+        metric('binary_acc', 'Binary accuracy on test set is {}', 'Test binary accuracy', (2, 'Acc-2'), True,
+               seed='binary acc', summary='binary accuracy', shown='binary accuracy'),
+        metric('f1', 'F1-score on test set is {}', 'Test f1_score', (3, 'F1'), True, seed='F1', summary='F1-score',
+               shown='F1'),
+        metric('acc7', 'Acc-7 (prediction and truth clipped to [-3, 3]) on test set is {}', seed='Acc-7 clipped',
+               summary='Acc-7 (clipped)'),
+        metric('binary_acc_nonzero', 'Acc-2 without zero-labelled samples on test set is {}', seed='Acc-2 non-0',
+               summary='Acc-2 (non-zero)'),
+        metric('f1_nonzero', 'F1-score without zero-labelled samples on test set is {}', seed='F1 non-0',
+               summary='F1-score (non-zero)'),
+    ),
+    'pom': (  # means over the traits; the CSV has a column per trait instead (search.py)
+        metric('mae', _MAE, column=(0, 'MAE'), higher=False, seed='MAE', summary='MAE (mean over traits)',
+               shown='mean MAE'),
+        metric('corr', _CORR, column=(1, 'Corr'), seed='Corr', summary='correlation (mean over traits)',
+               shown='mean Corr'),
+        metric('acc', 'Multiclass accuracy on test set is {}', column=(2, 'Acc'), percent=True,
+               summary='multiclass accuracy (mean over traits)', shown='mean accuracy'),
+    ),
+    'mmsa_mosi': (
+        metric('mae', _MAE, higher=False), metric('corr', _CORR),  # full precision, as every regression set prints
+        _mmsa('Has0_acc_2', 0, 'Has0_acc_2 (all samples, >= 0 positive)', 'Has0_acc_2'),
+        _mmsa('Has0_F1_score', 1, 'Has0_F1_score (weighted)', seed='Has0_F1'),
+        _mmsa('Non0_acc_2', 2, 'Non0_acc_2 (truth != 0, > 0 positive)', 'Non0_acc_2'),
+        _mmsa('Non0_F1_score', 3, 'Non0_F1_score (weighted)', 'Non0_F1', seed='Non0_F1'),
+        _mmsa('Mult_acc_5', 4, 'Mult_acc_5 (clipped to [-2, 2])'),
+        _mmsa('Mult_acc_7', 5, 'Mult_acc_7 (clipped to [-3, 3])'),
+        _mmsa('MAE', 6, 'MAE', 'MAE', higher=False),
+        _mmsa('Corr', 7, 'correlation', 'Corr'),
+    ),
+    'mmsa_sims': (
+        metric('mae', _MAE, higher=False), metric('corr', _CORR),
+        _mmsa('Mult_acc_2', 0, 'Mult_acc_2 ([-1, 0], (0, 1])', 'Mult_acc_2'),
+        _mmsa('Mult_acc_3', 1, 'Mult_acc_3 (edges -0.1, 0.1)', 'Mult_acc_3'),
+        _mmsa('Mult_acc_5', 2, 'Mult_acc_5 (edges -0.7, -0.1, 0.1, 0.7)'),
+        _mmsa('F1_score', 3, 'F1_score (weighted, 2 classes)', 'F1'),
+        _mmsa('MAE', 4, 'MAE (clipped to [-1, 1])', 'MAE', higher=False),
+        _mmsa('Corr', 5, 'correlation (clipped)', 'Corr'),
+    ),
 }
+MMSA_SETS = ('mmsa_mosi', 'mmsa_sims')
+MOSI_VARIANTS = ('acc7', 'binary_acc_nonzero', 'f1_nonzero')  # printed indented, under a line of their own
+# Scalar test metrics that train.py --seeds summarises (every printed one but MMSA's full-precision duplicates).
+SEED_METRICS = {name: tuple(m for m in table if name not in MMSA_SETS or m.csv) for name, table in METRICS.items()}
+# search.py prints these per trial; reported, never used to choose. The order is the trial line's.
+SHOWN_ORDER = {'mmsa_mosi': ('MAE', 'Corr', 'Has0_acc_2', 'Non0_acc_2', 'Non0_F1_score'),
+               'mmsa_sims': ('MAE', 'Corr', 'Mult_acc_2', 'Mult_acc_3', 'F1_score')}
+
+
+def shown(name):
+    """(key, label) of the metrics search.py prints per trial, in order."""
+    by_key = {m.key: m for m in METRICS[name]}
+    keys = SHOWN_ORDER.get(name) or [m.key for m in METRICS[name] if m.shown]
+    return tuple((key, by_key[key].shown) for key in keys)
+
+
+def columns(name):
+    """The RESULTS.md columns of a metric set, in order: ((key, title, percent), ...)."""
+    return tuple((m.key, m.column[1], m.percent) for m in sorted(
+        (m for m in METRICS[name] if m.column), key=lambda m: m.column[0]))
+
+
+def lines(name):
+    """((key, line), ...): the lines of a metric set that start a line, in print order."""
+    return tuple((m.key, m.line) for m in METRICS[name] if m.line and m.key not in MOSI_VARIANTS)
+
+
+MMSA_VALUE_FORMAT = '{:.4f}'  # MMSA's 4-decimal values (0.779 shows as 0.7790)
 
 
 def show_results(name, result, out=print):
-    """Print the test metrics of metric set `name` (a metric_set() name): as the authors' script did
-    (IEMOCAP: the seed's two lines), for MMSA's sets the lines of MMSA_MOSI_LINES / MMSA_SIMS_LINES."""
-    if name in ('mmsa_mosi', 'mmsa_sims'):
-        for i, (key, line) in enumerate(LINES[name]):
-            out(line.format(result[key] if i < len(_MMSA_HEAD) else MMSA_VALUE_FORMAT.format(result[key])))
-    elif name == 'iemocap':
-        display(result['f1'], result['accuracy'], out)
-    elif name == 'mosi':
-        for key, line in MOSI_LINES:
-            out(line.format(result[key]))
-        out('Variants that later papers report (not the definitions of the paper):')
-        for key, line in MOSI_VARIANT_LINES:
-            out('  ' + line.format(result[key]))
-    else:
+    """Print the test metrics of metric set `name` (a metric_set() name) as the authors' scripts did
+    (IEMOCAP: the seed's two lines); MMSA's sets: MAE and Corr at full precision, then MMSA's metrics."""
+    if name == 'pom':
         from data.pom import trait_names  # noqa: the reader imports nothing of this module
         names = trait_names(len(result['trait_mae']))
         width = max(len(n) for n in names)
@@ -314,5 +337,11 @@ def show_results(name, result, out=print):
         for trait, mae, corr, acc in zip(names, result['trait_mae'], result['trait_corr'], result['trait_acc']):
             out('{:<{w}}  {:6.3f}  {:6.3f}  {:6.3f}'.format(trait, mae, corr, acc, w=width))
         out('Means over the {} traits:'.format(len(names)))
-        for key, line in POM_LINES:
-            out(line.format(result[key]))
+    for m in METRICS[name]:
+        if m.key in MOSI_VARIANTS and name == 'mosi':
+            if m.key == MOSI_VARIANTS[0]:
+                out('Variants that later papers report (not the definitions of the paper):')
+            out('  ' + m.line.format(result[m.key]))
+        else:
+            out(m.line.format(MMSA_VALUE_FORMAT.format(result[m.key]) if name in MMSA_SETS and m.csv
+                              else result[m.key]))

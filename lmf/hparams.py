@@ -16,6 +16,7 @@ it has published values).
 import collections
 
 from data import DATASETS, MMSA_ONLY  # noqa: F401 (the datasets there are readers for; hparams.X for the scripts)
+from data.common import LAYOUT_NAMES
 from safe_io import UserError
 
 HParam = collections.namedtuple('HParam', 'name type low high low_open group help grid dataset_default note')
@@ -317,6 +318,41 @@ def published_hparams(dataset, emotion=None, trait=None, layout=None):
     else:
         hp.update(HPARAMS[dataset][dataset])
     return hp
+
+
+def resolve(dataset='iemocap', emotion=None, trait=None, layout=None, recipe=None, model=None, modalities=None,
+            flags=None, data=None, data_path=None):
+    """The settings of one run, resolved in one place: the specification's per-family defaults and the task's
+    published row for a file of `layout`, TFN's settings for model 'tfn', the modalities fused, the flags
+    given (a dict; LMF's rank and factor rate are ignored for TFN), the recipe (MMSA's files only), and, when
+    `data` (the run's training split, a data.common.Split) is given, what the file decides: its layout,
+    output_dim (regression: the label count) and seq_len (text steps). Every value is range-checked; a bad
+    one is a UserError naming its flag. data_path names the file in errors. Nothing changes the result later.
+    """
+    layout = data.layout if data is not None and layout is None else layout
+    model = model or DEFAULT_MODEL
+    hp = fusion_hparams(published_hparams(dataset, emotion, trait, layout), model, modalities)
+    hp.update({k: v for k, v in (flags or {}).items() if not (model == 'tfn' and k in LMF_ONLY)})
+    if recipe == 'mmsa' and model == 'tfn':
+        raise UserError("--recipe mmsa is MMSA's LMF training (its defects are LMF's fusion weights); "
+                        '--model tfn trains with --recipe ours')
+    if recipe is not None:
+        if hp.get('layout', 'authors') != 'mmsa' and recipe != 'ours':
+            raise UserError("--recipe {}: MMSA's training applies to MMSA's feature files; {} is {}".format(
+                recipe, data_path or 'the data file', LAYOUT_NAMES[hp.get('layout', 'authors')]))
+        if hp.get('layout') == 'mmsa':
+            hp['recipe'] = recipe
+    return check_hparams(hp if data is None else with_data(hp, data, data_path))
+
+
+def with_data(hp, data, data_path=None):
+    """hp (resolved settings) for a file: its layout must be hp's; regression takes the file's label
+    count as output_dim; seq_len is its text length. A new dict (hp is left as it is)."""
+    if data.layout != hp.get('layout', 'authors'):
+        raise UserError('{} is {}, but these settings are for {}'.format(
+            data_path, LAYOUT_NAMES[data.layout], LAYOUT_NAMES[hp.get('layout', 'authors')]))
+    return dict(hp, output_dim=int(data.labels.shape[1]) if hp['dataset'] in REGRESSION else hp['output_dim'],
+                seq_len=int(data.text.shape[1]))
 
 
 def emotion_hparams(emotion):

@@ -3,9 +3,9 @@
     python -m paddle.distributed.launch --nproc_per_node 2 train.py --emotion happy
 
 Works on CPU (gloo) and GPU (NCCL). Without the launcher (one process) nothing here
-changes anything: world() is (0, 1) and train.fit runs exactly as before.
+changes anything: world() is (0, 1) and engine.fit runs exactly as before.
 
-Semantics (the choice train.fit makes with these helpers):
+Semantics (the choice engine.fit makes with these helpers):
 - Every rank draws the same shuffled order (same seed), so the global batches are the
   single-process ones; rank r trains on rows r, r+W, r+2W, ... of each global batch
   (shard_batches), so --batch_size stays the global batch and an epoch has the same
@@ -65,7 +65,7 @@ def shard_batches(batches, rank=None, world_size=None):
 
     A global batch with fewer than W rows leaves some ranks without a row; such a rank
     gets the batch's first row with target IGNORE_INDEX (class targets) or NaN (regression
-    targets, which train.summed_loss masks), which adds 0 to the summed loss and to the
+    targets, which engine.summed_loss masks), which adds 0 to the summed loss and to the
     gradient, so every rank still takes part in the step.
     """
     if rank is None:

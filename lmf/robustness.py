@@ -19,7 +19,9 @@ import os
 
 import numpy as np
 
-import hparams
+from lmf import hparams
+from lmf import engine
+from lmf import checkpoints
 from safe_io import UserError
 
 MODALITIES = hparams.MODALITIES
@@ -207,16 +209,15 @@ def conditions():
 def evaluate_run(directory, checkpoint, name, dataset, metric_set, sets):
     """Evaluate a trained run's checkpoint under every condition; write <directory>/robustness.txt
     atomically (one 'Robustness <condition>: <score>' line each). sets: (train, valid, test, dims)."""
-    import utils
     from safe_io import atomic_write
-    model, _, _ = utils.model_from_checkpoint(checkpoint, name, dataset=dataset)
+    model, _, _ = checkpoints.model_from_checkpoint(checkpoint, name, dataset=dataset)
     key = MAIN_METRIC[metric_set][0]
     train_set, _, test_set, _ = sets
     lines = ['Main metric: {} of the test split; noise and missing as test.py --noise / --missing, seed 0'.format(
         MAIN_METRIC[metric_set][1])]
     train_std = {m: feature_std(getattr(train_set, m)) for m in MODALITIES}  # once, not per condition
     for condition, perturbation in conditions():
-        score = utils.evaluate(model, perturbation.apply(test_set, train_set, train_std), metrics_for=metric_set)[key]
+        score = engine.evaluate(model, perturbation.apply(test_set, train_set, train_std), metrics_for=metric_set)[key]
         lines.append(RESULT_LINE.format(condition, score))
     with atomic_write(os.path.join(directory, RESULT_FILE)) as f:
         f.write('\n'.join(lines) + '\n')

@@ -1,0 +1,62 @@
+"""Run records: what one training run was and what it scored, as data.
+
+train.py (engine.train_and_test) writes <log_dir>/train_<name>.json beside its log, atomically, when the
+run ends; reproduce.py, search.py, the robustness study and RESULTS.md read scores from these records,
+never from the log's text (the log keeps the seed's format, for people). A record:
+
+    {"format": "lmf-run-v1", "status": "finished" or "diverged", "seconds": 12.3,
+     "settings": {...},                       # the run's resolved settings (hparams.resolve)
+     "data": {"path": ..., "sha256": ..., "synthetic": true},
+     "metrics": {...},                        # every test metric (metrics.METRICS' keys; POM: per trait too)
+     "best_valid_loss": ..., "test_loss": ...}
+"""
+import functools
+import hashlib
+import json
+import os
+
+from safe_io import atomic_write
+
+FORMAT = 'lmf-run-v1'
+
+
+def path_of(log_path):
+    """The record beside a log: train_happy.txt -> train_happy.json."""
+    return os.path.splitext(log_path)[0] + '.json'
+
+
+@functools.lru_cache(maxsize=None)
+def _sha256(path, size, mtime_ns):
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for block in iter(lambda: f.read(1 << 22), b''):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def sha256(path):
+    """sha256 of a data file (once per process and version of the file): a run recorded on other data is not a
+    run of this file."""
+    stat = os.stat(path)
+    return _sha256(os.path.realpath(path), stat.st_size, stat.st_mtime_ns)
+
+
+def data_identity(path, synthetic):
+    return dict(path=path, sha256=sha256(path), synthetic=bool(synthetic))
+
+
+def write(path, record):
+    """Write a record atomically (a reader never sees half of one)."""
+    with atomic_write(path) as f:
+        json.dump(dict(record, format=FORMAT), f, indent=1, sort_keys=True)
+        f.write('\n')
+
+
+def read(path):
+    """The record at path, or None where there is none or it is not one (cut short, another format)."""
+    try:
+        with open(path) as f:
+            record = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return record if isinstance(record, dict) and record.get('format') == FORMAT else None

@@ -1,0 +1,66 @@
+"""Speed at the paper's efficiency setting (its Table 3): LMF against TFN, measured in alternating rounds
+(the machines are shared and noisy: a ratio of medians of alternating rounds holds when a single time does not).
+benchmark.py and reproduce.py's efficiency table use it.
+"""
+import statistics
+import time
+
+import numpy as np
+
+# The paper's Table 3 setting: audio and video hidden 32, text hidden 128 (text out 64), rank 4, one output.
+PAPER_SETTING = dict(audio_hidden=32, video_hidden=32, text_hidden=128, rank=4, output_dim=1)
+
+
+def alternate(contenders, repeats):
+    """Run each callable in turn, `repeats` rounds; median of each one's results."""
+    results = {name: [] for name in contenders}
+    for _ in range(repeats):
+        for name, fn in contenders.items():
+            results[name].append(fn())
+    return results
+
+
+def median(values):
+    return statistics.median(values)
+
+
+def fusion_model(kind, rank=4):
+    from model import LMF, TFN
+    s = PAPER_SETTING
+    hidden = (s['audio_hidden'], s['video_hidden'], s['text_hidden'])
+    if kind == 'LMF':
+        return LMF((74, 35, 300), hidden, s['text_hidden'] // 2, (0.1, 0.1, 0.1, 0.5), s['output_dim'], rank)
+    return TFN((74, 35, 300), hidden, s['text_hidden'] // 2, (0.1, 0.1, 0.1, 0.5), 128, s['output_dim'])
+
+
+def throughput(model, batch, steps, train):
+    """Samples/s of training steps (Adam, L1 loss as in the paper's regression) or of eval batches."""
+    import paddle
+    rng = np.random.RandomState(0)
+    inputs = [paddle.to_tensor(rng.randn(*shape).astype('float32'))
+              for shape in ((batch, 74), (batch, 35), (batch, 20, 300))]
+    target = paddle.to_tensor(rng.randn(batch, 1).astype('float32'))
+    if train:
+        model.train()
+        optimizer = paddle.optimizer.Adam(learning_rate=1e-3, parameters=model.parameters())
+
+        def step():
+            loss = paddle.nn.functional.l1_loss(model(*inputs), target)
+            loss.backward()
+            optimizer.step()
+            optimizer.clear_grad()
+    else:
+        model.eval()
+
+        def step():
+            with paddle.no_grad():
+                model(*inputs).numpy()
+    step()
+    start = time.perf_counter()
+    for _ in range(steps):
+        step()
+    return batch * steps / (time.perf_counter() - start)
+
+
+def parameters(model):
+    return sum(int(np.prod(p.shape)) for p in model.parameters())
