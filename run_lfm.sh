@@ -13,7 +13,7 @@ if [ -n "${DATA_PATH:-}" ] && [ ! -f "$DATA_PATH" ]; then
     echo "error: DATA_PATH $DATA_PATH does not exist" >&2
     exit 2
 fi
-MODELS=$("$PYTHON" -c 'import sys, hparams, utils; utils.run_cli(lambda: print(" ".join(hparams.model_names(sys.argv[1]))))' "$DATASET") || exit 2
+MODELS=$("$PYTHON" -c 'import sys, utils; from lmf import hparams; utils.run_cli(lambda: print(" ".join(hparams.model_names(sys.argv[1]))))' "$DATASET") || exit 2
 status=0
 for name in $MODELS; do
     if [ "$DATASET" = iemocap ]; then task=(--emotion "$name"); else task=(--dataset "$DATASET"); fi

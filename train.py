@@ -36,6 +36,7 @@ import utils
 from lmf import engine, hparams, parallel
 from safe_io import UserError
 
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     hparams.add_task_args(parser)
@@ -66,8 +67,8 @@ def settings(args, data=None):
     """The run's settings from the flags (hparams.resolve); with `data`, the file's layout and sizes too."""
     flags = hparams.explicit_hparams(args, hparams.names() + hparams.TFN_HPARAMS)
     # Before the data is read, --recipe mmsa implies MMSA's layout (CMU-MOSI has both; the file decides later).
-    layout = 'mmsa' if data is None and args.dataset in hparams.MMSA_DATASETS and args.recipe not in (None, 'ours') \
-        else None
+    mmsa_recipe = data is None and args.dataset in hparams.MMSA_DATASETS and args.recipe not in (None, 'ours')
+    layout = 'mmsa' if mmsa_recipe else None
     return hparams.resolve(args.dataset, args.emotion, args.trait, layout, args.recipe, args.model, args.modalities,
                            hparams.check_hparams(flags), data, args.data_path)
 

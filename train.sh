@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Train with the published hyperparameters and seeds (the table PUBLISHED in hparams.py):
+# Train with the published hyperparameters and seeds (the table PUBLISHED in lmf/hparams.py):
 # the four IEMOCAP emotion models, or with DATASET=mosi|pom the CMU-MOSI or POM model
 # (POM: TRAIT=<name> picks the trait whose published setting trains it, default Confidence),
 # or with DATASET=mosei|sims|simsv2 (or DATASET=mosi DATA_PATH=<MMSA's CMU-MOSI file>) a model of
@@ -18,7 +18,7 @@ if [ -n "${DATA_PATH:-}" ] && [ ! -f "$DATA_PATH" ]; then
     echo "error: DATA_PATH $DATA_PATH does not exist" >&2
     exit 2
 fi
-MODELS=$("$PYTHON" -c 'import sys, hparams, utils; utils.run_cli(lambda: print(" ".join(hparams.model_names(sys.argv[1]))))' "$DATASET")
+MODELS=$("$PYTHON" -c 'import sys, utils; from lmf import hparams; utils.run_cli(lambda: print(" ".join(hparams.model_names(sys.argv[1]))))' "$DATASET")
 for name in $MODELS; do
     echo "Start training ${name}......"
     if [ "$DATASET" = iemocap ]; then task=(--emotion "$name"); else task=(--dataset "$DATASET" ${TRAIT:+--trait "$TRAIT"}); fi
