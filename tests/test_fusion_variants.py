@@ -138,9 +138,7 @@ def test_tfn_settings_keep_the_fused_tensor_small_and_flags_override_them():
         assert 10000 <= size <= 100000, (family, size)
     mmsa = hparams.HPARAMS['mmsa']['mosi']  # why TFN does not take LMF's settings there
     assert (mmsa['audio_hidden'] + 1) * (mmsa['video_hidden'] + 1) * (mmsa['text_hidden'] // 2 + 1) > 10 ** 6
-    args = train.parse_args(['--dataset', 'mosi', '--model', 'tfn', '--video_hidden', '8', '--rank', '9'])
-    explicit = hparams.explicit_hparams(args, hparams.names() + hparams.TFN_HPARAMS)
-    hp = train.task_hparams(args, None, explicit)
+    hp = train.settings(train.parse_args(['--dataset', 'mosi', '--model', 'tfn', '--video_hidden', '8', '--rank', '9']))
     published = hparams.published_hparams('mosi')
     assert hp['model'] == 'tfn' and hp['modalities'] == 'audio,video,text'
     assert (hp['audio_hidden'], hp['video_hidden'], hp['text_hidden']) == (32, 8, 128)
@@ -148,7 +146,7 @@ def test_tfn_settings_keep_the_fused_tensor_small_and_flags_override_them():
     assert 'rank' not in hp and 'factor_learning_rate' not in hp  # LMF's, even when given
     assert {k: hp[k] for k in ('learning_rate', 'batch_size', 'audio_dropout', 'seed')} == {
         k: published[k] for k in ('learning_rate', 'batch_size', 'audio_dropout', 'seed')}
-    lmf = train.task_hparams(train.parse_args(['--emotion', 'sad', '--modalities', 'text, audio']), None, {})
+    lmf = train.settings(train.parse_args(['--emotion', 'sad', '--modalities', 'text, audio']))
     assert (lmf['model'], lmf['modalities']) == ('lmf', 'audio,text')
     assert {k: lmf[k] for k in published if k in lmf and k in hparams.TABLE_COLUMNS} == hparams.HPARAMS['iemocap']['sad']
 

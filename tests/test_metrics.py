@@ -1,15 +1,11 @@
-"""metrics.py: MMSA's regression metrics against computations written here independently (scikit-learn,
+"""lmf/metrics.py: MMSA's regression metrics against computations written here independently (scikit-learn,
 np.corrcoef, np.digitize), their edge cases, the metric sets and the lines show_results prints."""
-import ast
-import os
-import re
 import warnings
 
 import numpy as np
 import pytest
 from sklearn.metrics import accuracy_score, f1_score
 
-from helpers import REPO
 from lmf import metrics
 
 MOSI_KEYS = ['Has0_acc_2', 'Has0_F1_score', 'Non0_acc_2', 'Non0_F1_score', 'Mult_acc_5', 'Mult_acc_7', 'MAE', 'Corr']
@@ -292,7 +288,21 @@ def test_metric_sets():
                             ('mosi', 'other'), ('imdb', 'authors')):
         with pytest.raises(ValueError):
             metrics.metric_set(dataset, layout)
-    assert set(metrics.SEED_METRICS) == set(metrics.LINES) == set(metrics.METRIC_SETS)
+    assert set(metrics.SEED_METRICS) == set(metrics.METRICS) == set(metrics.METRIC_SETS)
+
+
+def test_metric_table_names_each_metric_once():
+    for name, table in metrics.METRICS.items():
+        keys = [m.key for m in table]
+        assert len(keys) == len(set(keys)), name
+        csv = [m.csv for m in table if m.csv]
+        assert len(csv) == len(set(csv)), name
+        positions = sorted(m.column[0] for m in table if m.column)
+        assert positions == list(range(len(positions))), name
+    assert [k for k, _, _ in metrics.columns('mosi')] == ['mae', 'corr', 'binary_acc', 'f1', 'mult_acc']
+    assert [m.key for m in metrics.METRICS['mosi'] if not m.higher] == ['mae']
+    assert metrics.shown('mmsa_sims') == (('MAE', 'MAE'), ('Corr', 'Corr'), ('Mult_acc_2', 'Mult_acc_2'),
+                                          ('Mult_acc_3', 'Mult_acc_3'), ('F1_score', 'F1'))
 
 
 def test_task_metrics_of_the_mmsa_sets():
@@ -322,12 +332,7 @@ def test_show_results_mmsa_mosi():
                      'Mult_acc_7 on test set is 0.3000',
                      'MAE on test set is 0.9241',
                      'Corr on test set is 0.6678']
-    assert [key for key, _ in metrics.MMSA_MOSI_LINES] == ['mae', 'corr'] + MOSI_KEYS
-    log = '\n'.join(['Epoch 3 complete!', 'MAE on test set is 9.0'] + lines + ['done'])
-    assert metrics.parse_results('mmsa_mosi', log) == result
-    # 'MAE on test set is' starts two lines: a search line by line for the first one finds 'mae', not 'MAE'
-    first = re.search(r'^MAE on test set is (\S+)$', '\n'.join(lines), re.M).group(1)
-    assert float(first) == result['mae'] != result['MAE']
+    assert [key for key, _ in metrics.lines('mmsa_mosi')] == ['mae', 'corr'] + MOSI_KEYS
 
 
 def test_show_results_mmsa_sims_with_nan_corr():
@@ -341,10 +346,7 @@ def test_show_results_mmsa_sims_with_nan_corr():
                      'F1_score on test set is 0.2286',
                      'MAE on test set is 0.5200',
                      'Corr on test set is nan']
-    assert [key for key, _ in metrics.MMSA_SIMS_LINES] == ['mae', 'corr'] + SIMS_KEYS
-    parsed = metrics.parse_results('mmsa_sims', '\n'.join(lines))
-    assert list(parsed) == ['mae', 'corr'] + SIMS_KEYS and all(same(parsed[k], result[k]) for k in parsed)
-    assert metrics.parse_results('mmsa_sims', '\n'.join(lines[:-1])) == {}  # an incomplete block
+    assert [key for key, _ in metrics.lines('mmsa_sims')] == ['mae', 'corr'] + SIMS_KEYS
 
 
 def test_show_results_of_the_existing_sets_unchanged():
@@ -371,22 +373,10 @@ def test_show_results_of_the_existing_sets_unchanged():
         'MAE on test set is 0.796',
         'Correlation w.r.t human evaluation on test set is 0.396',
         'Multiclass accuracy on test set is 0.428']
-    assert metrics.parse_results('mosi', '\n'.join(printed('mosi', mosi))) == {k: mosi[k] for k, _ in metrics.MOSI_LINES}
-    assert metrics.parse_results('pom', '\n'.join(printed('pom', pom))) == dict(mae=0.796, corr=0.396, acc=0.428)
-    assert metrics.parse_results('iemocap', 'F1-score on test set is 0.5\nAccuracy score on test set is 0.25') == \
-        dict(f1=0.5, accuracy=0.25)
-    assert metrics.IEMOCAP_LINES == (('f1', 'F1-score on test set is {}'), ('accuracy', 'Accuracy score on test set is {}'))
 
 
 def test_seed_metrics():
-    """The three authors' sets as train.py has them (while it has its own copy); MMSA's sets in MMSA's order."""
-    tree = ast.parse(open(os.path.join(REPO, 'train.py')).read())
-    for node in tree.body:
-        if isinstance(node, ast.Assign) and [getattr(t, 'id', None) for t in node.targets] == ['SEED_METRICS']:
-            if isinstance(node.value, ast.Dict):
-                ours = ast.literal_eval(node.value)
-                assert {k: metrics.SEED_METRICS[k] for k in ours} == ours
-    assert [key for key, _, _ in metrics.SEED_METRICS['mmsa_mosi']] == MOSI_KEYS
-    assert [key for key, _, _ in metrics.SEED_METRICS['mmsa_sims']] == SIMS_KEYS
-    for entries in metrics.SEED_METRICS.values():
-        assert all(len(entry) == 3 and all(isinstance(s, str) for s in entry) for entry in entries)
+    """MMSA's sets in MMSA's order, without the full-precision duplicates of MAE and Corr."""
+    assert [m.key for m in metrics.SEED_METRICS['mmsa_mosi']] == MOSI_KEYS
+    assert [m.key for m in metrics.SEED_METRICS['mmsa_sims']] == SIMS_KEYS
+    assert [m.key for m in metrics.SEED_METRICS['iemocap']] == ['f1', 'accuracy']

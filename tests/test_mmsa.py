@@ -110,9 +110,9 @@ def test_mmsa_early_stopping_rule(monkeypatch, tmp_path):
     """Stops 8 epochs after the best; a loss better by less than 1e-6 is not better."""
     sets = engine.load_data('sims', mmsa_file(tmp_path, 'sims'), None, verbose=False)
     hp = dict(hparams.published_hparams('sims'), epochs=50, text_hidden=8, video_hidden=8, audio_hidden=4)
-    engine.fit_to_data(hp, sets, 'f')
+    hp = hparams.with_data(hp, sets[0], 'f')
     losses = iter([0.5, 0.4, 0.4 - 5e-7, 0.39] + [0.39] * 20)
-    monkeypatch.setattr(train, 'valid_loss_of', lambda model, valid_set, hp, rng: next(losses))
+    monkeypatch.setattr(engine, 'valid_loss_of', lambda model, valid_set, hp, rng: next(losses))
     lines = []
     best = engine.fit(hp, sets[0], sets[1], sets[3], str(tmp_path / 'm.pdparams'), log=lines.append)
     assert best == 0.39
@@ -126,7 +126,7 @@ def test_recipe_mmsa_validates_on_shuffled_batches_and_the_default_in_file_order
     import paddle
     sets = engine.load_data('sims', mmsa_file(tmp_path, 'sims'), None, verbose=False)
     hp = dict(hparams.published_hparams('sims'), epochs=3, batch_size=5, text_hidden=8, video_hidden=8, audio_hidden=4)
-    engine.fit_to_data(hp, sets, 'f')
+    hp = hparams.with_data(hp, sets[0], 'f')
     valid = sets[1]
     model = checkpoints.build_model(hp, sets[3])
 
@@ -148,7 +148,7 @@ def test_recipe_mmsa_validates_on_shuffled_batches_and_the_default_in_file_order
         copy = np.random.RandomState()
         copy.set_state(rng.get_state())
         return copy.permutation(len(valid))
-    monkeypatch.setattr(train, 'valid_loss_of', lambda m, v, h, rng: seen.append(order_drawn(rng)) or real(m, v, h, rng))
+    monkeypatch.setattr(engine, 'valid_loss_of', lambda m, v, h, rng: seen.append(order_drawn(rng)) or real(m, v, h, rng))
     for recipe in ('ours', 'mmsa'):
         seen.clear()
         engine.fit(dict(hp, recipe=recipe), sets[0], valid, sets[3], str(tmp_path / (recipe + '.pdparams')),

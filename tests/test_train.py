@@ -104,7 +104,7 @@ def test_nan_loss_stops_with_clear_message(tmp_path, monkeypatch):
         model.fusion_bias.set_value(np.full([1, 2], np.nan, dtype='float32'))
         return model
 
-    monkeypatch.setattr(utils, 'build_model', poisoned)
+    monkeypatch.setattr(checkpoints, 'build_model', poisoned)
     with pytest.raises(engine.TrainingDiverged, match='training loss became nan in epoch 0'):
         engine.fit(tiny_hp(), data[0], data[1], data[3], str(tmp_path / 'sad.pdparams'), lambda line: None)
     assert not os.path.exists(tmp_path / 'sad.pdparams')
