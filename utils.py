@@ -39,8 +39,6 @@ if cpuinfo('vendor_id') == 'AuthenticAMD':
     # AVX2. Only there: on an AVX-512 Intel CPU the same setting made training 1.5x slower.
     os.environ.setdefault('MKL_DEBUG_CPU_TYPE', '5')
 
-SYNTHETIC_NOTE_FORMAT = '(These scores are on SYNTHETIC sample data, not {} results.)'
-
 
 def run_cli(main):
     """Run main(); a UserError becomes one 'error: ...' line on stderr and exit code 2."""
