@@ -291,11 +291,17 @@ def train_run(run, data_path, loader):
     return record_of(directory, task)
 
 
-def evaluate_study(runs, paths, loader, quick):
-    """The robustness record of every finished LMF and TFN run of the study that has none yet (from its
-    checkpoint: no retraining; written atomically, so an interrupted evaluation is redone, never half-read)."""
-    todo = [r for r in runs if robustness.perturbed(r[0]) and INFO[r[0]].base in robustness.study_bases(quick)
+def unevaluated(runs, quick):
+    """The runs the robustness study evaluates that have no robustness record yet: finished LMF and TFN runs on all
+    three modalities of a study file, at the rank its tables show (not CMU-MOSI's other ranks: the rank study's)."""
+    return [r for r in runs if robustness.perturbed(r[0]) and INFO[r[0]].base in robustness.study_bases(quick)
+            and r[1] == task_hparams(r[0], quick).get('rank', 0)
             and (record_of(r[4], r[0]) or {}).get('status') == 'finished' and robustness.read_results(r[4]) is None]
+
+
+def evaluate_study(todo, paths, loader):
+    """Write the robustness record of each run of `todo` (unevaluated's), from its checkpoint: no retraining;
+    written atomically, so an interrupted evaluation is redone, never half-read."""
     for i, (task, rank, seed, hp, directory) in enumerate(todo):
         start = time.perf_counter()
         sets, _ = loader.get(hp, paths[INFO[task].source])
@@ -682,13 +688,13 @@ def train_and_write(out, parts, seeds, ranks, args):
     loader = Loader()
     try:
         if 'robustness' in parts:  # runs trained before (or by another part) that the study has not evaluated
-            evaluate_study([r for r in runs if r not in todo], paths, loader, args.quick)
+            evaluate_study(unevaluated([r for r in runs if r not in todo], args.quick), paths, loader)
         for i, run in enumerate(todo):
             task, rank, seed = run[:3]
             record = train_run(run, paths[INFO[task].source], loader)
             seconds_by_task.setdefault(task, []).append(record['seconds'])
             if 'robustness' in parts:  # evaluated as soon as trained: an interrupted study keeps what it measured
-                evaluate_study([run], paths, loader, args.quick)
+                evaluate_study(unevaluated([run], args.quick), paths, loader)
             left = [r[0] for r in todo[i + 1:]]
             print('[{}/{}] {} rank {} seed {}: {} in {:.1f} s | {} left, {}'.format(
                 len(runs) - len(todo) + i + 1, len(runs), task, rank, seed, headline(task, record),

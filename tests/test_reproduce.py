@@ -398,7 +398,8 @@ def test_every_committed_table_cell_is_its_records():
 
 def test_a_rerun_on_the_committed_results_trains_nothing(tmp_path):
     """Every committed run's record has the settings reproduce.py plans for it (the checkpoints are not
-    committed: here empty files stand in for them), so `python reproduce.py` beside them would train none."""
+    committed: here empty files stand in for them), so `python reproduce.py` beside them would train none, and the
+    robustness study has evaluated all its runs (and none of the rank study's)."""
     copy = tmp_path / 'runs'
     shutil.copytree(os.path.join(COMMITTED, 'runs'), str(copy))
     data_ids = reproduce.recorded_data_ids(str(tmp_path))
@@ -410,3 +411,4 @@ def test_a_rerun_on_the_committed_results_trains_nothing(tmp_path):
             '-', 1)[1])  # the data folder names the file's hash
     assert len(runs) == COMMITTED_RUNS == len(glob.glob(os.path.join(str(tmp_path), RUN_RECORDS)))
     assert [r[:3] for r in runs if not reproduce.trained(r)] == []
+    assert [r[:3] for r in reproduce.unevaluated(runs, quick=False)] == []
