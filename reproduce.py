@@ -10,34 +10,30 @@ at every --ranks value, as the paper's rank study), efficiency (LMF against TFN 
 MMSA's feature files (`mmsa` is all of them; `mmsa-mosi`, `mmsa-mosei`, `mmsa-sims`, `mmsa-simsv2` one each),
 each trained under --recipe mmsa and under the default, beside MMSA's published LMF row.
 Each dataset's real file is used when present (data/iemocap.pkl, data/mosi.pkl, data/pom.pkl,
-data/MOSI/Processed/unaligned_50.pkl, ...), else its SYNTHETIC sample, and the tables say which. Every run trains with the published hyperparameters and seed
-s = table seed + i (as train.py --seeds) into <out>/runs/<task>/<data file>-<sha256 prefix>/rank_<r>/seed_<s>/:
-the log train_<name>.txt, the checkpoint <name>.pdparams and, written last, run.json. A rerun skips a run with
-all three (after Ctrl-C or a kill, the same command finishes the rest) and retrains one whose hyperparameters
-changed; runs on another data file keep their own folder. Every number in RESULTS.md is read back from the
-runs' logs. One reproduce.py at a time per --out (a lock file says which process holds it).
+data/MOSI/Processed/unaligned_50.pkl, ...), else its SYNTHETIC sample, and the tables say which. Every run trains
+with the published hyperparameters and seed s = table seed + i (as train.py --seeds) into
+<out>/runs/<task>/<data file>-<sha256 prefix>/rank_<r>/seed_<s>/: the log train_<name>.txt, the checkpoint
+<name>.pdparams and, written last, the run record train_<name>.json (lmf/records.py). A rerun skips a run with
+all three whose record has the planned settings (after Ctrl-C or a kill, the same command finishes the rest)
+and retrains one whose settings changed; runs on another data file keep their own folder. Every number in
+RESULTS.md is read from records: the runs', the robustness study's robustness.json beside them and
+runs/efficiency/efficiency.json; the logs are for people. One reproduce.py at a time per --out (a lock file
+says which process holds it).
 """
 import argparse
+import collections
 import contextlib
-import functools
 import glob
-import hashlib
-import json
 import os
-import re
 import shutil
 import sys
 import time
 
 import numpy as np
 
-from lmf import hparams
-from lmf import speed
 import safe_io
-from lmf import engine
-from lmf import metrics
-from lmf import robustness
 import utils
+from lmf import engine, hparams, metrics, records, robustness, speed
 
 EMOTIONS = hparams.EMOTIONS
 # A task of MMSA's files: 'mmsa-<dataset>-<recipe>', trained on that dataset's MMSA file.
@@ -54,6 +50,10 @@ QUICK_SIZES = (('train', 64), ('valid', 24), ('test', 32))
 QUICK_EPOCHS = 10
 QUICK_STEPS = (8, 8, 8)  # audio, vision, text time steps of the --quick MMSA files
 FIGURE = 'rank.png'
+EFFICIENCY = os.path.join('runs', 'efficiency', 'efficiency.json')  # {format, seconds, setting, values}
+EFFICIENCY_FORMAT = 'lmf-efficiency-v1'
+# What a file decides of a run's settings (hparams.with_data): a run record holds the planned settings plus these.
+DATA_DECIDED = ('output_dim', 'seq_len')
 
 # The published numbers (../shared/reference: the paper's Tables 1-3, and the earlier Paddle 2.2 port's train.sh).
 # Accuracies and F1 in percent, as the paper prints them.
@@ -74,76 +74,28 @@ MMSA_PUBLISHED = {
     'sims': dict(Mult_acc_2=77.77, Mult_acc_3=64.68, Mult_acc_5=40.53, F1_score=77.88, MAE=44.12, Corr=57.59),
     'simsv2': dict(Mult_acc_2=74.18, Mult_acc_3=64.90, Mult_acc_5=47.79, F1_score=73.88, MAE=36.72, Corr=55.69),
 }
-
-# Table columns per dataset: (metric key, column title, percent?). The key names a line of the log
-# (metrics.show_results prints it); the line's format is the one source of where the number comes from.
-COLUMNS = {
-    'mosi': (('mae', 'MAE', False), ('corr', 'Corr', False), ('binary_acc', 'Acc-2', True), ('f1', 'F1', True),
-             ('mult_acc', 'Acc-7', True)),
-    'pom': (('mae', 'MAE', False), ('corr', 'Corr', False), ('acc', 'Acc', True)),
-    'iemocap': (('f1', 'F1', True), ('accuracy', 'accuracy', True)),
-    # MMSA's metrics in its names and order; x100 as MMSA's table shows them (MAE and Corr too)
-    'mmsa_mosi': tuple((key, key, True) for key in metrics.MMSA_MOSI_KEYS),
-    'mmsa_sims': tuple((key, key, True) for key in metrics.MMSA_SIMS_KEYS),
-}
-LOG_LINES = {'iemocap': metrics.IEMOCAP_LINES, 'mosi': metrics.MOSI_LINES, 'pom': metrics.POM_LINES}
-EFFICIENCY_LINES = (('lmf_params', 'LMF parameters: {}'), ('tfn_params', 'TFN parameters: {}'),
-                    ('lmf_train', 'LMF training samples/s: {}'), ('tfn_train', 'TFN training samples/s: {}'),
-                    ('lmf_infer', 'LMF inference samples/s: {}'), ('tfn_infer', 'TFN inference samples/s: {}'))
+TITLES = {'mosi': 'CMU-MOSI', 'pom': 'POM'}
+MMSA_TITLES = {'mosi': 'CMU-MOSI (MMSA)', 'mosei': 'CMU-MOSEI (MMSA)', 'sims': 'CH-SIMS (MMSA)',
+               'simsv2': 'CH-SIMS v2 (MMSA)'}
+MMSA_ROWS = (('mmsa', "--recipe mmsa (MMSA's training, both defects)"), ('ours', 'default (defects fixed)'))
 
 
-def base_of(task):
-    """The task a robustness-study run belongs to (robustness.split_task): 'happy~tfn' -> 'happy'."""
-    return robustness.split_task(task)[0]
+Task = collections.namedtuple('Task', 'base dataset source emotion name metric_set')
 
 
-def dataset_of(task):
-    """The --dataset of a task."""
-    task = base_of(task)
-    if task in EMOTIONS:
-        return 'iemocap'
-    return task.split('-')[1] if task in MMSA_TASKS else task
+def describe(task):
+    """What a task is: its base task ('happy~tfn' -> 'happy', robustness.split_task), --dataset, data file
+    ('iemocap', 'mosi', 'pom' or 'mmsa-<dataset>'), emotion (IEMOCAP), model name (of its files: train_<name>.txt,
+    train_<name>.json, <name>.pdparams) and metric set."""
+    base = robustness.split_task(task)[0]
+    mmsa = base in MMSA_TASKS
+    dataset = base.split('-')[1] if mmsa else 'iemocap' if base in EMOTIONS else base
+    emotion = base if base in EMOTIONS else None
+    return Task(base, dataset, base.rsplit('-', 1)[0] if mmsa else dataset, emotion,
+                hparams.model_name(dataset, emotion), metrics.metric_set(dataset, 'mmsa' if mmsa else 'authors'))
 
 
-def source_of(task):
-    """Which data file a task trains on: the dataset's (the paper's pickles), or 'mmsa-<dataset>'."""
-    task = base_of(task)
-    return task.rsplit('-', 1)[0] if task in MMSA_TASKS else dataset_of(task)
-
-
-def emotion_of(task):
-    return base_of(task) if base_of(task) in EMOTIONS else None
-
-
-def metric_set_of(task):
-    return metrics.metric_set(dataset_of(task), 'mmsa' if base_of(task) in MMSA_TASKS else 'authors')
-
-
-def read_metrics(path, task):
-    """{key: value} of the task's test metrics in its log (MMSA's sets: the whole printed block, whose two
-    'MAE on test set is' lines a line-by-line search would confuse)."""
-    name = metric_set_of(task)
-    if name in LOG_LINES:
-        return read_log(path, LOG_LINES[name])
-    with open(path) as f:
-        return metrics.parse_results(name, f.read())
-
-
-def log_name(task):
-    return 'train_{}.txt'.format(hparams.model_name(dataset_of(task), emotion_of(task)))
-
-
-def read_log(path, lines):
-    """{key: float} of the lines `key, format` found in the log at path (first occurrence of each)."""
-    values = {}
-    with open(path) as f:
-        text = f.read()
-    for key, line in lines:
-        pattern = '^' + re.escape(line).replace(re.escape('{}'), r'(\S+)') + '$'
-        found = re.search(pattern, text, flags=re.MULTILINE)
-        if found:
-            values[key] = float(found.group(1))
-    return values
+INFO = {task: describe(task) for task in TASKS}
 
 
 # ---------------------------------------------------------------- what to run
@@ -158,7 +110,7 @@ def parse_only(text):
         elif item == 'mmsa':
             parts.extend(MMSA_TASKS)
         elif item in MMSA_SOURCES:
-            parts.extend(t for t in MMSA_TASKS if source_of(t) == item)
+            parts.extend(t for t in MMSA_TASKS if INFO[t].source == item)
         elif item == 'robustness':  # the study's LMF tasks, TFN and the subsets, then their evaluation
             parts.extend(robustness.STUDY + STUDY_TASKS + ('robustness',))
         elif item in PARTS:
@@ -172,30 +124,26 @@ def parse_only(text):
 
 
 def task_hparams(task, quick):
+    """A task's settings, resolved as train.py resolves them (hparams.resolve) before its file is read."""
     base, model, modalities = robustness.split_task(task)
-    if base in MMSA_TASKS:
-        hp = dict(hparams.published_hparams(dataset_of(task), layout='mmsa'), recipe=base.rsplit('-', 1)[1])
-    else:
-        hp = hparams.published_hparams(dataset_of(task), emotion_of(task))
-    if task != base:  # a robustness-study run: TFN (its settings) or LMF on some modalities
-        hp = hparams.fusion_hparams(hp, model, modalities)
-    if quick:
-        hp.update(epochs=QUICK_EPOCHS, patience=QUICK_EPOCHS)
-    return hp
+    recipe = base.rsplit('-', 1)[1] if base in MMSA_TASKS else None
+    flags = dict(epochs=QUICK_EPOCHS, patience=QUICK_EPOCHS) if quick else None
+    return hparams.resolve(INFO[task].dataset, INFO[task].emotion, layout=recipe and 'mmsa', recipe=recipe,
+                           model=model, modalities=modalities, flags=flags)
 
 
 def plan(parts, seeds, ranks, quick):
-    """The training runs of `parts`: a list of (task, rank, seed, hyperparameters), in the order they train
-    (the rank study right after CMU-MOSI's own runs, which it shares at the published rank)."""
+    """The training runs of `parts`: a list of (task, rank, seed, settings), in the order they train (the rank
+    study right after CMU-MOSI's own runs, which it shares at the published rank). TFN has no rank: rank 0."""
     runs = []
     for task in TASKS:
         study = task == RANK_TASK and 'rank' in parts
         if task not in parts and not study:
             continue
-        if task != base_of(task) and base_of(task) not in robustness.study_bases(quick):
+        if task != INFO[task].base and INFO[task].base not in robustness.study_bases(quick):
             continue  # --quick studies robustness on one file
         hp = task_hparams(task, quick)
-        task_ranks = [hp.get('rank', 0)] if task in parts else []  # TFN has no rank: rank_0
+        task_ranks = [hp.get('rank', 0)] if task in parts else []
         if study:
             task_ranks += [r for r in ranks if r not in task_ranks]
         for rank in task_ranks:
@@ -209,16 +157,13 @@ def run_dir(out, task, data_id, rank, seed):
     return os.path.join(out, 'runs', task, data_id, 'rank_{}'.format(rank), 'seed_{}'.format(seed))
 
 
+def locate(out, runs, data_ids):
+    """plan()'s runs as (task, rank, seed, settings, folder); data_ids: {source: the folder name of its file}."""
+    return [(task, rank, seed, hp, run_dir(out, task, data_ids[INFO[task].source], rank, seed))
+            for task, rank, seed, hp in runs]
+
+
 # ---------------------------------------------------------------- data
-
-def needed_sources(parts):
-    """The data files `parts` train on (see source_of), in table order."""
-    sources = []
-    for task in TASKS:
-        if (task in parts or (task == RANK_TASK and 'rank' in parts)) and source_of(task) not in sources:
-            sources.append(source_of(task))
-    return sources
-
 
 def quick_data(out, sources):
     """Tiny SYNTHETIC files of `sources` under <out>/data (made once; the same bytes every time)."""
@@ -228,7 +173,7 @@ def quick_data(out, sources):
     for source in sources:
         path = os.path.join(out, 'data', '{}_quick.pkl'.format(source))
         if not os.path.isfile(path):
-            with contextlib.redirect_stdout(open(os.devnull, 'w')):
+            with open(os.devnull, 'w') as null, contextlib.redirect_stdout(null):
                 if source in MMSA_SOURCES:  # short time axes too: the text LSTM dominates the time
                     dataset = source.split('-', 1)[1]
                     common.write_pickle_atomic(path, mmsa.make_sample_data(dataset, sizes=QUICK_SIZES,
@@ -239,45 +184,36 @@ def quick_data(out, sources):
     return paths
 
 
-def real_path(source):
-    import data
-    from data import mmsa
-    return mmsa.REAL_PATHS[source.split('-', 1)[1]] if source in MMSA_SOURCES else data.module(source).REAL_PATH
-
-
-@functools.lru_cache(maxsize=None)
-def fingerprint(path):
-    """sha256 of a data file: a run recorded on other data is not a finished run of this one."""
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for block in iter(lambda: f.read(1 << 22), b''):
-            digest.update(block)
-    return digest.hexdigest()
-
-
-def data_paths(parts, quick, out):
+def data_paths(sources, quick, out):
     """{source: data file}: the real file where present, else the sample (generated on first use)."""
     from data import mmsa
     if quick:
-        return quick_data(out, needed_sources(parts))
+        return quick_data(out, sources)
     return {s: mmsa.default_path(s.split('-', 1)[1]) if s in MMSA_SOURCES else engine.default_data_path(None, s)
-            for s in needed_sources(parts)}
+            for s in sources}
+
+
+def is_synthetic(path, source):
+    import data
+    from data import mmsa
+    real = mmsa.REAL_PATHS[source.split('-', 1)[1]] if source in MMSA_SOURCES else data.module(source).REAL_PATH
+    return os.path.abspath(path) != os.path.abspath(real)
 
 
 def data_id(path):
     """The folder name of a data file's runs: its name and the start of its sha256."""
-    return '{}-{}'.format(os.path.splitext(os.path.basename(path))[0], fingerprint(path)[:10])
+    return '{}-{}'.format(os.path.splitext(os.path.basename(path))[0], records.sha256(path)[:10])
 
 
 def recorded_data_ids(out):
     """{source: the data folder with the most recorded runs (ties: the newest)} for --tables_only."""
     counts = {}
-    for record in glob.glob(os.path.join(out, 'runs', '*', '*', 'rank_*', 'seed_*', 'run.json')):
+    for record in glob.glob(os.path.join(out, 'runs', '*', '*', 'rank_*', 'seed_*', 'train_*.json')):
         parts = record.split(os.sep)
         task, folder = parts[-5], parts[-4]
         if task in TASKS:
-            count, newest = counts.get((source_of(task), folder), (0, 0.0))
-            counts[source_of(task), folder] = (count + 1, max(newest, os.path.getmtime(record)))
+            count, newest = counts.get((INFO[task].source, folder), (0, 0.0))
+            counts[INFO[task].source, folder] = (count + 1, max(newest, os.path.getmtime(record)))
     best = {}
     for (dataset, folder), rank in counts.items():
         if dataset not in best or rank > counts[dataset, best[dataset]]:
@@ -285,40 +221,25 @@ def recorded_data_ids(out):
     return best
 
 
-def is_synthetic(path, source):
-    return os.path.abspath(path) != os.path.abspath(real_path(source))
+# ---------------------------------------------------------------- runs
 
-
-# ---------------------------------------------------------------- records
-
-def record_of(directory):
-    try:
-        with open(os.path.join(directory, 'run.json')) as f:
-            return json.load(f)
-    except (OSError, ValueError):
-        return None
-
-
-def write_json(path, obj):
-    with safe_io.atomic_write(path) as f:
-        json.dump(obj, f, indent=1, sort_keys=True)
-
-
-def setting_of(hp, data_path, source):
-    return dict(hparams={k: hp[k] for k in sorted(hp)}, data=data_path, data_sha256=fingerprint(data_path),
-                synthetic=is_synthetic(data_path, source))
+def record_of(directory, task):
+    """The run record engine.train_and_test wrote beside the run's log, or None."""
+    return records.read(os.path.join(directory, 'train_{}.json'.format(INFO[task].name)))
 
 
 def recorded(record, hp):
-    """A record of a run with these hyperparameters (its log holds the results)."""
-    return record is not None and record['setting']['hparams'] == {k: hp[k] for k in sorted(hp)}
+    """Whether a run record is of the planned settings hp: its settings are hp's, plus what the file decided
+    (DATA_DECIDED) where hp, planned before the file is read, has no value."""
+    return record is not None and {k: v for k, v in record['settings'].items()
+                                   if k in hp or k not in DATA_DECIDED} == hp
 
 
-def trained(directory, task, hp):
-    """The run is recorded with these hyperparameters, its log and its checkpoint: a rerun skips it."""
-    name = hparams.model_name(dataset_of(task), emotion_of(task))
-    return (recorded(record_of(directory), hp) and os.path.isfile(os.path.join(directory, log_name(task)))
-            and os.path.isfile(os.path.join(directory, name + '.pdparams')))
+def trained(run):
+    """The run is recorded with its planned settings, beside its log and checkpoint: a rerun skips it."""
+    task, _, _, hp, directory = run
+    files = ('train_{}.txt'.format(INFO[task].name), INFO[task].name + '.pdparams')
+    return recorded(record_of(directory, task), hp) and all(os.path.isfile(os.path.join(directory, f)) for f in files)
 
 
 @contextlib.contextmanager
@@ -342,58 +263,55 @@ def exclusive(out):
 
 class Loader:
     """The splits of the task being trained, loaded once for all its seeds and ranks."""
-
-    def __init__(self):
-        self.key, self.sets = None, None
+    key = sets = None
 
     def get(self, hp, path):
-        """(splits, hp with what the file decides: its output_dim and seq_len, which the checkpoint records
-        for export; the run's recorded setting stays hp's)."""
-        key = (hp['dataset'], hp.get('emotion'), path)
-        if key != self.key:
-            self.key, self.sets = None, None  # free the previous task's arrays first
-            sets, loaded = engine.load_for_training(hp, path, verbose=False)
-            self.sets = sets, {k: loaded[k] for k in ('output_dim', 'seq_len')}
-            self.key = key
-        sets, decided = self.sets
-        return sets, dict(hp, **decided)
+        """(splits, hp with what the file decides (DATA_DECIDED), which the record and the checkpoint hold)."""
+        if (hp['dataset'], hp.get('emotion'), path) != self.key:
+            self.key = self.sets = None  # free the previous task's arrays first
+            self.sets = engine.load_for_training(hp, path, verbose=False)[0]
+            self.key = (hp['dataset'], hp.get('emotion'), path)
+        return self.sets, hparams.with_data(hp, self.sets[0], path)
 
 
-def train_run(task, hp, data_path, directory, loader):
-    """Train one run into `directory` (emptied first); run.json is written last. Returns the record."""
-    if os.path.isdir(directory):  # killed before its run.json, or recorded with other hyperparameters
+def train_run(run, data_path, loader):
+    """Train one run into its folder (emptied first: killed before its record, or recorded with other settings);
+    the engine writes the record last. Returns the record."""
+    task, _, _, hp, directory = run
+    if os.path.isdir(directory):
         shutil.rmtree(directory)
     os.makedirs(directory)
-    sets, hp_with_outputs = loader.get(hp, data_path)
-    start = time.perf_counter()
-    status = 'finished'
-    with contextlib.redirect_stdout(open(os.devnull, 'w')):
+    sets, hp_of_file = loader.get(hp, data_path)
+    with open(os.devnull, 'w') as null, contextlib.redirect_stdout(null):
         try:
-            engine.train_and_test(hp_with_outputs, data_path, directory, directory, sets=sets)
-        except engine.TrainingDiverged as err:
-            status = 'diverged'
-            with open(os.path.join(directory, log_name(task)), 'a') as log:
+            engine.train_and_test(hp_of_file, data_path, directory, directory, sets=sets)
+        except engine.TrainingDiverged as err:  # recorded as 'diverged'; the log says why, for people
+            with open(os.path.join(directory, 'train_{}.txt'.format(INFO[task].name)), 'a') as log:
                 log.write('Training diverged: {}\n'.format(err))
-    record = dict(status=status, seconds=round(time.perf_counter() - start, 2),
-                  setting=setting_of(hp, data_path, source_of(task)))
-    write_json(os.path.join(directory, 'run.json'), record)
-    return record
+    return record_of(directory, task)
 
 
-def evaluate_study(runs, paths, loader, quick):
-    """robustness.txt for every finished LMF and TFN run of the study that has none yet (from its checkpoint:
-    no retraining; written atomically, so an interrupted evaluation is redone, never half-read)."""
-    todo = [r for r in runs if robustness.perturbed(r[0]) and base_of(r[0]) in robustness.study_bases(quick)
-            and (record_of(r[4]) or {}).get('status') == 'finished' and not robustness.read_results(r[4])]
+def unevaluated(runs, quick):
+    """The runs the robustness study evaluates that have no robustness record yet: finished LMF and TFN runs on all
+    three modalities of a study file, at the rank its tables show (not CMU-MOSI's other ranks: the rank study's)."""
+    return [r for r in runs if robustness.perturbed(r[0]) and INFO[r[0]].base in robustness.study_bases(quick)
+            and r[1] == task_hparams(r[0], quick).get('rank', 0)
+            and (record_of(r[4], r[0]) or {}).get('status') == 'finished' and robustness.read_results(r[4]) is None]
+
+
+def evaluate_study(todo, paths, loader):
+    """Write the robustness record of each run of `todo` (unevaluated's), from its checkpoint: no retraining;
+    written atomically, so an interrupted evaluation is redone, never half-read."""
     for i, (task, rank, seed, hp, directory) in enumerate(todo):
         start = time.perf_counter()
-        sets, _ = loader.get(hp, paths[source_of(task)])
-        name = hparams.model_name(dataset_of(task), emotion_of(task))
-        robustness.evaluate_run(directory, os.path.join(directory, name + '.pdparams'), name, dataset_of(task),
-                                metric_set_of(task), sets)
+        sets, _ = loader.get(hp, paths[INFO[task].source])
+        robustness.evaluate_run(directory, os.path.join(directory, INFO[task].name + '.pdparams'), INFO[task].name,
+                                INFO[task].dataset, INFO[task].metric_set, sets)
         print('[robustness {}/{}] {} seed {}: {} conditions in {:.1f} s'.format(
             i + 1, len(todo), task, seed, len(robustness.conditions()), time.perf_counter() - start), flush=True)
 
+
+# ---------------------------------------------------------------- efficiency
 
 def efficiency_sizes(quick):
     return dict(batch=8, steps=2, repeats=1) if quick else dict(batch=64, steps=20, repeats=3)
@@ -406,35 +324,43 @@ def efficiency_setting(quick, device, threads):
                 paddle=paddle.__version__)
 
 
-def measure_efficiency(directory, setting):
-    """LMF against TFN at the paper's setting (benchmark.py's section 3), written as a log and run.json.
-    Measured in a temporary folder that replaces the old one at the end (Ctrl-C keeps the old one)."""
+def measure_efficiency(path, setting):
+    """LMF against TFN at the paper's setting (benchmark.py's section 3): parameters and training and inference
+    samples/s of each, recorded at path when measured (Ctrl-C keeps the previous record)."""
     import paddle
-    work = directory + '.tmp'
-    if os.path.isdir(work):
-        shutil.rmtree(work)
-    os.makedirs(work)
     start = time.perf_counter()
     paddle.seed(0)
     models = {kind: speed.fusion_model(kind) for kind in ('LMF', 'TFN')}
     values = {'lmf_params': speed.parameters(models['LMF']), 'tfn_params': speed.parameters(models['TFN'])}
     for train, name in ((True, 'train'), (False, 'infer')):
         speeds = speed.alternate({kind: (lambda m=m: speed.throughput(m, setting['batch'], setting['steps'], train))
-                                      for kind, m in models.items()}, setting['repeats'])
+                                  for kind, m in models.items()}, setting['repeats'])
         values['lmf_' + name], values['tfn_' + name] = (speed.median(speeds[k]) for k in ('LMF', 'TFN'))
-    with open(os.path.join(work, 'efficiency.txt'), 'w') as log:
-        log.write('{}: {} ({} cores), Paddle {}, {} CPU math threads\n'.format(
-            setting['device'].upper(), setting['cpu'], setting['cores'], setting['paddle'], setting['threads']))
-        log.write("Setting: the paper's (audio/video hidden 32, text out 64, rank 4, output 1), batch {batch}, "
-                  '{steps} steps, median of {repeats} alternating rounds\n'.format(**setting))
-        for key, line in EFFICIENCY_LINES:
-            log.write(line.format(values[key]) + '\n')
-    record = dict(status='finished', seconds=round(time.perf_counter() - start, 2), setting=setting)
-    write_json(os.path.join(work, 'run.json'), record)
-    if os.path.isdir(directory):
-        shutil.rmtree(directory)
-    os.replace(work, directory)
-    return record
+    records.write(path, dict(seconds=round(time.perf_counter() - start, 2), setting=setting, values=values),
+                  EFFICIENCY_FORMAT)
+
+
+def efficiency_table(out, quick):
+    """Table 3 and the paragraph under it, from the efficiency record if measured at this command's sizes."""
+    record = records.read(os.path.join(out, EFFICIENCY), EFFICIENCY_FORMAT)
+    if record is None or any(record['setting'].get(k) != v for k, v in efficiency_sizes(quick).items()):
+        return ['Not measured at these sizes yet: `{} --only efficiency`.'.format(
+            'python reproduce.py --quick' if quick else 'python reproduce.py'), '']
+    setting, device = record['setting'], record['setting']['device'].upper()
+    lines = ['| model | parameters | training samples/s | inference samples/s |', '|---|---|---|---|']
+    for who, v, where, params, rate in (('paper', PAPER['efficiency'], 'GPU', lambda n: '{:.1f} M'.format(n / 1e6),
+                                         '{:.2f}'), ('this run', record['values'], device, '{:,.0f}'.format, '{:.0f}')):
+        lines += ['| {}, {} ({}) | {} | {} | {} |'.format(who, m.upper(), where, params(v[m + '_params']),
+                                                         rate.format(v[m + '_train']), rate.format(v[m + '_infer']))
+                  for m in ('tfn', 'lmf')]
+        lines.append('| {}, LMF / TFN | 1/{:.1f} | {:.2f}x | {:.2f}x |'.format(
+            who, v['tfn_params'] / v['lmf_params'], v['lmf_train'] / v['tfn_train'], v['lmf_infer'] / v['tfn_infer']))
+    return lines + ['', 'Measured in `{}`. {}: {cpu} ({cores} cores), Paddle {paddle}, {threads} CPU math threads. '
+                    "Setting: the paper's (audio/video hidden 32, text out 64, rank 4, output 1), batch {batch}, "
+                    '{steps} steps, median of {repeats} alternating rounds. The paper measured on a GPU; compare the '
+                    "ratios, not the speeds. The paper's parameter counts (about 1.1 M and 12.5 M) do not follow from "
+                    "the setting it states; ours are of this repository's models at that setting (TFN with post-fusion "
+                    'width 128, `speed.fusion_model`).'.format(EFFICIENCY, device, **setting), '']
 
 
 # ---------------------------------------------------------------- progress
@@ -454,43 +380,41 @@ def minutes(seconds):
     return 'about {} left'.format('{:.0f} s'.format(seconds) if seconds < 90 else '{:.0f} min'.format(seconds / 60))
 
 
-def headline(task, record, directory):
+def headline(task, record):
+    """The run's first table column ('F1 81.2', 'MAE 1.344'), or its status if it did not finish."""
     if record['status'] != 'finished':
         return record['status']
-    key, title, percent = COLUMNS[metric_set_of(task)][0]
-    value = read_metrics(os.path.join(directory, log_name(task)), task).get(key)
-    return '{} {}'.format(title, 'missing' if value is None else published(value * (100 if percent else 1), percent))
+    key, title, percent = metrics.columns(INFO[task].metric_set)[0]
+    return '{} {}'.format(title, published(record['metrics'][key] * (100 if percent else 1), percent))
 
 
 # ---------------------------------------------------------------- tables
 
 def collect(out, runs, data_ids):
-    """{(task, rank): [metric values of each run with results]} and what else happened to each (task, rank),
-    read from the recorded logs of the data folder data_ids[dataset]."""
+    """From the records of `runs` on the data folders data_ids[source]: ({(task, rank): [test metrics of each
+    finished run]}, {(task, rank): dict(planned, diverged, synthetic: {bool}, seconds, robustness: [the
+    {condition: score} of each finished run evaluated by the study])}). A run recorded with other settings
+    counts as not run."""
     results, meta = {}, {}
     for task, rank, seed, hp in runs:
-        source = source_of(task)
-        entry = meta.setdefault((task, rank), dict(planned=0, diverged=0, broken=0, synthetic=set(), seconds=0.0))
+        entry = meta.setdefault((task, rank), dict(planned=0, diverged=0, synthetic=set(), seconds=0.0,
+                                                   robustness=[]))
         entry['planned'] += 1
-        if source not in data_ids:
+        if INFO[task].source not in data_ids:
             continue
-        directory = run_dir(out, task, data_ids[source], rank, seed)
-        record = record_of(directory)
+        directory = run_dir(out, task, data_ids[INFO[task].source], rank, seed)
+        record = record_of(directory, task)
         if not recorded(record, hp):
             continue
         entry['seconds'] += record['seconds']
-        entry['synthetic'].add(record['setting']['synthetic'])
-        if record['status'] == 'diverged':
+        entry['synthetic'].add(record['data']['synthetic'])
+        if record['status'] != 'finished':
             entry['diverged'] += 1
             continue
-        try:
-            values = read_metrics(os.path.join(directory, log_name(task)), task)
-        except OSError:
-            values = {}
-        if any(key not in values for key, _, _ in COLUMNS[metric_set_of(task)]):  # a log edited or cut short
-            entry['broken'] += 1
-            continue
-        results.setdefault((task, rank), []).append(values)
+        results.setdefault((task, rank), []).append(record['metrics'])
+        scores = robustness.read_results(directory)
+        if scores:
+            entry['robustness'].append(scores)
     return results, meta
 
 
@@ -515,33 +439,15 @@ def published(value, percent):
 
 
 def status_note(key, meta, results, name=None):
-    """Why some seeds of key = (task, rank) have no numbers (not trained yet, diverged, log damaged); nothing
-    when all have numbers or none was trained (the cell says 'not run')."""
-    entry = meta[key]
-    have = len(results.get(key, []))
-    if have == entry['planned'] or not (have or entry['diverged'] or entry['broken']):
+    """Why some seeds of key = (task, rank) have no numbers (diverged, not trained yet); nothing when all have
+    numbers or none was trained (the cell says 'not run')."""
+    entry, have = meta[key], len(results.get(key, []))
+    if have == entry['planned'] or not (have or entry['diverged']):
         return []
-    missing = entry['planned'] - have - entry['diverged'] - entry['broken']
-    why = [('{} diverged'.format(entry['diverged']), entry['diverged']), ('{} not run yet'.format(missing), missing),
-           ('{} with a damaged log'.format(entry['broken']), entry['broken'])]
+    missing = entry['planned'] - have - entry['diverged']
+    why = [('{} diverged'.format(entry['diverged']), entry['diverged']), ('{} not run yet'.format(missing), missing)]
     return ['{}: {} of {} seeds have results ({})'.format(
         name or key[0], have, entry['planned'], ', '.join(text for text, count in why if count))]
-
-
-def regression_table(dataset, results, meta, hp_rank):
-    key = (dataset, hp_rank)
-    cols = COLUMNS[dataset]
-    lines = ['| {} | {} |'.format(dataset_title(dataset), ' | '.join(title for _, title, _ in cols)),
-             '|---|' + '---|' * len(cols),
-             '| paper (LMF) | {} |'.format(' | '.join(published(PAPER[dataset][k], p) for k, _, p in cols))]
-    runs = results.get(key, [])
-    cells = [summary([r[k] for r in runs], p) if runs else 'not run' for k, _, p in cols]
-    lines.append('| {} | {} |'.format(repository_label(synthetic(meta, [key]), [len(runs)]), ' | '.join(cells)))
-    return lines, status_note(key, meta, results)
-
-
-def dataset_title(dataset):
-    return {'mosi': 'CMU-MOSI', 'pom': 'POM', 'iemocap': 'IEMOCAP'}[dataset]
 
 
 def repository_label(on_synthetic, counts):
@@ -551,99 +457,32 @@ def repository_label(on_synthetic, counts):
         ', SYNTHETIC data' if on_synthetic else '', '/'.join(str(c) for c in counts), '' if counts == [1] else 's')
 
 
-def iemocap_table(results, meta, ranks_of):
-    keys = [(e, ranks_of[e]) for e in EMOTIONS]
-    lines = ['| IEMOCAP F1 | {} |'.format(' | '.join(EMOTIONS)), '|---|' + '---|' * len(EMOTIONS),
-             '| paper (LMF) | {} |'.format(' | '.join(published(PAPER['iemocap'][e], True) for e in EMOTIONS)),
-             '| earlier Paddle port | {} |'.format(' | '.join(published(EARLIER_PORT['iemocap'][e], True)
-                                                             for e in EMOTIONS))]
-    cells = [summary([r['f1'] for r in results[k]], True) if results.get(k) else 'not run' for k in keys]
-    lines.append('| {} | {} |'.format(repository_label(synthetic(meta, keys), [len(results.get(k, [])) for k in keys]),
-                                      ' | '.join(cells)))
-    notes = [n for k in keys for n in status_note(k, meta, results)]
-    return lines, notes
-
-
-def mmsa_table(dataset, results, meta):
-    """MMSA's published LMF row of `dataset`, then ours under --recipe mmsa and under the default (x100, as MMSA's)."""
-    cols = COLUMNS[metrics.metric_set(dataset, 'mmsa')]
-    lines = ['| {} | {} |'.format(MMSA_TITLES[dataset], ' | '.join(title for _, title, _ in cols)),
-             '|---|' + '---|' * len(cols),
-             "| MMSA's published LMF (mean of 5 seeds) | {} |".format(
-                 ' | '.join('{:.2f}'.format(MMSA_PUBLISHED[dataset][k]) for k, _, _ in cols))]
+def table(head, columns, references, ours, results, meta, digits=None):
+    """A table's lines, then its notes. head and columns: the header's cells; references: (label, cells) rows of
+    published numbers; ours: (label prefix, [(key, metric, percent) per column]) rows, key = (task, rank)."""
+    lines = ['| {} | {} |'.format(head, ' | '.join(columns)), '|---|' + '---|' * len(columns)]
+    lines += ['| {} | {} |'.format(label, ' | '.join(cells)) for label, cells in references]
     notes = []
-    for recipe, label in (('mmsa', "--recipe mmsa (MMSA's training, both defects)"),
-                          ('ours', 'default (defects fixed)')):
-        key = ('mmsa-{}-{}'.format(dataset, recipe), hparams.published_hparams(dataset, layout='mmsa')['rank'])
-        runs = results.get(key, [])
-        cells = [summary([r[k] for r in runs], True, digits=2) if runs else 'not run' for k, _, _ in cols]
-        lines.append('| {}, {} | {} |'.format(label, repository_label(synthetic(meta, [key]), [len(runs)]),
-                                             ' | '.join(cells)))
-        notes += status_note(key, meta, results)
-    return lines, notes
+    for prefix, cells in ours:
+        keys = list(dict.fromkeys(key for key, _, _ in cells))
+        lines.append('| {}{} | {} |'.format(prefix, repository_label(
+            synthetic(meta, keys), [len(results.get(k, [])) for k in keys]), ' | '.join(
+            summary([r[m] for r in results[k]], p, digits) if results.get(k) else 'not run' for k, m, p in cells)))
+        notes += [n for k in keys for n in status_note(k, meta, results)]
+    return lines + [''] + incomplete(notes)
 
 
-MMSA_TITLES = {'mosi': 'CMU-MOSI (MMSA)', 'mosei': 'CMU-MOSEI (MMSA)', 'sims': 'CH-SIMS (MMSA)',
-               'simsv2': 'CH-SIMS v2 (MMSA)'}
-
-
-def finished_dirs(out, runs, data_ids):
-    """{(task, rank): the folders of its finished runs with these settings}."""
-    found = {}
-    for task, rank, seed, hp in runs:
-        if source_of(task) in data_ids:
-            directory = run_dir(out, task, data_ids[source_of(task)], rank, seed)
-            record = record_of(directory)
-            if recorded(record, hp) and record['status'] == 'finished':
-                found.setdefault((task, rank), []).append(directory)
-    return found
-
-
-def robustness_section(base, out, results, meta, ranks_of, seeds, dirs, quick):
-    """RESULTS.md's lines for one study file: robustness.txt of LMF's and TFN's runs (dirs: finished_dirs),
-    the subsets' clean scores from their logs."""
-    key = robustness.MAIN_METRIC[metric_set_of(base)][0]
-    runs = {}
-    for task in (base,) + robustness.study_tasks(base):
-        if robustness.perturbed(task):
-            found = [robustness.read_results(d) for d in dirs.get((task, ranks_of[task]), [])]
-            runs[task] = [r for r in found if r]
-        else:
-            runs[task] = [{'clean': values[key]} for values in results.get((task, ranks_of[task]), [])]
-    keys = [(t, ranks_of[t]) for t in (base,) + robustness.study_tasks(base) if (t, ranks_of[t]) in meta]
+def robustness_section(base, out, results, meta, key_of, seeds, quick):
+    """RESULTS.md's lines for one study file: the robustness records of LMF's and TFN's runs, the subsets'
+    clean scores from their run records."""
+    metric = robustness.MAIN_METRIC[INFO[base].metric_set]
+    keys = [key_of[t] for t in (base,) + robustness.study_tasks(base) if key_of[t] in meta]
+    runs = {t: meta[t, r]['robustness'] if robustness.perturbed(t) else
+            [{'clean': values[metric]} for values in results.get((t, r), [])] for t, r in keys}
     not_run = ('Not part of `--quick`: `python reproduce.py --only robustness`.' if quick
                else 'Not run yet: `python reproduce.py --only robustness`.')
     return robustness.section(base, runs, summary, os.path.join(out, 'robustness_{}.png'.format(base)),
                               synthetic(meta, keys), seeds, not_run)
-
-
-def efficiency_table(out, quick):
-    """Table 3 from runs/efficiency/efficiency.txt if it was measured at this command's sizes, and
-    (machine line, setting line) of that log."""
-    path = os.path.join(out, 'runs', 'efficiency', 'efficiency.txt')
-    record = record_of(os.path.dirname(path))
-    sizes = efficiency_sizes(quick)
-    if record is None or any(record['setting'].get(k) != v for k, v in sizes.items()):
-        return ['Not measured at these sizes yet: `{} --only efficiency`.'.format(
-            'python reproduce.py --quick' if quick else 'python reproduce.py')], None
-    values = read_log(path, EFFICIENCY_LINES)
-    with open(path) as f:
-        machine_line, setting_line = f.readline().strip(), f.readline().strip()
-    device = record['setting'].get('device', 'cpu').upper()
-    p = PAPER['efficiency']
-    lines = ['| model | parameters | training samples/s | inference samples/s |', '|---|---|---|---|',
-             '| paper, TFN (GPU) | {:.1f} M | {:.2f} | {:.2f} |'.format(p['tfn_params'] / 1e6, p['tfn_train'], p['tfn_infer']),
-             '| paper, LMF (GPU) | {:.1f} M | {:.2f} | {:.2f} |'.format(p['lmf_params'] / 1e6, p['lmf_train'], p['lmf_infer']),
-             '| paper, LMF / TFN | 1/{:.1f} | {:.2f}x | {:.2f}x |'.format(
-                 p['tfn_params'] / p['lmf_params'], p['lmf_train'] / p['tfn_train'], p['lmf_infer'] / p['tfn_infer']),
-             '| this run, TFN ({}) | {:,.0f} | {:.0f} | {:.0f} |'.format(device, values['tfn_params'],
-                                                                    values['tfn_train'], values['tfn_infer']),
-             '| this run, LMF ({}) | {:,.0f} | {:.0f} | {:.0f} |'.format(device, values['lmf_params'],
-                                                                    values['lmf_train'], values['lmf_infer']),
-             '| this run, LMF / TFN | 1/{:.1f} | {:.2f}x | {:.2f}x |'.format(
-                 values['tfn_params'] / values['lmf_params'], values['lmf_train'] / values['tfn_train'],
-                 values['lmf_infer'] / values['tfn_infer'])]
-    return lines, (machine_line, setting_line)
 
 
 def rank_points(results, ranks, metric):
@@ -693,14 +532,16 @@ def command_of(seeds, ranks, quick):
     return ' '.join(words)
 
 
+def incomplete(notes):
+    return ['Incomplete: ' + '; '.join(notes) + '.', ''] if notes else []
+
+
 def write_results(out, seeds, ranks, quick, data_ids):
-    """RESULTS.md (and the rank figure) from every recorded run of these settings on data_ids[dataset]."""
-    command = command_of(seeds, ranks, quick)
-    every = plan(PARTS, seeds, ranks, quick)
-    results, meta = collect(out, every, data_ids)
-    ranks_of = {t: task_hparams(t, quick).get('rank', 0) for t in TASKS}
+    """RESULTS.md (and the figures) from the records of every planned run of these settings on data_ids[source]."""
+    results, meta = collect(out, plan(PARTS, seeds, ranks, quick), data_ids)
+    key_of = {t: (t, task_hparams(t, quick).get('rank', 0)) for t in TASKS}  # a table's runs: the published rank
     rank_keys = [(RANK_TASK, r) for r in ranks]
-    text = ['# Results of `{}`'.format(command), '']
+    text = ['# Results of `{}`'.format(command_of(seeds, ranks, quick)), '']
     if quick:
         text += ['**--quick: tiny SYNTHETIC files and {} epochs. These numbers only show that the chain works; they '
                  'measure nothing.**'.format(QUICK_EPOCHS), '']
@@ -712,25 +553,23 @@ def write_results(out, seeds, ranks, quick, data_ids):
              'are the earlier Paddle port\'s per emotion; CMU-MOSI\'s hidden sizes and rank are the paper\'s and '
              'the rest our choice from the authors\' grid (they lost theirs); POM trains one model for all 16 traits '
              'with the authors\' Confidence row (they published a row per trait). Each number is read from a run '
-             'log under `runs/<task>/<data file>-<sha256 prefix>/rank_<r>/seed_<s>/`.', '']
+             'record (`train_<name>.json`, beside its log) under '
+             '`runs/<task>/<data file>-<sha256 prefix>/rank_<r>/seed_<s>/`.', '']
     text += ['## Table 1: CMU-MOSI and POM', '']
     for dataset in ('mosi', 'pom'):
-        lines, notes = regression_table(dataset, results, meta, ranks_of[dataset])
-        text += lines + [''] + (['Incomplete: ' + '; '.join(notes) + '.', ''] if notes else [])
+        cols = metrics.columns(dataset)
+        text += table(TITLES[dataset], [title for _, title, _ in cols],
+                      [('paper (LMF)', [published(PAPER[dataset][k], p) for k, _, p in cols])],
+                      [('', [(key_of[dataset], k, p) for k, _, p in cols])], results, meta)
     text += ['CMU-MOSI as in the authors\' `train_mosi.py`: Acc-2 is sign agreement with 0 counted positive, F1 its '
              'weighted F1, Acc-7 the rounded prediction equal to the rounded label (not clipped). POM: means over the '
              'traits of MAE, Pearson correlation and rounded accuracy; the run logs hold the per-trait table.', '']
     text += ['## Table 2: IEMOCAP, F1 per emotion', '']
-    lines, notes = iemocap_table(results, meta, ranks_of)
-    text += lines + [''] + (['Incomplete: ' + '; '.join(notes) + '.', ''] if notes else [])
-    text += ['## Table 3: efficiency, LMF against TFN', '']
-    lines, machine = efficiency_table(out, quick)
-    text += lines + ['']
-    if machine:
-        text += ['Measured in `runs/efficiency/efficiency.txt`. {} {} The paper measured on a GPU; compare the '
-                 'ratios, not the speeds. The paper\'s parameter counts (about 1.1 M and 12.5 M) do not follow from '
-                 'the setting it states; ours are of this repository\'s models at that setting (TFN with post-fusion '
-                 'width 128, `speed.fusion_model`).'.format(machine[0] + '.', machine[1] + '.'), '']
+    references = (('paper (LMF)', PAPER), ('earlier Paddle port', EARLIER_PORT))
+    text += table('IEMOCAP F1', EMOTIONS, [(label, [published(numbers['iemocap'][e], True) for e in EMOTIONS])
+                                           for label, numbers in references],
+                  [('', [(key_of[e], 'f1', True) for e in EMOTIONS])], results, meta)
+    text += ['## Table 3: efficiency, LMF against TFN', ''] + efficiency_table(out, quick)
     text += ['## Rank study: CMU-MOSI against rank', '']
     xs, _, _ = rank_points(results, ranks, 'mae')
     on_synthetic = synthetic(meta, rank_keys)
@@ -744,8 +583,7 @@ def write_results(out, seeds, ranks, quick, data_ids):
             runs = results.get((RANK_TASK, rank), [])
             cells = [summary([r[k] for r in runs], False) if runs else 'no results' for k in ('mae', 'corr')]
             text.append('| {} | {} | {} | {} |'.format(rank, len(runs), *cells))
-        notes = [n for k in rank_keys for n in status_note(k, meta, results, 'rank {}'.format(k[1]))]
-        text += [''] + (['Incomplete: ' + '; '.join(notes) + '.', ''] if notes else [])
+        text += [''] + incomplete([n for k in rank_keys for n in status_note(k, meta, results, 'rank {}'.format(k[1]))])
         text += ['Hyperparameters: CMU-MOSI\'s with only the rank changed.', '']
     else:
         text += ['Not run yet: `python reproduce.py{} --only rank`.'.format(' --quick' if quick else ''), '']
@@ -756,12 +594,15 @@ def write_results(out, seeds, ranks, quick, data_ids):
              'the default fixes both. Every value x100, as MMSA\'s table (MAE and Corr too); MMSA computes its '
              'metrics as `metrics.py` does.', '']
     for dataset in hparams.MMSA_DATASETS:
-        lines, notes = mmsa_table(dataset, results, meta)
-        text += lines + [''] + (['Incomplete: ' + '; '.join(notes) + '.', ''] if notes else [])
+        cols = metrics.columns(metrics.metric_set(dataset, 'mmsa'))
+        text += table(MMSA_TITLES[dataset], [title for _, title, _ in cols],
+                      [("MMSA's published LMF (mean of 5 seeds)", ['{:.2f}'.format(MMSA_PUBLISHED[dataset][k])
+                                                                   for k, _, _ in cols])],
+                      [(label + ', ', [(key_of['mmsa-{}-{}'.format(dataset, recipe)], k, True) for k, _, _ in cols])
+                       for recipe, label in MMSA_ROWS], results, meta, digits=2)
     text += robustness.HEADING
-    dirs = finished_dirs(out, every, data_ids)
     for base in robustness.STUDY:
-        text += robustness_section(base, out, results, meta, ranks_of, seeds, dirs, quick)
+        text += robustness_section(base, out, results, meta, key_of, seeds, quick)
     seconds = sum(m['seconds'] for m in meta.values())
     text += ['Training time of the recorded runs: {:.1f} min in total.'.format(seconds / 60)]
     path = os.path.join(out, 'RESULTS.md')
@@ -827,42 +668,42 @@ def main(argv=None):
 
 def train_and_write(out, parts, seeds, ranks, args):
     device = utils.setup_device(args.device, args.cpu_threads)
-    paths = data_paths(parts, args.quick, out)
-    data_ids = {d: data_id(p) for d, p in paths.items()}
-    runs = [(task, rank, seed, hp, run_dir(out, task, data_ids[source_of(task)], rank, seed))
-            for task, rank, seed, hp in plan(parts, seeds, ranks, args.quick)]
-    todo = [r for r in runs if not trained(r[4], r[0], r[3])]
+    runs = plan(parts, seeds, ranks, args.quick)
+    paths = data_paths(list(dict.fromkeys(INFO[r[0]].source for r in runs)), args.quick, out)
+    data_ids = {source: data_id(path) for source, path in paths.items()}
+    runs = locate(out, runs, data_ids)
+    todo = [r for r in runs if not trained(r)]
     effort = efficiency_setting(args.quick, device, args.cpu_threads or utils.default_cpu_threads())
-    eff_dir = os.path.join(out, 'runs', 'efficiency')
-    eff_record = record_of(eff_dir)
-    measure = 'efficiency' in parts and (eff_record is None or eff_record['setting'] != effort)
+    measured = records.read(os.path.join(out, EFFICIENCY), EFFICIENCY_FORMAT)
+    measure = 'efficiency' in parts and (measured is None or measured['setting'] != effort)
     for source, path in sorted(paths.items()):
         print('{}: {}{}'.format(source, path, ' (SYNTHETIC)' if is_synthetic(path, source) else ''))
     print('{} training runs: {} recorded, {} to train{}'.format(
         len(runs), len(runs) - len(todo), len(todo), '; then the efficiency measurement' if measure else ''))
     seconds_by_task = {}
     for task, _, _, hp, directory in runs:
-        record = record_of(directory)
+        record = record_of(directory, task)
         if recorded(record, hp):
             seconds_by_task.setdefault(task, []).append(record['seconds'])
     loader = Loader()
     try:
         if 'robustness' in parts:  # runs trained before (or by another part) that the study has not evaluated
-            evaluate_study([r for r in runs if r not in todo], paths, loader, args.quick)
-        for i, (task, rank, seed, hp, directory) in enumerate(todo):
-            record = train_run(task, hp, paths[source_of(task)], directory, loader)
+            evaluate_study(unevaluated([r for r in runs if r not in todo], args.quick), paths, loader)
+        for i, run in enumerate(todo):
+            task, rank, seed = run[:3]
+            record = train_run(run, paths[INFO[task].source], loader)
             seconds_by_task.setdefault(task, []).append(record['seconds'])
             if 'robustness' in parts:  # evaluated as soon as trained: an interrupted study keeps what it measured
-                evaluate_study([todo[i]], paths, loader, args.quick)
+                evaluate_study(unevaluated([run], args.quick), paths, loader)
             left = [r[0] for r in todo[i + 1:]]
             print('[{}/{}] {} rank {} seed {}: {} in {:.1f} s | {} left, {}'.format(
-                len(runs) - len(todo) + i + 1, len(runs), task, rank, seed, headline(task, record, directory),
+                len(runs) - len(todo) + i + 1, len(runs), task, rank, seed, headline(task, record),
                 record['seconds'], len(left), minutes(eta(left, seconds_by_task))), flush=True)
         if measure:
             print('measuring LMF against TFN ...', flush=True)
-            measure_efficiency(eff_dir, effort)
+            measure_efficiency(os.path.join(out, EFFICIENCY), effort)
     except KeyboardInterrupt:
-        done = sum(trained(r[4], r[0], r[3]) for r in runs)
+        done = sum(trained(r) for r in runs)
         print('\ninterrupted{}: {} of {} training runs are recorded in {}; the same command finishes the '
               'rest'.format(' while measuring LMF against TFN' if done == len(runs) else '', done, len(runs),
                             os.path.join(out, 'runs')), file=sys.stderr, flush=True)

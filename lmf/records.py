@@ -9,6 +9,8 @@ never from the log's text (the log keeps the seed's format, for people). A recor
      "data": {"path": ..., "sha256": ..., "synthetic": true},
      "metrics": {...},                        # every test metric (metrics.METRICS' keys; POM: per trait too)
      "best_valid_loss": ..., "test_loss": ...}
+
+write and read take the format of other records too (reproduce.py's robustness and efficiency records).
 """
 import functools
 import hashlib
@@ -45,18 +47,19 @@ def data_identity(path, synthetic):
     return dict(path=path, sha256=sha256(path), synthetic=bool(synthetic))
 
 
-def write(path, record):
-    """Write a record atomically (a reader never sees half of one)."""
+def write(path, record, kind=FORMAT):
+    """Write a record of format `kind` atomically (a reader never sees half of one)."""
     with atomic_write(path) as f:
-        json.dump(dict(record, format=FORMAT), f, indent=1, sort_keys=True)
+        json.dump(dict(record, format=kind), f, indent=1, sort_keys=True)
         f.write('\n')
 
 
-def read(path):
-    """The record at path, or None where there is none or it is not one (cut short, another format)."""
+def read(path, kind=FORMAT):
+    """The record of format `kind` at path, or None where there is none or it is not one (cut short, another
+    format)."""
     try:
         with open(path) as f:
             record = json.load(f)
     except (OSError, ValueError):
         return None
-    return record if isinstance(record, dict) and record.get('format') == FORMAT else None
+    return record if isinstance(record, dict) and record.get('format') == kind else None

@@ -19,10 +19,8 @@ import os
 
 import numpy as np
 
-from lmf import hparams
-from lmf import engine
-from lmf import checkpoints
-from safe_io import UserError
+from lmf import checkpoints, engine, hparams, records
+from safe_io import UserError, atomic_write
 
 MODALITIES = hparams.MODALITIES
 NOISE_TARGETS = MODALITIES + ('all',)
@@ -149,20 +147,20 @@ def from_args(args):
 # For each of STUDY's data files: LMF and TFN on all three modalities, each checkpoint evaluated clean, at
 # noise levels 0.1 .. 0.9 on each modality and on all together, and with each modality missing; and LMF
 # trained on every non-empty subset of the modalities (the ablation). reproduce.py plans and trains the
-# runs (resumable, like its other tasks); this module names them, evaluates a trained run into
-# robustness.txt beside its log, and turns the recorded files into RESULTS.md's tables and figures.
+# runs (resumable, like its other tasks); this module names them, evaluates a trained run into its robustness
+# record beside its run record, and turns the records into RESULTS.md's tables and figures.
 
 LEVELS = tuple(round(0.1 * i, 1) for i in range(10))  # MultiBench's 10 levels
 STUDY = ('happy', 'mosi', 'mmsa-mosi-ours')  # the LMF task of each file (reproduce.py's task names)
 QUICK_STUDY = ('happy',)  # reproduce.py --quick: one file, so that it stays a matter of seconds
 STUDY_TITLES = {'happy': 'IEMOCAP happy', 'mosi': 'CMU-MOSI', 'mmsa-mosi-ours': "CMU-MOSI, MMSA's layout"}
 # The score of each curve: the metric set's accuracy-like main metric (higher is better, so the area is too).
-MAIN_METRIC = {'iemocap': ('f1', 'F1'), 'mosi': ('binary_acc', 'Acc-2'), 'mmsa_mosi': ('Non0_acc_2', 'Non0_acc_2')}
+MAIN_METRIC = {'iemocap': 'f1', 'mosi': 'binary_acc', 'mmsa_mosi': 'Non0_acc_2'}
 SUBSETS = tuple(','.join(m for m in MODALITIES if m in combo) for combo in
                 (('audio',), ('video',), ('text',), ('audio', 'video'), ('audio', 'text'), ('video', 'text'),
                  MODALITIES))
-RESULT_FILE = 'robustness.txt'
-RESULT_LINE = 'Robustness {}: {}'  # condition, score
+RESULT_FILE = 'robustness.json'  # {"format": FORMAT, "metric": the MAIN_METRIC key, "scores": {condition: score}}
+FORMAT = 'lmf-robustness-v1'
 
 
 def study_bases(quick):
@@ -198,7 +196,7 @@ def perturbed(task):
 
 
 def conditions():
-    """(name, Perturbation) in the order robustness.txt lists them."""
+    """(name, Perturbation) of every condition: clean, each noise target at each level, each modality missing."""
     out = [('clean', Perturbation())]
     for target in NOISE_TARGETS:
         out += [('noise {} {:g}'.format(target, level), Perturbation(None, level, target)) for level in LEVELS[1:]]
@@ -207,30 +205,21 @@ def conditions():
 
 
 def evaluate_run(directory, checkpoint, name, dataset, metric_set, sets):
-    """Evaluate a trained run's checkpoint under every condition; write <directory>/robustness.txt
-    atomically (one 'Robustness <condition>: <score>' line each). sets: (train, valid, test, dims)."""
-    from safe_io import atomic_write
+    """Evaluate a trained run's checkpoint under every condition (perturbation seed 0) and write its robustness
+    record <directory>/robustness.json atomically. sets: (train, valid, test, dims) of the run's file."""
     model, _, _ = checkpoints.model_from_checkpoint(checkpoint, name, dataset=dataset)
-    key = MAIN_METRIC[metric_set][0]
     train_set, _, test_set, _ = sets
-    lines = ['Main metric: {} of the test split; noise and missing as test.py --noise / --missing, seed 0'.format(
-        MAIN_METRIC[metric_set][1])]
     train_std = {m: feature_std(getattr(train_set, m)) for m in MODALITIES}  # once, not per condition
-    for condition, perturbation in conditions():
-        score = engine.evaluate(model, perturbation.apply(test_set, train_set, train_std), metrics_for=metric_set)[key]
-        lines.append(RESULT_LINE.format(condition, score))
-    with atomic_write(os.path.join(directory, RESULT_FILE)) as f:
-        f.write('\n'.join(lines) + '\n')
+    scores = {condition: float(engine.evaluate(model, perturbation.apply(test_set, train_set, train_std),
+                                               metrics_for=metric_set)[MAIN_METRIC[metric_set]])
+              for condition, perturbation in conditions()}
+    records.write(os.path.join(directory, RESULT_FILE), dict(metric=MAIN_METRIC[metric_set], scores=scores), FORMAT)
 
 
 def read_results(directory):
-    """{condition: score} of a run's robustness.txt ({} if it has none)."""
-    import re
-    path = os.path.join(directory, RESULT_FILE)
-    if not os.path.isfile(path):
-        return {}
-    with open(path) as f:
-        return {m.group(1): float(m.group(2)) for m in re.finditer(r'^Robustness (.+): (\S+)$', f.read(), re.M)}
+    """{condition: score} of a run's robustness record (None if it has none)."""
+    record = records.read(os.path.join(directory, RESULT_FILE), FORMAT)
+    return record and record['scores']
 
 
 def curve(results, model, target):
@@ -293,7 +282,6 @@ def draw(results, path, title, seeds):
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    from safe_io import atomic_write
     fig, axes = plt.subplots(1, len(NOISE_TARGETS), figsize=(13, 3.2), sharey=True)
     for ax, target in zip(axes, NOISE_TARGETS):
         for model, colour in (('LMF', 'tab:blue'), ('TFN', 'tab:orange')):
