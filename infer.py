@@ -124,11 +124,9 @@ def main(argv=None):
     perturbation = robustness.from_args(args)
     if args.cpu_threads is None and args.batch_size >= 1:
         args.cpu_threads = deploy.default_cpu_threads(args.batch_size)
-    for flag in ('batch_size', 'cpu_threads'):
-        if getattr(args, flag) < 1:
-            raise utils.UserError('--{} must be >= 1, got {}'.format(flag, getattr(args, flag)))
-    if args.warmup < 0:
-        raise utils.UserError('--warmup must be >= 0, got {}'.format(args.warmup))
+    for flag, low in (('batch_size', 1), ('cpu_threads', 1), ('warmup', 0)):
+        if getattr(args, flag) < low:
+            raise utils.UserError('--{} must be >= {}, got {}'.format(flag, low, getattr(args, flag)))
     regression = dataset in hparams.REGRESSION
     output_dir = args.output_dir or ('out_pred' if regression else 'out_prob')
 

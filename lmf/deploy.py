@@ -37,8 +37,8 @@ def default_cpu_threads(batch_size):
 
 
 def model_files(model_dir):
-    """(program inference.json, weights inference.pdiparams, info inference_info.json) of an export folder."""
-    return tuple(os.path.join(model_dir, name) for name in ('inference.json', 'inference.pdiparams',
+    """The files of an export folder: (program, weights, ONNX model, info file)."""
+    return tuple(os.path.join(model_dir, name) for name in ('inference.json', 'inference.pdiparams', ONNX_FILE,
                                                              'inference_info.json'))
 
 
@@ -67,18 +67,16 @@ def info_of(dataset, name, hp, input_dims, seq_len, checkpoint):
 
 
 def export(model, info, model_dir, inputs, check_source):
-    """Write the export of `model` (dynamic graph, eval mode) described by `info` to model_dir, then check it:
-    Paddle Inference and ONNX Runtime must give the dynamic graph's outputs on `inputs` ([audio, video, text],
-    a few samples) within CHECK_TOLERANCE. Returns (paths written, max |Paddle Inference - dynamic|,
-    max |ONNX Runtime - dynamic|)."""
+    """Write the export of `model` (dynamic graph, eval mode) that `info` describes to model_dir; Paddle Inference and
+    ONNX Runtime must then give the model's outputs on `inputs` ([audio, video, text], a few samples) within
+    CHECK_TOLERANCE. Returns (model_files, max |Paddle Inference - dynamic|, max |ONNX Runtime - dynamic|)."""
     import paddle
     inputs = [np.ascontiguousarray(a, dtype=np.float32) for a in inputs]
     with paddle.no_grad():  # before to_static, which converts the layer
         expected = model(*[paddle.to_tensor(a) for a in inputs]).numpy()
     # a copy: InputSpec turns None into -1 in the list it is given
     specs = [paddle.static.InputSpec(list(shape), 'float32', name) for name, shape in info['inputs'].items()]
-    program, params, info_path = model_files(model_dir)
-    os.makedirs(model_dir, exist_ok=True)
+    program, params, onnx_path, info_path = files = model_files(model_dir)
     static_model = paddle.jit.to_static(model, input_spec=specs, full_graph=True)
     # Tracing warns that PIR values have no 'place' (harmless). Paddle resets the warning filters while
     # tracing, so record the warnings and show only the others.
@@ -93,7 +91,7 @@ def export(model, info, model_dir, inputs, check_source):
     with atomic_write(info_path) as f:
         json.dump(info, f, indent=2)
         f.write('\n')
-    onnx_path = export_onnx(program, params, os.path.join(model_dir, ONNX_FILE))
+    export_onnx(program, params, onnx_path)
     # Probabilities are at most 1, so for them this is 1e-5; raw scores (regression) can be large on random
     # inputs, where float32 rounding alone exceeds an absolute 1e-5.
     tolerance = CHECK_TOLERANCE * max(1.0, float(np.abs(expected).max()))
@@ -104,7 +102,7 @@ def export(model, info, model_dir, inputs, check_source):
     for diff, what in zip(diffs, ('exported model', '{} (ONNX Runtime)'.format(onnx_path))):
         if not diff <= tolerance:
             raise RuntimeError('{} differs from the dynamic graph by {} on {}'.format(what, diff, check_source))
-    return (program, params, onnx_path, info_path), diffs[0], diffs[1]
+    return files, diffs[0], diffs[1]
 
 
 def export_onnx(program, params, onnx_path):
@@ -127,7 +125,6 @@ def export_onnx(program, params, onnx_path):
     if sorted(shapes) != sorted(INPUT_NAMES) or any(shape[0] is not None for shape in shapes.values()):
         raise RuntimeError('{} has inputs {}; expected {} with a dynamic batch axis'.format(
             onnx_path, shapes, list(INPUT_NAMES)))
-    return onnx_path
 
 
 # ---------------------------------------------------------------- reading an export
@@ -158,15 +155,13 @@ def program_input_shapes(program_path):
 
 
 def read_info(save_inference_dir, dataset, name, use_onnx=False):
-    """(model folder, info dict) of the export of `name` in save_inference_dir: <dir>/<name>/ as export writes it, or
-    <dir> itself when it holds the files. Checked: the files the backend needs are there (use_onnx: inference.onnx,
-    else the program and weights), the export is of `dataset` and `name`, and the program (or ONNX graph) that runs
-    takes the input shapes the info file states. Older info files: no dataset is IEMOCAP, no model LMF on all three."""
+    """(folder, info dict) of the export of `name` in <dir>/<name>/, or in <dir> if it holds the files, checked: the
+    files the backend needs are there, the export is of `dataset` and `name`, and the program (or ONNX graph) that
+    runs takes the inputs the info file states. Older info files: no dataset is IEMOCAP, no model LMF on all three."""
     model_dir = os.path.join(save_inference_dir, name)
     if not os.path.isfile(model_files(model_dir)[0]) and os.path.isfile(model_files(save_inference_dir)[0]):
         model_dir = save_inference_dir
-    program, params, info_path = model_files(model_dir)
-    onnx_path = os.path.join(model_dir, ONNX_FILE)
+    program, params, onnx_path, info_path = model_files(model_dir)
     command = 'python export_model.py {} --save_inference_dir {}'.format(
         '--emotion {}'.format(name) if dataset == 'iemocap' else '--dataset {}'.format(dataset), save_inference_dir)
     if use_onnx and not os.path.isfile(onnx_path):
@@ -236,15 +231,15 @@ def error_line(err):
 
 class Predictor:
     """The export in model_dir on Paddle Inference (GPU 0 if use_gpu and this build has one, else CPU) or, use_onnx,
-    on ONNX Runtime's CPU provider. cpu_threads: math threads (ONNX Runtime: intra-op threads; the measured best is
-    default_cpu_threads(batch size)). ONNX Runtime runs sequentially with every graph optimisation (the model is one
-    chain of ops; the level made no consistent difference). `device` is what runs, `settings` what a report shows.
-    A model that does not load, or whose inputs are not audio, video and text with one output, is a UserError."""
+    ONNX Runtime's CPU provider; cpu_threads: math (ONNX Runtime: intra-op) threads, best default_cpu_threads(batch).
+    ONNX Runtime runs sequentially with every graph optimisation (the model is one chain of ops; the level made no
+    consistent difference). `device` is what runs, `settings` what a report shows. A model that does not load, or
+    whose inputs are not audio, video and text with one output, is a UserError."""
 
     def __init__(self, model_dir, use_onnx=False, use_gpu=False, enable_mkldnn=DEFAULT_ENABLE_MKLDNN, cpu_threads=1,
                  ir_optim=True):
         self.use_onnx, self.device = use_onnx, 'gpu' if use_gpu and not use_onnx and utils.gpu_available() else 'cpu'
-        where = os.path.join(model_dir, ONNX_FILE) if use_onnx else model_dir
+        where = model_files(model_dir)[2] if use_onnx else model_dir
         if use_onnx:
             import onnxruntime
             options = onnxruntime.SessionOptions()

@@ -96,7 +96,7 @@ def test_export_writes_the_documented_files(deployed):
     import onnx
     for dataset, name, _, dims, k in MODELS:
         folder = os.path.join(deployed['inference'], name)
-        program, params, info_path = deploy.model_files(folder)
+        program, params, onnx_path, info_path = files = deploy.model_files(folder)
         assert sorted(os.listdir(folder)) == ['inference.json', 'inference.onnx', 'inference.pdiparams',
                                               'inference_info.json']
         with open(info_path) as f:
@@ -114,10 +114,9 @@ def test_export_writes_the_documented_files(deployed):
         assert 'Self-check on 8 test samples of {}: max |exported - dynamic| = '.format(deployed['data'][name]) in out
         assert 'ONNX self-check (onnxruntime, opset 17) on 8 test samples of {}'.format(deployed['data'][name]) in out
         assert 'NOTE: {} is SYNTHETIC sample data'.format(deployed['data'][name]) in out
-        assert [line for line in out.splitlines() if line.startswith('Saved ')] == [
-            'Saved ' + path for path in (program, params, os.path.join(folder, 'inference.onnx'), info_path)]
+        assert [line for line in out.splitlines() if line.startswith('Saved ')] == ['Saved ' + path for path in files]
         # the ONNX batch axis is symbolic, not a number
-        graph = onnx.load(os.path.join(folder, 'inference.onnx')).graph
+        graph = onnx.load(onnx_path).graph
         shapes = {v.name: [d.dim_param or d.dim_value for d in v.type.tensor_type.shape.dim] for v in graph.input}
         assert {n: s[1:] for n, s in shapes.items()} == {'audio': dims[:1], 'video': dims[1:2], 'text': [20, dims[2]]}
         assert all(isinstance(s[0], str) and s[0] for s in shapes.values()), shapes
