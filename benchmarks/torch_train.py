@@ -115,10 +115,6 @@ def finish(args, name, hp, test_set, metric_set, result, best_valid, start):
 
 # ---------------------------------------------------------------- MMSA's feature files, MMSA's way
 
-def is_mmsa_file(split):
-    return getattr(split, 'layout', 'authors') == 'mmsa'
-
-
 def mmsa_seed(seed):
     """MMSA's setup_seed on CPU: torch, numpy and random."""
     torch.manual_seed(seed)
@@ -290,7 +286,7 @@ def main(argv=None):
     if dataset != 'iemocap' and emotion is not None:
         hparams.published_hparams(dataset, emotion)  # its one-line error
     sets = engine.load_data(dataset, args.data_path, emotion, verbose=False)
-    if is_mmsa_file(sets[0]):
+    if getattr(sets[0], 'layout', 'authors') == 'mmsa':
         if args.trait is not None or emotion is not None:
             raise utils.UserError("--trait and --emotion do not apply to MMSA's feature files")
         return main_mmsa(args, sets)
