@@ -254,8 +254,8 @@ class Predictor:
             self.settings = dict(device='cpu', backend='onnxruntime', onnxruntime_version=onnxruntime.__version__,
                                  execution_provider='CPUExecutionProvider', intra_op_num_threads=cpu_threads,
                                  graph_optimization_level='ORT_ENABLE_ALL', execution_mode='ORT_SEQUENTIAL')
-            inputs, self._outputs = ([v.name for v in values()] for values in (
-                self._session.get_inputs, self._session.get_outputs))
+            inputs = [v.name for v in self._session.get_inputs()]
+            self._outputs = [v.name for v in self._session.get_outputs()]
         else:
             from paddle import inference
             config = inference.Config(*model_files(model_dir)[:2])
@@ -277,8 +277,8 @@ class Predictor:
             self.settings = dict(device=self.device, ir_optim=ir_optim, enable_memory_optim=True,
                                  enable_mkldnn=enable_mkldnn if cpu else False,
                                  cpu_math_library_num_threads=cpu_threads if cpu else None)
-            inputs, self._outputs = (list(names()) for names in (
-                self._predictor.get_input_names, self._predictor.get_output_names))
+            inputs = list(self._predictor.get_input_names())
+            self._outputs = list(self._predictor.get_output_names())
         if sorted(inputs) != sorted(INPUT_NAMES) or len(self._outputs) != 1:
             raise UserError('{} is not an LMF export: inputs {}, outputs {}'.format(where, inputs, self._outputs))
 
