@@ -36,13 +36,11 @@ import sys
 import tempfile
 import time
 
-from lmf import hparams
-import safe_io
-from lmf import engine
-from lmf import checkpoints
-import utils  # noqa: F401  (sets the CPU runtime defaults before paddle is imported)
-from lmf import speed
 import numpy as np
+
+from lmf import checkpoints, deploy, engine, hparams, speed
+import safe_io
+import utils
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 IEMOCAP_SIZES = (('train', 2717), ('valid', 798), ('test', 938))
@@ -50,17 +48,12 @@ QUICK_SIZES = (('train', 96), ('valid', 32), ('test', 48))
 
 
 def have_onnx():
-    """onnxruntime and paddle2onnx both importable (the ONNX Runtime rows need them)."""
-    import importlib.util
-    return all(importlib.util.find_spec(name) is not None for name in ('onnxruntime', 'paddle2onnx'))
+    """onnxruntime and paddle2onnx both installed (the ONNX Runtime rows need them)."""
+    return not deploy.missing_packages('onnxruntime', 'paddle2onnx')
 
 
 def have_torch():
-    try:
-        import torch  # noqa: F401
-        return True
-    except ImportError:
-        return False
+    return not deploy.missing_packages('torch')
 
 
 def run_measured(cmd, env=None):
@@ -273,7 +266,6 @@ def timed_batches(fn, dataset, batch_size):
 def inference(checkpoint, test_set, workdir, repeats, rows, check_rows, dataset='iemocap'):
     """IEMOCAP: happy's exported class probabilities; CMU-MOSI / POM: the exported regression scores."""
     import paddle
-    import infer
     regression = dataset in hparams.REGRESSION
     name = hparams.model_name(dataset, 'happy')
     model, hp, dims = checkpoints.model_from_checkpoint(checkpoint, name, use_softmax=not regression, dataset=dataset)
@@ -281,13 +273,14 @@ def inference(checkpoint, test_set, workdir, repeats, rows, check_rows, dataset=
     task = ['--dataset', dataset] if regression else ['--emotion', 'happy']
     subprocess.run([sys.executable, 'export_model.py'] + task + ['--check_path', checkpoint,
                     '--save_inference_dir', export_dir], cwd=HERE, check=True, capture_output=True)
-    # infer.py's defaults: its thread count depends on the batch size.
-    predictors = {batch_size: infer.make_predictor(os.path.join(export_dir, name), False,
-                                                   infer.DEFAULT_ENABLE_MKLDNN, infer.default_cpu_threads(batch_size),
-                                                   True)[0] for batch_size in (1, 128)}
+
+    def predictors(use_onnx):  # infer.py's, with its defaults: the thread count depends on the batch size
+        return {batch: deploy.Predictor(os.path.join(export_dir, name), use_onnx,
+                                        cpu_threads=deploy.default_cpu_threads(batch)) for batch in (1, 128)}
+    inference_predictors = predictors(False)
 
     def paddle_inference(a, v, t):
-        return infer.run_batch(predictors[1 if len(a) == 1 else 128], a, v, t)
+        return inference_predictors[1 if len(a) == 1 else 128].run(a, v, t)
 
     def paddle_dynamic(a, v, t):
         with paddle.no_grad():
@@ -295,15 +288,12 @@ def inference(checkpoint, test_set, workdir, repeats, rows, check_rows, dataset=
 
     contenders = {'Paddle Inference': paddle_inference, 'Paddle dynamic': paddle_dynamic}
     if have_onnx():
-        # infer.py --use_onnx True's predictors, with its thread rule per batch size
-        onnx = {batch_size: infer.make_onnx_predictor(os.path.join(export_dir, name),
-                                                      infer.default_cpu_threads(batch_size))
-                for batch_size in (1, 128)}
+        onnx = predictors(True)
         check_rows.append('ONNX Runtime {} (CPUExecutionProvider, infer.py --use_onnx True): intra-op threads {} at '
-                          'batch 1, {} at batch 128'.format(onnx[1][1]['onnxruntime_version'],
-                                                            onnx[1][1]['intra_op_num_threads'],
-                                                            onnx[128][1]['intra_op_num_threads']))
-        contenders['ONNX Runtime'] = lambda a, v, t: infer.run_batch(onnx[1 if len(a) == 1 else 128][0], a, v, t)
+                          'batch 1, {} at batch 128'.format(onnx[1].settings['onnxruntime_version'],
+                                                            onnx[1].settings['intra_op_num_threads'],
+                                                            onnx[128].settings['intra_op_num_threads']))
+        contenders['ONNX Runtime'] = lambda a, v, t: onnx[1 if len(a) == 1 else 128].run(a, v, t)
         sample = [np.ascontiguousarray(a[:64]) for a in (test_set.audio, test_set.video, test_set.text)]
         check_rows.append('ONNX Runtime vs Paddle Inference, max |{} difference| on 64 samples: {:.2e}'.format(
             'output' if regression else 'prob',
@@ -430,7 +420,6 @@ def main():
     epochs = args.epochs if args.epochs is not None else (1 if args.quick else 5)
     import paddle
     import data
-    
     utils.setup_device('cpu')  # the CPU threads train.py uses, for the in-process sections
     rows, notes = [], []
     dataset = args.dataset

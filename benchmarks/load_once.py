@@ -9,8 +9,7 @@ write the cache); filled, a second one (open the cached arrays memory-mapped).
 import sys
 import time
 
-import utils
-from lmf import engine
+from lmf import engine  # lmf sets the CPU runtime defaults before paddle is imported
 
 if __name__ == '__main__':
     dataset, path = sys.argv[1], sys.argv[2]

@@ -1,31 +1,29 @@
-"""Learning parity on MMSA's feature files: the SYNTHETIC file generator and the three arms that
-benchmarks/learning_parity.py runs for --layout mmsa (CMU-MOSI in MMSA's layout, CMU-MOSEI, CH-SIMS).
+"""Learning parity on MMSA's feature files: the SYNTHETIC files benchmarks/learning_parity.py --layout mmsa trains on
+(CMU-MOSI in MMSA's layout, CMU-MOSEI, CH-SIMS), the train-mean baseline, and lockstep().
 
-The files are in MMSA's layout (a Python 3 pickle, str keys; per split raw_text, id, audio,
-vision, text, text_bert, annotations, classification_labels, regression_labels, the true
-lengths for unaligned files, CH-SIMS' unimodal labels) at the shapes of MMSA's published files:
+The files are in MMSA's layout (a Python 3 pickle, str keys; per split raw_text, id, audio, vision, text, text_bert,
+annotations, classification_labels, regression_labels, the true lengths for unaligned files, CH-SIMS' unimodal
+labels) at the shapes of MMSA's published files:
 
     mosi   CMU-MOSI unaligned_50   text (N, 50, 768), audio (N, 375, 5),  vision (N, 500, 20)   1284/229/686
     mosei  CMU-MOSEI aligned_50    text (N, 50, 768), audio (N, 50, 74),  vision (N, 50, 35)    3000/500/1000
            (MMSA's file has 16326/1871/4659; fewer here to keep a run in minutes)
     sims   CH-SIMS unaligned_39    text (N, 39, 768), audio (N, 400, 33), vision (N, 55, 709)   1368/456/457
 
-Planted structure (not data/*.py's cue words): each clip has one latent per modality, t, a and
-v ~ N(0, 1); the label is 0.9 t + 0.5 a + 0.45 v + 0.35 t v - 0.25 a v plus noise, scaled to
-the dataset's range (MMSA's: [-3, 3], CH-SIMS [-1, 1]; CMU-MOSEI shifted positive as its
-labels are), clipped and rounded to annotator steps (0.2, CMU-MOSEI 1/3). Text is BERT-like:
-a [CLS] row that shows t faintly, word rows of which 60% carry a polarity of -1 or +1 along one
-direction (+1 more likely as t grows: the LSTM has to average them), a [SEP] row, zero padding
-at the end (lengths T/2 to T: the LSTM reads the padding, as MMSA's does, and has to carry the
-text through it; with lengths down to 6 the text was not learned within MMSA's patience).
-Audio and vision frames show a and v as a shift along hidden directions with heavy per-frame
-noise, up to each clip's true length, zeros after it (MMSA's time average includes the padding,
-so the shift is scaled by length / T); audio holds -inf (COVAREP's), a few vision frames NaN,
-CH-SIMS' vision has constant columns as OpenFace's do. No modality alone explains the label; the
+Planted structure (not data/*.py's cue words): each clip has one latent per modality, t, a and v ~ N(0, 1); the
+label is 0.9 t + 0.5 a + 0.45 v + 0.35 t v - 0.25 a v plus noise, scaled to the dataset's range (MMSA's: [-3, 3],
+CH-SIMS [-1, 1]; CMU-MOSEI shifted positive as its labels are), clipped and rounded to annotator steps (0.2,
+CMU-MOSEI 1/3). Text is BERT-like: a [CLS] row that shows t faintly, word rows of which 60% carry a polarity of -1
+or +1 along one direction (+1 more likely as t grows: the LSTM has to average them), a [SEP] row, zero padding at
+the end (lengths T/2 to T: the LSTM reads the padding, as MMSA's does, and has to carry the text through it; with
+lengths down to 6 the text was not learned within MMSA's patience). Audio and vision frames show a and v as a shift
+along hidden directions with heavy per-frame noise, up to each clip's true length, zeros after it (MMSA's time
+average includes the padding, so the shift is scaled by length / T); audio holds -inf (COVAREP's), a few vision
+frames NaN, CH-SIMS' vision has constant columns as OpenFace's do. No modality alone explains the label; the
 products reward fusion.
 
-lockstep() is the check that train.py's training step under --recipe mmsa (and ours) is the
-PyTorch mirror's: same initial weights, same batches, no dropout, the losses step by step.
+lockstep() is the check that train.py's training step under --recipe mmsa (and ours) is the PyTorch mirror's: same
+initial weights, same batches, no dropout, the losses step by step.
 """
 import pickle
 
@@ -153,10 +151,6 @@ def write_file(path, shape, seed, sizes=None):
     with safe_io.atomic_write(path, 'wb') as f:
         pickle.dump(data, f, protocol=4)
     return path
-
-
-def file_sizes(shape, sizes=None):
-    return tuple(n for _, n in (sizes or SHAPES[shape]['sizes']))
 
 
 def mean_baseline(train_labels, test_labels, metric_set):

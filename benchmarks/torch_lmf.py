@@ -1,4 +1,4 @@
-"""PyTorch mirror of model.py's LMF and TFN, for side-by-side speed and learning measurements.
+"""PyTorch mirror of model.py's LMF, for side-by-side speed and learning measurements.
 
 Same architecture and parameter shapes as the Paddle model (our own code, written
 from the paper's equations); torch is an optional dependency of benchmark.py.
@@ -46,12 +46,6 @@ class TextSubNet(nn.Module):
         return self.linear_1(self.dropout(h[-1]))
 
 
-def _subnets(module, input_dims, hidden_dims, text_out, dropouts, mmsa_text=False):
-    module.audio_subnet = SubNet(input_dims[0], hidden_dims[0], dropouts[0])
-    module.video_subnet = SubNet(input_dims[1], hidden_dims[1], dropouts[1])
-    module.text_subnet = TextSubNet(input_dims[2], hidden_dims[2], text_out, dropouts[2], mmsa=mmsa_text)
-
-
 def _append_one(h):
     return torch.cat([torch.ones_like(h[:, :1]), h], dim=1)
 
@@ -63,7 +57,9 @@ FUSION_ORDER = ('audio_factor', 'video_factor', 'text_factor', 'fusion_weights',
 class LMF(nn.Module):
     def __init__(self, input_dims, hidden_dims, text_out, dropouts, output_dim, rank, mmsa_text=False):
         super().__init__()
-        _subnets(self, input_dims, hidden_dims, text_out, dropouts, mmsa_text)
+        self.audio_subnet = SubNet(input_dims[0], hidden_dims[0], dropouts[0])
+        self.video_subnet = SubNet(input_dims[1], hidden_dims[1], dropouts[1])
+        self.text_subnet = TextSubNet(input_dims[2], hidden_dims[2], text_out, dropouts[2], mmsa=mmsa_text)
         self.output_dim = output_dim
         self.audio_factor = nn.Parameter(nn.init.xavier_normal_(torch.empty(rank, hidden_dims[0] + 1, output_dim)))
         self.video_factor = nn.Parameter(nn.init.xavier_normal_(torch.empty(rank, hidden_dims[1] + 1, output_dim)))
@@ -78,23 +74,3 @@ class LMF(nn.Module):
         out = torch.matmul(self.fusion_weights, fused.permute(1, 0, 2))
         return out.reshape(-1, self.output_dim) + self.fusion_bias
 
-
-class TFN(nn.Module):
-    def __init__(self, input_dims, hidden_dims, text_out, dropouts, post_fusion_dim, output_dim):
-        super().__init__()
-        _subnets(self, input_dims, hidden_dims, text_out, dropouts)
-        self.post_fusion_dropout = nn.Dropout(dropouts[3])
-        fused = (hidden_dims[0] + 1) * (hidden_dims[1] + 1) * (text_out + 1)
-        self.post_fusion_layer_1 = nn.Linear(fused, post_fusion_dim)
-        self.post_fusion_layer_2 = nn.Linear(post_fusion_dim, post_fusion_dim)
-        self.post_fusion_layer_3 = nn.Linear(post_fusion_dim, output_dim)
-
-    def forward(self, audio_x, video_x, text_x):
-        a = _append_one(self.audio_subnet(audio_x))
-        v = _append_one(self.video_subnet(video_x))
-        t = _append_one(self.text_subnet(text_x))
-        fused = torch.einsum('ba,bv->bav', a, v).reshape(a.shape[0], -1)
-        fused = torch.einsum('bf,bt->bft', fused, t).reshape(a.shape[0], -1)
-        h = F.relu(self.post_fusion_layer_1(self.post_fusion_dropout(fused)))
-        h = F.relu(self.post_fusion_layer_2(h))
-        return self.post_fusion_layer_3(h)

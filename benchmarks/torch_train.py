@@ -5,29 +5,28 @@
     python benchmarks/torch_train.py --dataset pom --trait Vivid --data_path X [--seed S --patience P]
     python benchmarks/torch_train.py --dataset sims --data_path F            # an MMSA feature file: MMSA's way
 
-The paper's pickles: same data loader (engine.load_data), hyperparameter table, optimizer groups,
-loss, early stopping and atomic best-checkpoint save as train.py, so that wall times and scores
-compare. Classification (IEMOCAP): cross-entropy summed over the batch, validation loss the mean
-cross-entropy. Regression (CMU-MOSI, POM), as the authors' train_mosi.py / train_pom.py:
-L1Loss(size_average=False), i.e. summed over the batch and the outputs; validation loss the
-summed L1 / N / K; test metrics metrics.task_metrics (the authors' definitions).
+The paper's pickles: same data loader (engine.load_data), hyperparameter table, optimizer groups, loss, early
+stopping and atomic best-checkpoint save as train.py, so that wall times and scores compare. Classification
+(IEMOCAP): cross-entropy summed over the batch, validation loss the mean cross-entropy. Regression (CMU-MOSI, POM),
+as the authors' train_mosi.py / train_pom.py: L1Loss(size_average=False), i.e. summed over the batch and the
+outputs; validation loss the summed L1 / N / K; test metrics metrics.task_metrics (the authors' definitions).
 
-Defaults: IEMOCAP runs --epochs 5 without early stopping unless --patience is given (the
-benchmark's fixed-length runs); CMU-MOSI and POM use the table's epochs (500) and patience (20).
---seed defaults to the table's seed (torch.manual_seed and the shuffling order).
+Defaults: IEMOCAP runs --epochs 5 without early stopping unless --patience is given (the benchmark's fixed-length
+runs); CMU-MOSI and POM use the table's epochs (500) and patience (20). --seed defaults to the table's seed
+(torch.manual_seed and the shuffling order). The best checkpoint goes to <model_path>/torch_<name>.pt and the run
+record (lmf/records.py, as train.py writes: status, seconds, settings, data, the test metrics, best_valid_loss) to
+<model_path>/torch_<name>.json.
 
-MMSA's feature files (CMU-MOSI in MMSA's layout, CMU-MOSEI, CH-SIMS, CH-SIMS v2; the layout is
-read from the file) train as MMSA's LMF trainer does (train_mmsa; our code, from MMSA's
-procedure): hparams.published_hparams(dataset, layout='mmsa'); MMSA's text subnetwork (dropout
-0 for its one-layer LSTM); Adam over parameters()[:3] (the factors) at factor_learning_rate and
-parameters()[5:] at learning_rate, weight decay on both, so fusion_weights and fusion_bias are
-never trained; nn.L1Loss() (the batch mean); train and validation batches shuffled (MMSA's
-loaders shuffle every split); no epoch limit, stop once epoch - best_epoch >= 8 (--patience),
-where a validation loss (the mean over batches of the batch-mean L1, rounded to 4 decimals) is
-better only if <= best - 1e-6, best starting at 1e8; the best state is tested (MMSA's metrics,
-metrics.task_metrics). Seeds as MMSA's setup_seed (torch, numpy, random). --recipe ours trains
-fusion_weights and fusion_bias too and applies the text dropout (train.py's default recipe) with
-everything else MMSA's.
+MMSA's feature files (CMU-MOSI in MMSA's layout, CMU-MOSEI, CH-SIMS, CH-SIMS v2; the layout is read from the file)
+train as MMSA's LMF trainer does (train_mmsa; our code, from MMSA's procedure): hparams.published_hparams(dataset,
+layout='mmsa'); MMSA's text subnetwork (dropout 0 for its one-layer LSTM); Adam over parameters()[:3] (the factors)
+at factor_learning_rate and parameters()[5:] at learning_rate, weight decay on both, so fusion_weights and
+fusion_bias are never trained; nn.L1Loss() (the batch mean); train and validation batches shuffled (MMSA's loaders
+shuffle every split); no epoch limit, stop once epoch - best_epoch >= 8 (--patience), where a validation loss (the
+mean over batches of the batch-mean L1, rounded to 4 decimals) is better only if <= best - 1e-6, best starting at
+1e8; the best state is tested (MMSA's metrics, metrics.task_metrics). Seeds as MMSA's setup_seed (torch, numpy,
+random). --recipe ours trains fusion_weights and fusion_bias too and applies the text dropout (train.py's default
+recipe) with everything else MMSA's.
 """
 import argparse
 import math
@@ -40,11 +39,9 @@ sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 
-from lmf import hparams  # noqa: E402
-import safe_io
-from lmf import engine
+from lmf import engine, hparams, metrics, records  # noqa: E402
+import safe_io  # noqa: E402
 import utils  # noqa: E402
-from lmf import metrics  # noqa: E402
 
 try:
     import torch
@@ -103,11 +100,20 @@ def make_optimizer(model, hp):
         weight_decay=hp['weight_decay'])
 
 
+def finish(args, name, hp, test_set, metric_set, result, best_valid, start):
+    """Print the test metrics as train.py does and the seconds since `start`; write the run record train.py writes
+    (lmf/records.py) to <model_path>/torch_<name>.json."""
+    metrics.show_results(metric_set, result)
+    if test_set.synthetic and metric_set != 'iemocap':
+        print(engine.synthetic_note(args.dataset))
+    seconds = time.perf_counter() - start
+    print('train loop seconds {:.3f}'.format(seconds))
+    records.write(os.path.join(args.model_path, 'torch_{}.json'.format(name)), dict(
+        status='finished', seconds=round(seconds, 2), settings=hp, metrics=result, best_valid_loss=best_valid,
+        data=records.data_identity(args.data_path, test_set.synthetic)))
+
+
 # ---------------------------------------------------------------- MMSA's feature files, MMSA's way
-
-def is_mmsa_file(split):
-    return getattr(split, 'layout', 'authors') == 'mmsa'
-
 
 def mmsa_seed(seed):
     """MMSA's setup_seed on CPU: torch, numpy and random."""
@@ -239,10 +245,7 @@ def main_mmsa(args, sets):
     print('Best validation loss is: {} (epoch {})'.format(run['best_valid'], run['best_epoch'] - 1))
     metric_set = metrics.metric_set(dataset, 'mmsa')
     result = metrics.task_metrics(metric_set, test_set.targets, mmsa_outputs(run['model'], test_set))
-    metrics.show_results(metric_set, result)
-    if test_set.synthetic:
-        print(engine.synthetic_note(dataset))
-    print('train loop seconds {:.3f}'.format(time.perf_counter() - start))
+    finish(args, hparams.model_name(dataset), hp, test_set, metric_set, result, run['best_valid'], start)
 
 
 def parse_args(argv=None):
@@ -283,7 +286,7 @@ def main(argv=None):
     if dataset != 'iemocap' and emotion is not None:
         hparams.published_hparams(dataset, emotion)  # its one-line error
     sets = engine.load_data(dataset, args.data_path, emotion, verbose=False)
-    if is_mmsa_file(sets[0]):
+    if getattr(sets[0], 'layout', 'authors') == 'mmsa':
         if args.trait is not None or emotion is not None:
             raise utils.UserError("--trait and --emotion do not apply to MMSA's feature files")
         return main_mmsa(args, sets)
@@ -292,12 +295,7 @@ def main(argv=None):
                               'layout'.format(args.data_path))
     hp = hparams.published_hparams(dataset, emotion, args.trait)
     regression = dataset in hparams.REGRESSION
-    if args.batch_size:
-        hp['batch_size'] = args.batch_size
-    if args.seed is not None:
-        hp['seed'] = args.seed
-    if args.weight_decay is not None:
-        hp['weight_decay'] = args.weight_decay
+    hp.update({k: getattr(args, k) for k in ('batch_size', 'seed', 'weight_decay') if getattr(args, k) is not None})
     epochs = args.epochs if args.epochs is not None else (hp['epochs'] if regression else IEMOCAP_DEFAULT_EPOCHS)
     patience = args.patience if args.patience is not None else (hp['patience'] if regression else None)
     hparams.check_hparams(dict(hp, epochs=epochs, **({'patience': patience} if patience is not None else {})))
@@ -339,11 +337,7 @@ def main(argv=None):
     if regression:
         print('Best validation loss is: {}'.format(best))
     model.load_state_dict(torch.load(path))
-    result = evaluate(model, test_set, dataset)[2]
-    metrics.show_results(dataset, result)
-    if regression and test_set.synthetic:
-        print(engine.synthetic_note(dataset))
-    print('train loop seconds {:.3f}'.format(time.perf_counter() - start))
+    finish(args, name, hp, test_set, dataset, evaluate(model, test_set, dataset)[2], best, start)
 
 
 if __name__ == '__main__':

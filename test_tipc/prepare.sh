@@ -46,7 +46,7 @@ if [[ $# -ge 2 ]]; then
     task_line=$(sed -n "$([[ ${MODE} == paddle2onnx_infer ]] && echo 12 || echo 9)p" "$1" | tr -d '\r')
     if [[ ${task_line} == --dataset:* ]]; then
         DATASET=${task_line#--dataset:}
-        known=$("${PYTHON}" -c "import hparams; print(' '.join(hparams.DATASETS))") || exit 1
+        known=$("${PYTHON}" -c "from lmf import hparams; print(' '.join(hparams.DATASETS))") || exit 1
         if [[ " ${known} " != *" ${DATASET} "* ]]; then
             echo "error: $1: line 9 '${task_line}' should name one dataset: ${known// /, }" >&2
             exit 2
@@ -55,8 +55,8 @@ if [[ $# -ge 2 ]]; then
 fi
 # The reader's real file, synthetic sample and the dataset's name (one line each)
 { read -r REAL_DATA; read -r SAMPLE_DATA; read -r DATASET_NAME; read -r MMSA; } < <("${PYTHON}" -c \
-    "import sys, hparams, utils; r = utils.data_module(sys.argv[1]); print(r.REAL_PATH); print(r.SAMPLE_PATH); \
-print(r.NAME); print(sys.argv[1] in hparams.MMSA_ONLY)" "${DATASET}")
+    "import sys; from lmf import engine, hparams; r = engine.data_module(sys.argv[1]); print(r.REAL_PATH); \
+print(r.SAMPLE_PATH); print(r.NAME); print(sys.argv[1] in hparams.MMSA_ONLY)" "${DATASET}")
 if [[ -z ${MMSA:-} ]]; then
     echo "error: cannot read the ${DATASET} reader's file names (data/)" >&2
     exit 1
@@ -123,7 +123,7 @@ case ${MODE} in
         ;;
     whole_infer)
         missing=""
-        for emotion in $("${PYTHON}" -c "import hparams; print(' '.join(hparams.model_names('${DATASET}')))"); do
+        for emotion in $("${PYTHON}" -c "from lmf import hparams; print(' '.join(hparams.model_names('${DATASET}')))"); do
             [[ -f check/${emotion}.pdparams || -f check/${emotion}.pkl ]] || missing="${missing} check/${emotion}.pdparams"
         done
         if [[ -n ${missing} ]]; then

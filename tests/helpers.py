@@ -78,7 +78,8 @@ def repo_copy(tmp_path):
     into the folder they run in; returns (its path, an environment whose python is this interpreter)."""
     repo = tmp_path / 'repo'
     os.makedirs(str(repo / 'data'))
-    for pattern in ('*.py', os.path.join('data', '*.py')):
+    os.makedirs(str(repo / 'lmf'))
+    for pattern in ('*.py', os.path.join('data', '*.py'), os.path.join('lmf', '*.py')):
         for path in glob.glob(os.path.join(REPO, pattern)):
             shutil.copy(path, str(repo / os.path.relpath(path, REPO)))
     shutil.copytree(os.path.join(REPO, 'test_tipc'), str(repo / 'test_tipc'))
@@ -88,40 +89,38 @@ def repo_copy(tmp_path):
 TIPC_MODE = 'lite_train_lite_infer'
 
 
-def tipc_prepare(tmp_path, config):
-    """prepare.sh of `config` in lite_train_lite_infer mode, in a repository copy; returns (repo, env)."""
+def tipc_lite_chain(tmp_path, config, data_file, names, dataset=None):
+    """test_train_inference_python.sh of `config` in lite_train_lite_infer mode, in a repository copy: its prepare
+    stage and, per model of the config (names: the IEMOCAP emotions, or [dataset] for a config of one --dataset),
+    train, eval, export and inference at batch sizes 1 and 32, each run on data_file and successful, and the
+    checkpoints there. Returns (the copy, its log folder, {(name, batch size): the saved test outputs})."""
     repo, env = repo_copy(tmp_path)
-    proc = subprocess.run(['bash', 'test_tipc/prepare.sh', config, TIPC_MODE], cwd=str(repo), env=env,
-                          capture_output=True, text=True, timeout=300)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    return repo, env
-
-
-def tipc_lite_chain(repo, env, config, dataset, data_file):
-    """test_train_inference_python.sh of a regression config (one --dataset, no --emotion): every stage ran on
-    data_file and succeeded, prepare + train, eval, export and inference at batch sizes 1 and 32, and the
-    checkpoint is there. Returns (log folder, {batch size: the saved test predictions, flat})."""
     proc = subprocess.run(['bash', 'test_tipc/test_train_inference_python.sh', config, TIPC_MODE],
                           cwd=str(repo), env=env, capture_output=True, text=True, timeout=900)
-    log_dir = repo / 'log' / 'lmf_{}'.format(dataset) / TIPC_MODE
+    log_dir = repo / 'log' / ('lmf_' + dataset if dataset else 'lmf') / TIPC_MODE
     log_path = log_dir / 'results_python.log'
     results = log_path.read_text().splitlines() if log_path.exists() else []
     assert proc.returncode == 0, proc.stdout[-5000:] + proc.stderr[-3000:]
     assert results and all(line.startswith('Run successfully with command - ') for line in results), results
-    for stage in ('train.py', 'test.py', 'export_model.py', 'infer.py'):
-        assert any(' {} '.format(stage) in line and '--dataset={}'.format(dataset) in line
-                   for line in results), (stage, results)
-    assert not any('--emotion' in line for line in results), results
+    assert len(results) == 1 + 5 * len(names), results
+    flag = '--dataset' if dataset else '--emotion'
+    for name in names:
+        for stage in ('train.py', 'test.py', 'export_model.py', 'infer.py'):
+            assert any(' {} '.format(stage) in line and '{}={}'.format(flag, name) in line for line in results), \
+                (stage, name, results)
+        assert os.path.isfile(str(log_dir / 'norm_train_cpu' / '{}.pdparams'.format(name)))
+    if dataset:
+        assert not any('--emotion' in line for line in results), results
     assert all(data_file in line for line in results if ' --data_path=' in line), results
-    assert len(results) == 1 + 5, results
-    predictions = {}
-    for batch_size in (1, 32):
-        assert any('infer.py' in line and '--batch_size={}'.format(batch_size) in line for line in results)
-        (saved,) = glob.glob(str(log_dir / 'out_pred' / '*_batchsize_{}'.format(batch_size) /
-                                 '{}_pred.npy'.format(dataset)))
-        predictions[batch_size] = np.load(saved).reshape(-1)
-    assert os.path.isfile(str(log_dir / 'norm_train_cpu' / '{}.pdparams'.format(dataset)))
-    return log_dir, predictions
+    outputs = {}
+    for name in names:
+        for batch_size in (1, 32):
+            assert any('infer.py' in line and '{}={}'.format(flag, name) in line and
+                       '--batch_size={}'.format(batch_size) in line for line in results)
+            (saved,) = glob.glob(str(log_dir / ('out_pred' if dataset else 'out_prob') / '*_batchsize_{}'.format(
+                batch_size) / '{}_{}.npy'.format(name, 'pred' if dataset else 'prob')))
+            outputs[(name, batch_size)] = np.load(saved)
+    return repo, log_dir, outputs
 
 
 def run_script(*args, cwd=REPO, env=None, timeout=600):

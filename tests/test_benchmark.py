@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from helpers import run_script
+from helpers import run_script, write_pickle
 from lmf import engine
 
 
@@ -61,21 +61,29 @@ def test_benchmark_regression_sections_quick(tmp_path):
     assert_onnx_rows(report, 'output')
 
 
-def test_learning_parity_result_lines_parse():
-    """learning_parity reads the metric lines that metrics.show_results prints, for both datasets."""
+def test_learning_parity_reads_the_run_record(tmp_path):
+    """learning_parity runs an arm's script and reads the scores from the run record it writes, not its output; the
+    report's tables show them."""
     from benchmarks import learning_parity
-    from lmf import metrics
-    mosi = dict(mae=0.91, corr=0.668, mult_acc=0.328, binary_acc=0.764, f1=0.757, acc7=0.33,
-                binary_acc_nonzero=0.77, f1_nonzero=0.76)
-    lines = ['Epoch 0 complete! Average Training loss: 1.0']
-    metrics.show_results('mosi', mosi, out=lines.append)
-    assert learning_parity.parse_results('mosi', '\n'.join(lines)) == mosi
-    pom = dict(mae=0.796, corr=0.396, acc=0.428, trait_mae=[0.5] * 16, trait_corr=[0.1] * 16, trait_acc=[0.4] * 16)
-    lines = []
-    metrics.show_results('pom', pom, out=lines.append)
-    assert learning_parity.parse_results('pom', '\n'.join(lines)) == dict(mae=0.796, corr=0.396, acc=0.428)
-    assert learning_parity.training_summary('Epoch 0 complete! x\nEpoch 1 complete! x\nBest validation loss is: 0.5\n') \
-        == (2, 0.5)
+    from data import mosi
+    from lmf import records
+    data = write_pickle(tmp_path / 'mosi.pkl', mosi.make_sample_data(7, learning_parity.QUICK_SIZES))
+    run = learning_parity.train_run('paddle', 'mosi', data, 5, str(tmp_path / 'work'), ['--epochs', '2'])
+    folder = tmp_path / 'work' / 'paddle_seed_5'
+    record = records.read(str(folder / 'train_mosi.json'))
+    assert run == dict(record['metrics'], best_valid=record['best_valid_loss'], epochs=2, seconds=run['seconds'])
+    assert 'Epoch 1 complete!' in (folder / 'output.txt').read_text() and record['settings']['seed'] == 5
+    runs = {'paddle': [run], 'torch': [dict(run, mae=run['mae'] + 0.5)]}
+    table = learning_parity.table(learning_parity.AUTHORS_ARMS, (('paddle', 'torch', 'Paddle - PyTorch'),),
+                                  learning_parity.METRICS['mosi'], 'best validation MAE', runs, dict(mae=1.0), 'seed 5')
+    assert table.splitlines()[:3] == [
+        '| metric | Paddle train.py (seed 5) | PyTorch (seed 5) | Paddle - PyTorch | train-mean baseline |',
+        '|---|---|---|---|---|',
+        '| MAE | {:.4f} | {:.4f} | -0.5000 | 1.0000 |'.format(run['mae'], run['mae'] + 0.5)]
+    assert '| epochs run | 2 | 2 |  |  |' in table
+    per_seed = learning_parity.per_seed(learning_parity.AUTHORS_ARMS, 'framework',
+                                        [('mae', 'mae'), ('epochs', 'epochs')], runs, [5])
+    assert per_seed.splitlines()[2] == '| 5 | Paddle | {:.4f} | 2 |'.format(run['mae'])
 
 
 def test_learning_parity_quick(tmp_path):
@@ -97,6 +105,7 @@ def test_learning_parity_quick(tmp_path):
             assert np.isfinite(run[key]), (name, key, run)
     assert os.path.isfile(str(tmp_path / 'work' / 'paddle_seed_0' / 'mosi.pdparams'))
     assert os.path.isfile(str(tmp_path / 'work' / 'torch_seed_0' / 'torch_mosi.pt'))
+    assert os.path.isfile(str(tmp_path / 'work' / 'torch_seed_0' / 'torch_mosi.json'))  # the record it was read from
     # the baseline, computed here from the generator itself
     data = mosi.make_sample_data(7, learning_parity.QUICK_SIZES)
     mean = data[b'train'][b'label'].astype(np.float64).mean(axis=0)
@@ -214,7 +223,6 @@ def test_mmsa_parity_files_have_mmsa_shapes_and_are_read_as_mmsa(tmp_path, monke
     engine.load_data as MMSA's layout, with a planted signal the train-mean baseline cannot have."""
     import numpy as np
     from benchmarks import mmsa_parity
-    import utils
     monkeypatch.setenv('LMF_CACHE_DIR', str(tmp_path / 'cache'))
     sizes = (('train', 24), ('valid', 8), ('test', 12))
     for shape, spec in mmsa_parity.SHAPES.items():
@@ -248,7 +256,7 @@ def test_learning_parity_mmsa_quick(tmp_path):
     assert '| Mult_acc_2 ([-1, 0], (0, 1]) |' in proc.stdout, proc.stdout
     result = json.loads(out.read_text())
     assert result['metric_set'] == 'mmsa_sims'
-    for arm, _ in learning_parity.MMSA_ARMS:
+    for arm, _, _ in learning_parity.MMSA_ARMS:
         (run,) = result['runs'][arm]
         assert run['epochs'] == learning_parity.QUICK_EPOCHS, (arm, run)
         for key in ('Mult_acc_2', 'Mult_acc_3', 'Mult_acc_5', 'F1_score', 'MAE', 'Corr', 'best_valid'):

@@ -11,11 +11,8 @@ import re
 import numpy as np
 import pytest
 
-from helpers import tipc_lite_chain, tipc_prepare
-from lmf import hparams
-from lmf import engine
-from lmf import metrics
-import utils
+from helpers import tipc_lite_chain
+from lmf import engine, hparams, metrics
 
 CONFIG = 'test_tipc/configs/lmf/train_infer_python_mosei.txt'
 
@@ -28,17 +25,15 @@ def mmsa_lines(log):
 
 @pytest.mark.tipc
 def test_tipc_mosei_lite_train_lite_infer(tmp_path):
-    """prepare.sh makes data/lite_mosei.pkl in MMSA's layout; the test script then trains, evaluates, exports and
+    """The chain's prepare stage makes data/lite_mosei.pkl in MMSA's layout; then it trains, evaluates, exports and
     infers the CMU-MOSEI model with the settings of hparams.py (the config sets only the lite epochs and batch)."""
-    repo, env = tipc_prepare(tmp_path, CONFIG)
-    lite = str(repo / 'data' / 'lite_mosei.pkl')
+    repo, log_dir, predictions = tipc_lite_chain(tmp_path, CONFIG, 'lite_mosei.pkl', ['mosei'], dataset='mosei')
     assert [os.path.basename(p) for p in glob.glob(str(repo / 'data' / '*.pkl'))] == ['lite_mosei.pkl']
-    train_set, valid_set, test_set, dims = engine.load_data('mosei', lite, verbose=False)
+    train_set, valid_set, test_set, dims = engine.load_data('mosei', str(repo / 'data' / 'lite_mosei.pkl'),
+                                                            verbose=False)
     assert (len(train_set), len(valid_set), len(test_set)) == (96, 32, 64)
     assert train_set.layout == 'mmsa' and test_set.synthetic
     assert dims == (74, 35, 768) and train_set.labels.shape[1] == 1 and train_set.text.shape[1:] == (50, 768)
-
-    log_dir, predictions = tipc_lite_chain(repo, env, CONFIG, 'mosei', 'lite_mosei.pkl')
 
     # trained with MMSA's procedure and the published CMU-MOSEI settings of hparams.py, the lite epochs and batch
     train_log = (log_dir / 'norm_train_cpu' / 'train_log' / 'train_mosei.txt').read_text()
@@ -61,10 +56,10 @@ def test_tipc_mosei_lite_train_lite_infer(tmp_path):
     eval_mmsa = mmsa_lines(eval_log)
     assert '(These scores are on SYNTHETIC sample data, not CMU-MOSEI results.)' in eval_log
     # Paddle Inference's predictions of the exported model, at both batch sizes, give test.py's scores
-    for batch_size, predicted in predictions.items():
-        assert predicted.shape == (64,)
-        np.testing.assert_allclose(np.mean(np.abs(predicted - test_set.labels[:, 0])), eval_mae, rtol=1e-5)
-        again = metrics.mmsa_mosi_metrics(test_set.labels, predicted)
+    for (_, batch_size), predicted in predictions.items():
+        assert predicted.shape == (64, 1)
+        np.testing.assert_allclose(np.mean(np.abs(predicted[:, 0] - test_set.labels[:, 0])), eval_mae, rtol=1e-5)
+        again = metrics.mmsa_mosi_metrics(test_set.labels, predicted.reshape(-1))
         assert {key: again[key] for key in eval_mmsa} == eval_mmsa, (batch_size, again, eval_mmsa)
         stage = 'norm_train_cpu_mosei_python_infer_cpu_usemkldnn_False_threads_1_batchsize_{}'.format(batch_size)
         infer_log = (log_dir / (stage + '.log')).read_text()
