@@ -131,8 +131,6 @@ def main(argv=None):
     output_dir = args.output_dir or ('out_pred' if regression else 'out_prob')
 
     if args.use_onnx:
-        if deploy.missing_packages('onnxruntime'):
-            raise utils.UserError('--use_onnx True needs onnxruntime: pip install -r requirements.txt')
         if args.use_gpu:
             print('--use-gpu True: --use_onnx True runs on ONNX Runtime\'s CPU provider; running on CPU')
     model_dir, info = deploy.read_info(args.save_inference_dir, dataset, name, use_onnx=args.use_onnx)

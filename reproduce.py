@@ -648,6 +648,7 @@ def parse_ranks(text):
 
 def main(argv=None):
     args = parse_args(argv)
+    utils.require('matplotlib', 'plots', 'reproduce.py (its figures)')
     seeds = args.seeds if args.seeds is not None else (2 if args.quick else 5)
     if seeds < 1:
         raise utils.UserError('--seeds must be >= 1, got {}'.format(seeds))

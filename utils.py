@@ -40,6 +40,15 @@ if cpuinfo('vendor_id') == 'AuthenticAMD':
     os.environ.setdefault('MKL_DEBUG_CPU_TYPE', '5')
 
 
+def require(package, extra, what):
+    """A UserError naming what needs `package` and its install command, unless it is installed. Checked before
+    anything is written, so that a missing optional package never leaves half an output behind."""
+    import importlib.util
+    if importlib.util.find_spec(package) is None:
+        raise UserError('{} needs {}, which is not installed: pip install -r requirements-{}.txt'.format(
+            what, package, extra))
+
+
 def run_cli(main):
     """Run main(); a UserError becomes one 'error: ...' line on stderr and exit code 2."""
     try:

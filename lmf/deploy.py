@@ -48,10 +48,16 @@ def missing_packages(*packages):
     return [p for p in packages if importlib.util.find_spec(p) is None]
 
 
+# What the ONNX side needs, and the one line that says how to get it (paddle2onnx has no wheel past Python 3.12).
+ONNX_PACKAGES = ('paddle2onnx', 'onnxruntime')
+ONNX_INSTALL = 'pip install -r requirements-onnx.txt (paddle2onnx has wheels for Python 3.12 and older only)'
+
+
 # ---------------------------------------------------------------- export
 
-def info_of(dataset, name, hp, input_dims, seq_len, checkpoint):
-    """The info file of a model (hp: its checkpoint's settings; seq_len None: any text length)."""
+def info_of(dataset, name, hp, input_dims, seq_len, checkpoint, onnx=True):
+    """The info file of a model (hp: its checkpoint's settings; seq_len None: any text length; onnx False: the export
+    has no ONNX file)."""
     import paddle
     kind, modalities = hparams.model_of(hp), hparams.modalities_of(hp)
     keys = [k for k in hparams.model_keys(kind) if k in hp and k not in hparams.unused_hparams(hp)]
@@ -63,13 +69,14 @@ def info_of(dataset, name, hp, input_dims, seq_len, checkpoint):
                 output_dim=int(hp['output_dim']),
                 hparams={k: hp[k] for k in keys},  # a left-out modality's hidden size is not the model's
                 checkpoint=os.path.abspath(checkpoint), paddle_version=paddle.__version__,
-                onnx={'file': ONNX_FILE, 'opset': ONNX_OPSET})
+                onnx={'file': ONNX_FILE, 'opset': ONNX_OPSET} if onnx else None)
 
 
 def export(model, info, model_dir, inputs, check_source):
     """Write the export of `model` (dynamic graph, eval mode) that `info` describes to model_dir; Paddle Inference and
     ONNX Runtime must then give the model's outputs on `inputs` ([audio, video, text], a few samples) within
-    CHECK_TOLERANCE. Returns (model_files, max |Paddle Inference - dynamic|, max |ONNX Runtime - dynamic|)."""
+    CHECK_TOLERANCE. Without info['onnx'] no ONNX file is written (an older one is removed: it would be stale).
+    Returns (the files written, max |Paddle Inference - dynamic|, max |ONNX Runtime - dynamic| or None)."""
     import paddle
     inputs = [np.ascontiguousarray(a, dtype=np.float32) for a in inputs]
     with paddle.no_grad():  # before to_static, which converts the layer
@@ -91,18 +98,23 @@ def export(model, info, model_dir, inputs, check_source):
     with atomic_write(info_path) as f:
         json.dump(info, f, indent=2)
         f.write('\n')
-    export_onnx(program, params, onnx_path)
+    if info['onnx']:
+        export_onnx(program, params, onnx_path)
+    elif os.path.exists(onnx_path):
+        os.remove(onnx_path)
     # Probabilities are at most 1, so for them this is 1e-5; raw scores (regression) can be large on random
     # inputs, where float32 rounding alone exceeds an absolute 1e-5.
     tolerance = CHECK_TOLERANCE * max(1.0, float(np.abs(expected).max()))
     # Paddle Inference with its own CPU defaults (oneDNN on, one thread); ONNX Runtime with its default threads
-    diffs = [float(np.abs(predictor.run(*inputs) - expected).max()) for predictor in (
-        Predictor(model_dir, enable_mkldnn=True, cpu_threads=1),
-        Predictor(model_dir, use_onnx=True, cpu_threads=utils.default_cpu_threads()))]
+    predictors = [Predictor(model_dir, enable_mkldnn=True, cpu_threads=1)]
+    if info['onnx']:
+        predictors.append(Predictor(model_dir, use_onnx=True, cpu_threads=utils.default_cpu_threads()))
+    diffs = [float(np.abs(predictor.run(*inputs) - expected).max()) for predictor in predictors]
     for diff, what in zip(diffs, ('exported model', '{} (ONNX Runtime)'.format(onnx_path))):
         if not diff <= tolerance:
             raise RuntimeError('{} differs from the dynamic graph by {} on {}'.format(what, diff, check_source))
-    return files, diffs[0], diffs[1]
+    written = tuple(f for f in files if f != onnx_path or info['onnx'])
+    return written, diffs[0], diffs[1] if info['onnx'] else None
 
 
 def export_onnx(program, params, onnx_path):
@@ -164,9 +176,11 @@ def read_info(save_inference_dir, dataset, name, use_onnx=False):
     program, params, onnx_path, info_path = model_files(model_dir)
     command = 'python export_model.py {} --save_inference_dir {}'.format(
         '--emotion {}'.format(name) if dataset == 'iemocap' else '--dataset {}'.format(dataset), save_inference_dir)
+    if use_onnx and missing_packages('onnxruntime'):
+        raise UserError('--use_onnx True needs onnxruntime, which is not installed: {}'.format(ONNX_INSTALL))
     if use_onnx and not os.path.isfile(onnx_path):
-        raise UserError('--use_onnx True: {} does not exist; export it first (export_model.py writes it): {}'.format(
-            onnx_path, command))
+        raise UserError('--use_onnx True: {} does not exist; export it with paddle2onnx installed ({}): {}'.format(
+            onnx_path, ONNX_INSTALL, command))
     missing = [os.path.basename(p) for p in ((onnx_path, info_path) if use_onnx else (program, params, info_path))
                if not os.path.isfile(p)]
     if missing:
