@@ -152,13 +152,15 @@ _SCRIPTS = {}
 
 
 def script(name):
-    """A repository script ('test', 'export_model', 'data/make_sample_data', ...) as a module imported from its
-    file, once (`import test` would be the standard library's)."""
+    """A repository script ('train', 'test', 'data/make_sample_data', ...) as a module: the one `import train` gives,
+    or, where the name is taken (`test` is the standard library's) or is a path, imported from its file once."""
     if name not in _SCRIPTS:
-        spec = importlib.util.spec_from_file_location('lmf_script_' + name.replace('/', '_'),
-                                                      os.path.join(REPO, name + '.py'))
-        module = importlib.util.module_from_spec(spec)
-        spec.loader.exec_module(module)
+        path = os.path.join(REPO, name + '.py')
+        module = None if '/' in name else importlib.import_module(name)
+        if module is None or os.path.abspath(module.__file__) != path:
+            spec = importlib.util.spec_from_file_location('lmf_script_' + name.replace('/', '_'), path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
         _SCRIPTS[name] = module
     return _SCRIPTS[name]
 
