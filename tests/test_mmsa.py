@@ -9,9 +9,9 @@ import re
 
 import numpy as np
 import pytest
-from sklearn.metrics import accuracy_score, f1_score
 
 from helpers import cli_error, run_main, write_pickle
+from test_metrics import ref_sims  # MMSA's CH-SIMS metrics written out again, not metrics.py
 from lmf import hparams
 from lmf import engine
 from lmf import checkpoints
@@ -56,25 +56,6 @@ def printed(text, names):
         assert found, name
         values[name] = float(found[-1])
     return values
-
-
-def independent_sims_metrics(truth, pred):
-    """MMSA's CH-SIMS metrics written out again, from its definitions (not metrics.py)."""
-    truth, pred = np.clip(truth, -1, 1), np.clip(pred, -1, 1)
-
-    def classes(values, edges):
-        out = np.zeros(len(values), dtype=int)
-        for i, v in enumerate(values):
-            out[i] = next(k for k in range(len(edges) - 1) if edges[k] < v <= edges[k + 1])
-        return out
-    two, three = [-1.01, 0.0, 1.01], [-1.01, -0.1, 0.1, 1.01]
-    five = [-1.01, -0.7, -0.1, 0.1, 0.7, 1.01]
-    return {'Mult_acc_2': accuracy_score(classes(truth, two), classes(pred, two)),
-            'Mult_acc_3': accuracy_score(classes(truth, three), classes(pred, three)),
-            'Mult_acc_5': accuracy_score(classes(truth, five), classes(pred, five)),
-            'F1_score': f1_score(classes(truth, two), classes(pred, two), average='weighted'),
-            'MAE': float(np.mean(np.abs(pred.astype(np.float64) - truth))),
-            'Corr': float(np.corrcoef(pred, truth)[0, 1])}
 
 
 def test_training_follows_mmsas_procedure_and_the_recipe_decides_the_defects(sims):
@@ -175,7 +156,7 @@ def test_the_printed_mmsa_metrics_equal_an_independent_computation_from_infer_pr
                                    '--output_dir', out, '--use_onnx', backend])
         pred = np.load(os.path.join(out, 'sims_pred.npy'))
         assert pred.shape == (len(truth), 1)
-        expected = independent_sims_metrics(truth, pred.ravel())
+        expected, _ = ref_sims(truth, pred.ravel())
         for name in names:
             assert shown[name] == pytest.approx(expected[name], abs=1e-4), name
         assert printed(infer, names) == shown
