@@ -1,5 +1,5 @@
-"""pytest setup: the repository on sys.path, the scripts' runtime defaults, and shared fixtures.
-Helpers the tests import live in helpers.py."""
+"""pytest setup: the repository on sys.path, the scripts' runtime defaults (restored after every test, since the
+tests run the scripts' main() in this process), and shared fixtures. Helpers the tests import live in helpers.py."""
 import atexit
 import os
 import shutil
@@ -18,6 +18,16 @@ from helpers import iemocap_data, write_pickle  # noqa: E402  (puts the reposito
 import utils  # noqa: E402
 
 utils.setup_device('cpu')  # the runtime defaults the scripts use (threads), so the oracle tests them too
+
+
+@pytest.fixture(autouse=True)
+def runtime_defaults():
+    """After a test: the default CPU threads (a script's --cpu_threads 1 sets them process-wide) and dynamic-graph
+    mode (export_model.py traces with paddle.jit)."""
+    yield
+    import paddle
+    paddle.disable_static()
+    utils.setup_device('cpu')
 
 
 @pytest.fixture

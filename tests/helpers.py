@@ -1,7 +1,10 @@
-"""What the tests share: the repository's paths, a CLI runner, the one-line-error check, a copy of
-the code for the TIPC scripts, and small IEMOCAP and MMSA-layout pickles made by data/iemocap.py's and
-data/mmsa.py's generators."""
+"""What the tests share: the repository's paths, the scripts run in this process (script, run_main, cli_error)
+or as processes (run_script, assert_clean_error), a copy of the code for the TIPC scripts, and small IEMOCAP and
+MMSA-layout pickles made by data/iemocap.py's and data/mmsa.py's generators."""
+import contextlib
 import glob
+import importlib.util
+import io
 import os
 import pickle
 import shutil
@@ -142,3 +145,47 @@ def assert_clean_error(proc, *fragments):
     for fragment in fragments:
         assert fragment in errors[0], errors[0]
     return errors[0]
+
+
+_SCRIPTS = {}
+
+
+def script(name):
+    """A repository script ('train', 'test', 'data/make_sample_data', ...) as a module: the one `import train` gives,
+    or, where the name is taken (`test` is the standard library's) or is a path, imported from its file once."""
+    if name not in _SCRIPTS:
+        path = os.path.join(REPO, name + '.py')
+        module = None if '/' in name else importlib.import_module(name)
+        if module is None or os.path.abspath(module.__file__) != path:
+            spec = importlib.util.spec_from_file_location('lmf_script_' + name.replace('/', '_'), path)
+            module = importlib.util.module_from_spec(spec)
+            spec.loader.exec_module(module)
+        _SCRIPTS[name] = module
+    return _SCRIPTS[name]
+
+
+def run_main(name, argv):
+    """script(name).main(argv) in this process; returns what it printed. Any error propagates."""
+    with contextlib.redirect_stdout(io.StringIO()) as out:
+        script(name).main([str(a) for a in argv])
+    return out.getvalue()
+
+
+def cli_error(name, argv, *fragments):
+    """script(name).main(argv) under utils.run_cli in this process, as the script's `__main__` runs it: exit code 2
+    and nothing on stderr but one 'error:' line, which mentions every fragment; returns that line. An exception
+    other than the ones run_cli reports propagates (in a process: a traceback)."""
+    import utils
+    main = name if callable(name) else script(name).main
+    with contextlib.redirect_stderr(io.StringIO()) as err, contextlib.redirect_stdout(io.StringIO()):
+        try:
+            utils.run_cli(lambda: main([str(a) for a in argv]))
+        except SystemExit as exit_info:
+            code = exit_info.code
+        else:
+            code = 0
+    lines = err.getvalue().splitlines()
+    assert code == 2 and len(lines) == 1 and lines[0].startswith('error: '), (code, err.getvalue())
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]

@@ -1,9 +1,7 @@
 """LMF on fewer modalities (train.py --modalities) and TFN (train.py --model tfn): the models against
 their formulas, the checkpoint's record of both, test.py, export_model.py and infer.py (Paddle
 Inference and ONNX) on them, and the one-line errors. Tiny synthetic data, 2 epochs."""
-import contextlib
-import importlib.util
-import io
+import functools
 import json
 import os
 import pickle
@@ -12,7 +10,7 @@ import numpy as np
 import paddle
 import pytest
 
-from helpers import REPO, assert_clean_error, iemocap_data, run_script, write_pickle
+from helpers import cli_error, iemocap_data, run_main, write_pickle
 from data import mosi
 from lmf import hparams
 from lmf import engine
@@ -78,22 +76,23 @@ def test_lmf_on_all_three_is_unchanged_by_the_modalities_argument():
         np.testing.assert_array_equal(p.numpy(), q.numpy(), err_msg=name)
 
 
-def test_tfn_without_a_modality_fuses_the_outer_product_of_the_others():
+@pytest.mark.parametrize('modalities', [hparams.MODALITIES, ('audio', 'text')])
+def test_tfn_fuses_the_outer_product_of_its_modalities(modalities):
     paddle.seed(0)
-    tfn = TFN((74, 35, 300), (3, 2, 8), 4, (0, 0, 0, 0.5), post_fusion_dim=6, output_dim=2,
-              modalities=('audio', 'text'))
+    tfn = TFN((74, 35, 300), (3, 2, 8), 4, (0, 0, 0, 0.5), post_fusion_dim=6, output_dim=2, modalities=modalities)
     tfn.eval()
-    assert tfn.fused_size == 4 * 5 and not hasattr(tfn, 'video_subnet')
-    audio, video, text = inputs(3)
-    za, zt = augmented(tfn, audio, 'audio'), augmented(tfn, text, 'text')
-    fused = np.stack([np.kron(za[b], zt[b]) for b in range(3)])
+    x = dict(zip(hparams.MODALITIES, inputs(3)))
+    z = [augmented(tfn, x[m], m) for m in tfn.modalities]
+    fused = np.stack([functools.reduce(np.kron, [zm[b] for zm in z]) for b in range(3)])  # [B, 4*3*5] or [B, 4*5]
+    assert tfn.fused_size == fused.shape[1] and hasattr(tfn, 'video_subnet') == ('video' in modalities)
     layers = [getattr(tfn, 'post_fusion_layer_{}'.format(i)) for i in (1, 2, 3)]
     h = np.maximum(fused @ layers[0].weight.numpy() + layers[0].bias.numpy(), 0)
     h = np.maximum(h @ layers[1].weight.numpy() + layers[1].bias.numpy(), 0)
     want = h @ layers[2].weight.numpy() + layers[2].bias.numpy()
-    out = tfn(audio, video, text).numpy()
+    out = tfn(*x.values()).numpy()
     np.testing.assert_allclose(out, want, rtol=1e-4, atol=1e-5)
-    np.testing.assert_array_equal(tfn(audio, paddle.full(video.shape, np.nan), text).numpy(), out)
+    if 'video' not in modalities:  # a left-out input is never read
+        np.testing.assert_array_equal(tfn(x['audio'], paddle.full(x['video'].shape, np.nan), x['text']).numpy(), out)
 
 
 def test_tfn_applies_its_post_fusion_dropout_in_training_only():
@@ -151,31 +150,6 @@ def test_tfn_settings_keep_the_fused_tensor_small_and_flags_override_them():
     assert {k: lmf[k] for k in published if k in lmf and k in hparams.TABLE_COLUMNS} == hparams.HPARAMS['iemocap']['sad']
 
 
-def script(name):
-    """A repository script imported from its file (test.py would otherwise be the standard library's test)."""
-    spec = importlib.util.spec_from_file_location('lmf_variants_' + name, os.path.join(REPO, name + '.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-def run_main(main, argv):
-    """main(argv) in this process, as utils.run_cli runs it (the scripts' own startup aside): its stdout."""
-    out = io.StringIO()
-    with contextlib.redirect_stdout(out):
-        utils.run_cli(lambda: main(argv))
-    return out.getvalue()
-
-
-def cli_error(main, argv):
-    """utils.run_cli(main(argv)) in this process: (exit code, stderr)."""
-    err = io.StringIO()
-    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
-        with pytest.raises(SystemExit) as exit_info:
-            utils.run_cli(lambda: main(argv))
-    return exit_info.value.code, err.getvalue()
-
-
 @pytest.mark.parametrize('argv,fragment', [
     (['--modalities', ''], "--modalities must name at least one of audio, video, text, got ''"),
     (['--modalities', ','], '--modalities must name at least one of audio, video, text'),
@@ -186,9 +160,7 @@ def cli_error(main, argv):
     (['--dataset', 'sims', '--recipe', 'mmsa', '--model', 'tfn'], "--recipe mmsa is MMSA's LMF training"),
 ])
 def test_bad_values_are_one_line_and_exit_2(argv, fragment):
-    code, err = cli_error(train.main, argv + ['--data_path', 'no/such.pkl'])  # refused before the data
-    lines = err.strip().splitlines()
-    assert code == 2 and len(lines) == 1 and lines[0].startswith('error: ') and fragment in lines[0], err
+    cli_error('train', argv + ['--data_path', 'no/such.pkl'], fragment)  # refused before the data
 
 
 # ---------------------------------------------------------------- checkpoints
@@ -263,9 +235,8 @@ def runs(tmp_path_factory):
     result = {}
     for kind, (dataset, name, args) in settings.items():
         folder = tmp / kind
-        proc = run_script('train.py', *args, '--data_path', data[dataset], '--epochs', EPOCHS,
-                          '--model_path', str(folder), '--log_dir', str(folder))
-        assert proc.returncode == 0, proc.stdout + proc.stderr
+        run_main('train', args + ['--data_path', data[dataset], '--epochs', EPOCHS, '--model_path', folder,
+                                  '--log_dir', folder])
         result[kind] = dict(dataset=dataset, name=name, data=data[dataset], folder=folder,
                             task=args[:2], check=str(folder / (name + '.pdparams')),
                             log=(folder / 'train_{}.txt'.format(name)).read_text())
@@ -298,7 +269,7 @@ def test_the_log_and_the_checkpoint_say_what_was_trained(runs):
 @pytest.mark.parametrize('kind', ['subset', 'tfn'])
 def test_test_py_evaluates_the_checkpoint_as_training_did(runs, kind):
     run = runs[kind]
-    stdout = run_main(script('test').main, run['task'] + ['--data_path', run['data'], '--check_path', run['check']])
+    stdout = run_main('test', run['task'] + ['--data_path', run['data'], '--check_path', run['check']])
     tested = [line for line in stdout.splitlines() if ' on test set is ' in line]
     logged = [line for line in run['log'].splitlines() if ' on test set is ' in line]
     assert tested and tested == logged
@@ -322,16 +293,15 @@ def dynamic_outputs(run, **changes):
 def test_export_and_infer_equal_the_dynamic_graph(runs, kind):
     run = runs[kind]
     inference = str(run['folder'] / 'inference')
-    proc = run_script('export_model.py', *run['task'], '--check_path', run['check'], '--save_inference_dir',
-                      inference, '--data_path', run['data'])
-    assert proc.returncode == 0, proc.stdout + proc.stderr
+    exported = run_main('export_model', run['task'] + ['--check_path', run['check'], '--save_inference_dir', inference,
+                                                       '--data_path', run['data']])
     with open(os.path.join(inference, run['name'], 'inference_info.json')) as f:
         info = json.load(f)
     expected, test_set = dynamic_outputs(run)
     if kind == 'subset':
         assert (info['model'], info['modalities']) == ('lmf', ['audio', 'text'])
         assert 'video_hidden' not in info['hparams'] and info['hparams']['rank'] == 1
-        assert 'video kept as input and ignored' in proc.stdout
+        assert 'video kept as input and ignored' in exported
         # the left-out modality's values never reach the output
         np.testing.assert_array_equal(dynamic_outputs(run, video=np.full(test_set.video.shape, np.nan))[0], expected)
     else:
@@ -341,27 +311,19 @@ def test_export_and_infer_equal_the_dynamic_graph(runs, kind):
     # one interface: the three inputs, whatever the model fuses
     assert info['inputs'] == {'audio': [None, test_set.audio.shape[1]], 'video': [None, test_set.video.shape[1]],
                               'text': [None, 20, 300]}
-    infer = script('infer')
     for onnx in ('False', 'True'):
         out = str(run['folder'] / 'out_{}'.format(onnx))
-        stdout = run_main(infer.main, run['task'] + ['--save_inference_dir', inference, '--data_path', run['data'],
-                                                     '--output_dir', out, '--use_onnx', onnx])
+        stdout = run_main('infer', run['task'] + ['--save_inference_dir', inference, '--data_path', run['data'],
+                                                  '--output_dir', out, '--use_onnx', onnx])
         name = '{}_prob.npy'.format(run['name']) if run['dataset'] == 'iemocap' else 'mosi_pred.npy'
         np.testing.assert_allclose(np.load(os.path.join(out, name)), expected, rtol=0, atol=1e-5)
         assert ' on test set is ' in stdout
 
 
 def test_export_refuses_a_model_or_modalities_the_checkpoint_does_not_have(runs):
-    import export_model
-    code, err = cli_error(export_model.main, ['--dataset', 'mosi', '--check_path', runs['tfn']['check'],
-                                              '--model', 'lmf'])
-    assert code == 2 and err.strip() == 'error: --model lmf contradicts checkpoint {}, which is a TFN model'.format(
-        runs['tfn']['check'])
-    code, err = cli_error(export_model.main, ['--emotion', 'happy', '--check_path', runs['subset']['check'],
-                                              '--modalities', 'text,video,audio'])
-    assert code == 2 and err.strip() == ('error: --modalities text,video,audio contradicts checkpoint {}, which fuses '
-                                         'audio,text'.format(runs['subset']['check']))
-    # and through the script itself: one line, exit code 2
-    proc = run_script('train.py', '--modalities', 'audio,smell')
-    assert_clean_error(proc, "--modalities: unknown modality 'smell'")
-    assert proc.returncode == 2
+    line = cli_error('export_model', ['--dataset', 'mosi', '--check_path', runs['tfn']['check'], '--model', 'lmf'])
+    assert line == 'error: --model lmf contradicts checkpoint {}, which is a TFN model'.format(runs['tfn']['check'])
+    line = cli_error('export_model', ['--emotion', 'happy', '--check_path', runs['subset']['check'],
+                                      '--modalities', 'text,video,audio'])
+    assert line == ('error: --modalities text,video,audio contradicts checkpoint {}, which fuses audio,text'.format(
+        runs['subset']['check']))

@@ -4,7 +4,8 @@ import argparse
 
 import pytest
 
-from helpers import assert_clean_error, run_script
+from helpers import cli_error
+from data import pom
 from lmf import hparams
 import utils
 import search
@@ -29,24 +30,29 @@ def test_every_hyperparameter_is_a_train_flag_with_its_type_and_range(spec):
 
 
 def test_an_out_of_range_flag_is_one_line_from_train_py(tmp_path):
-    proc = run_script('train.py', '--emotion', 'happy', '--video_dropout', '1.0', '--model_path', str(tmp_path))
-    assert_clean_error(proc, '--video_dropout must be in [0, 1), got 1.0')
+    cli_error('train', ['--emotion', 'happy', '--video_dropout', '1.0', '--model_path', tmp_path],
+              '--video_dropout must be in [0, 1), got 1.0')
 
 
-def test_the_search_space_is_the_authors_grid_in_their_column_order():
-    space = hparams.search_space('iemocap')
-    assert list(space) == ['audio_hidden', 'video_hidden', 'text_hidden', 'audio_dropout', 'video_dropout',
-                           'text_dropout', 'factor_learning_rate', 'learning_rate', 'rank', 'batch_size', 'weight_decay']
-    assert space['audio_hidden'] == [8, 16, 32] and hparams.search_space('mosi')['audio_hidden'] == [4, 8, 16]
-    assert space['batch_size'] == [8, 16, 32, 64, 128] and hparams.search_space('pom')['batch_size'][0] == 4
-    assert search.load_space(None, 'pom') == hparams.search_space('pom')
-
-
-def test_the_published_table_rows_have_every_column():
+def test_every_published_row_is_complete_and_in_range():
+    """PUBLISHED: every row has every table column; HPARAMS: each row, with its family's defaults, sets every
+    hyperparameter, in range; every POM trait has its row."""
     for dataset, rows in hparams.PUBLISHED.items():
         for task, row in rows.items():
             assert len(row) == len(hparams.TABLE_COLUMNS), (dataset, task)
-            hparams.check_hparams(hparams.HPARAMS[dataset][task])  # every published value is in range
+    needed = set(hparams.names()) - {'output_dim'}
+    for family, rows in hparams.HPARAMS.items():
+        for name, row in rows.items():
+            if family == 'mmsa':  # rows of MMSA's feature files, one per dataset
+                hp = hparams.published_hparams(name, layout='mmsa')
+            else:
+                hp = hparams.published_hparams(family, name if family == 'iemocap' else None,
+                                               name if family == 'pom' else None)
+            assert needed <= set(hp), (family, name)
+            assert {k: hp[k] for k in row} == row, (family, name)
+            hparams.check_hparams(row)
+    assert set(hparams.POM_TRAIT_ROWS) >= set(pom.TRAITS)
+    assert set(hparams.POM_TRAIT_ROWS.values()) == set(hparams.HPARAMS['pom'])
 
 
 def test_a_new_hyperparameter_in_the_spec_reaches_flags_checks_and_search_space(monkeypatch):

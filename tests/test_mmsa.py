@@ -9,13 +9,12 @@ import re
 
 import numpy as np
 import pytest
-from sklearn.metrics import accuracy_score, f1_score
 
-from helpers import assert_clean_error, run_script, write_pickle
+from helpers import cli_error, run_main, write_pickle
+from test_metrics import ref_sims  # MMSA's CH-SIMS metrics written out again, not metrics.py
 from lmf import hparams
 from lmf import engine
 from lmf import checkpoints
-import train
 import utils
 from data import mmsa
 
@@ -38,10 +37,9 @@ def sims(tmp_path_factory):
     runs = {}
     for recipe in hparams.RECIPES:
         check, logs = str(tmp / ('check_' + recipe)), str(tmp / ('log_' + recipe))
-        proc = run_script('train.py', '--dataset', 'sims', '--data_path', data, '--recipe', recipe, *FAST,
-                          '--model_path', check, '--log_dir', logs)
-        assert proc.returncode == 0, proc.stdout + proc.stderr
-        runs[recipe] = dict(proc=proc, check=check, log=os.path.join(logs, 'train_sims.txt'))
+        run_main('train', ['--dataset', 'sims', '--data_path', data, '--recipe', recipe] + FAST +
+                 ['--model_path', check, '--log_dir', logs])
+        runs[recipe] = dict(check=check, log=os.path.join(logs, 'train_sims.txt'))
     return dict(tmp=tmp, data=data, runs=runs)
 
 
@@ -60,27 +58,7 @@ def printed(text, names):
     return values
 
 
-def independent_sims_metrics(truth, pred):
-    """MMSA's CH-SIMS metrics written out again, from its definitions (not metrics.py)."""
-    truth, pred = np.clip(truth, -1, 1), np.clip(pred, -1, 1)
-
-    def classes(values, edges):
-        out = np.zeros(len(values), dtype=int)
-        for i, v in enumerate(values):
-            out[i] = next(k for k in range(len(edges) - 1) if edges[k] < v <= edges[k + 1])
-        return out
-    two, three = [-1.01, 0.0, 1.01], [-1.01, -0.1, 0.1, 1.01]
-    five = [-1.01, -0.7, -0.1, 0.1, 0.7, 1.01]
-    return {'Mult_acc_2': accuracy_score(classes(truth, two), classes(pred, two)),
-            'Mult_acc_3': accuracy_score(classes(truth, three), classes(pred, three)),
-            'Mult_acc_5': accuracy_score(classes(truth, five), classes(pred, five)),
-            'F1_score': f1_score(classes(truth, two), classes(pred, two), average='weighted'),
-            'MAE': float(np.mean(np.abs(pred.astype(np.float64) - truth))),
-            'Corr': float(np.corrcoef(pred, truth)[0, 1])}
-
-
 def test_training_follows_mmsas_procedure_and_the_recipe_decides_the_defects(sims):
-    import paddle
     for recipe, run in sims['runs'].items():
         log = open(run['log']).read()
         assert "Training sims (MMSA's feature file, recipe {})".format(recipe) in log
@@ -103,7 +81,6 @@ def test_training_follows_mmsas_procedure_and_the_recipe_decides_the_defects(sim
     # --recipe mmsa builds the text dropout as MMSA's one-layer TextSubNet does: 0; ours applies it
     assert engine.model_hparams(dict(saved, text_dropout=0.2))['text_dropout'] == 0.0
     assert engine.model_hparams(dict(saved, recipe='ours', text_dropout=0.2))['text_dropout'] == 0.2
-    paddle.disable_static()
 
 
 def test_mmsa_early_stopping_rule(monkeypatch, tmp_path):
@@ -123,7 +100,6 @@ def test_mmsa_early_stopping_rule(monkeypatch, tmp_path):
 def test_recipe_mmsa_validates_on_shuffled_batches_and_the_default_in_file_order(monkeypatch, tmp_path):
     """MMSA's loaders shuffle the validation split every epoch, so its criterion (the mean of batch
     means) weighs a different short last batch each time; the default keeps the file's order."""
-    import paddle
     sets = engine.load_data('sims', mmsa_file(tmp_path, 'sims'), None, verbose=False)
     hp = dict(hparams.published_hparams('sims'), epochs=3, batch_size=5, text_hidden=8, video_hidden=8, audio_hidden=4)
     hp = hparams.with_data(hp, sets[0], 'f')
@@ -157,74 +133,63 @@ def test_recipe_mmsa_validates_on_shuffled_batches_and_the_default_in_file_order
             assert seen == [None] * 3
         else:
             assert len(seen) == 3 and not np.array_equal(seen[0], seen[1]) and not np.array_equal(seen[1], seen[2])
-    paddle.disable_static()
 
 
 def test_the_printed_mmsa_metrics_equal_an_independent_computation_from_infer_predictions(sims, tmp_path):
     run = sims['runs']['ours']
-    test = run_script('test.py', '--dataset', 'sims', '--data_path', sims['data'], '--check_path', run['check'])
-    assert test.returncode == 0, test.stderr
+    test = run_main('test', ['--dataset', 'sims', '--data_path', sims['data'], '--check_path', run['check']])
     names = ('Mult_acc_2', 'Mult_acc_3', 'Mult_acc_5', 'F1_score', 'MAE', 'Corr')
-    lines = [line for line in test.stdout.splitlines() if ' on test set is ' in line]
+    lines = [line for line in test.splitlines() if ' on test set is ' in line]
     assert [line.split(' on test set is ')[0] for line in lines] == [
         'MAE', 'Correlation w.r.t human evaluation'] + list(names)
-    shown = printed(test.stdout, names)
+    shown = printed(test, names)
     inference = str(tmp_path / 'inference')
-    export = run_script('export_model.py', '--dataset', 'sims', '--check_path', run['check'],
-                        '--save_inference_dir', inference, '--data_path', sims['data'])
-    assert export.returncode == 0, export.stdout + export.stderr
+    run_main('export_model', ['--dataset', 'sims', '--check_path', run['check'], '--save_inference_dir', inference,
+                              '--data_path', sims['data']])
     with open(os.path.join(inference, 'sims', 'inference_info.json')) as f:
         info = json.load(f)
     assert info['layout'] == 'mmsa' and info['input_dims'] == [33, 709, 768] and info['seq_len'] == STEPS['sims'][2]
     truth = raw_test_labels(sims['data'])
     for backend in ('False', 'True'):
         out = str(tmp_path / 'pred_onnx_{}'.format(backend))
-        infer = run_script('infer.py', '--dataset', 'sims', '--save_inference_dir', inference, '--data_path',
-                           sims['data'], '--output_dir', out, '--use_onnx', backend)
-        assert infer.returncode == 0, infer.stdout + infer.stderr
+        infer = run_main('infer', ['--dataset', 'sims', '--save_inference_dir', inference, '--data_path', sims['data'],
+                                   '--output_dir', out, '--use_onnx', backend])
         pred = np.load(os.path.join(out, 'sims_pred.npy'))
         assert pred.shape == (len(truth), 1)
-        expected = independent_sims_metrics(truth, pred.ravel())
+        expected, _ = ref_sims(truth, pred.ravel())
         for name in names:
             assert shown[name] == pytest.approx(expected[name], abs=1e-4), name
-        assert printed(infer.stdout, names) == shown
+        assert printed(infer, names) == shown
 
 
 def test_a_model_refuses_a_file_of_another_layout_or_dataset(sims, tmp_path):
     check = sims['runs']['ours']['check']
     mosei = write_pickle(tmp_path / 'mosei.pkl', mmsa.make_sample_data('mosei', 0, SIZES, steps=(6, 6, 8)))
-    proc = run_script('test.py', '--dataset', 'mosei', '--data_path', mosei, '--check_path',
-                      os.path.join(check, 'sims.pdparams'))
-    assert_clean_error(proc, '--dataset mosei contradicts checkpoint', 'trained on sims')
+    cli_error('test', ['--dataset', 'mosei', '--data_path', mosei, '--check_path', os.path.join(check, 'sims.pdparams')],
+              '--dataset mosei contradicts checkpoint', 'trained on sims')
     # CMU-MOSI: a model of MMSA's file and the authors' pickle (and the other way round)
     mosi_mmsa = mmsa_file(tmp_path, 'mosi')
     check_mosi = str(tmp_path / 'check_mosi')
-    proc = run_script('train.py', '--dataset', 'mosi', '--data_path', mosi_mmsa, '--epochs', '1', '--text_hidden', '8',
-                      '--video_hidden', '8', '--audio_hidden', '4', '--model_path', check_mosi,
-                      '--log_dir', str(tmp_path / 'log_mosi'))
-    assert proc.returncode == 0, proc.stderr
-    assert "MMSA's feature file" in proc.stdout
+    small = ['--epochs', '1', '--text_hidden', '8', '--video_hidden', '8', '--audio_hidden', '4',
+             '--model_path', check_mosi, '--log_dir', str(tmp_path / 'log_mosi')]
+    out = run_main('train', ['--dataset', 'mosi', '--data_path', mosi_mmsa] + small)
+    assert "MMSA's feature file" in out
     import data
     authors = write_pickle(tmp_path / 'mosi_authors.pkl', data.module('mosi').make_sample_data(
         0, (('train', 16), ('valid', 8), ('test', 8))))
-    proc = run_script('test.py', '--dataset', 'mosi', '--data_path', authors, '--check_path', check_mosi)
-    assert_clean_error(proc, "was trained on MMSA's feature file", "the authors' processed pickle")
-    proc = run_script('train.py', '--dataset', 'mosi', '--data_path', authors, '--recipe', 'mmsa',
-                      '--model_path', str(tmp_path / 'nothing'))
-    assert_clean_error(proc, '--recipe mmsa', "the authors' processed pickle")
+    cli_error('test', ['--dataset', 'mosi', '--data_path', authors, '--check_path', check_mosi],
+              "was trained on MMSA's feature file", "the authors' processed pickle")
+    cli_error('train', ['--dataset', 'mosi', '--data_path', authors, '--recipe', 'mmsa',
+                        '--model_path', tmp_path / 'nothing'], '--recipe mmsa', "the authors' processed pickle")
     assert not os.path.exists(str(tmp_path / 'nothing'))
-    proc = run_script('train.py', '--dataset', 'mosi', '--data_path', mosi_mmsa, '--recipe', 'mmsa', '--epochs', '1',
-                      '--text_hidden', '8', '--video_hidden', '8', '--audio_hidden', '4', '--model_path', check_mosi,
-                      '--log_dir', str(tmp_path / 'log_mosi'))
-    assert proc.returncode == 0, proc.stderr
-    assert "Training mosi (MMSA's feature file, recipe mmsa)" in proc.stdout
+    out = run_main('train', ['--dataset', 'mosi', '--data_path', mosi_mmsa, '--recipe', 'mmsa'] + small)
+    assert "Training mosi (MMSA's feature file, recipe mmsa)" in out
 
 
 def test_seeds_are_mmsas(sims, tmp_path):
-    proc = run_script('train.py', '--dataset', 'sims', '--data_path', sims['data'], '--seeds', '2', '--epochs', '1',
-                      '--text_hidden', '8', '--video_hidden', '8', '--audio_hidden', '4',
-                      '--model_path', str(tmp_path / 'c'), '--log_dir', str(tmp_path / 'l'))
-    assert proc.returncode == 0, proc.stderr
-    assert 'Seeds: 1111, 1112' in proc.stdout
-    assert re.search(r'^Test Mult_acc_2 \(\[-1, 0\], \(0, 1\]\) over 2 seeds: ', proc.stdout, flags=re.MULTILINE)
+    out = run_main('train', ['--dataset', 'sims', '--data_path', sims['data'], '--seeds', '2', '--epochs', '1',
+                             '--text_hidden', '8', '--video_hidden', '8', '--audio_hidden', '4',
+                             '--model_path', tmp_path / 'c', '--log_dir', tmp_path / 'l'])
+    assert 'Seeds: 1111, 1112' in out
+    assert re.search(r'^Test Mult_acc_2 \(\[-1, 0\], \(0, 1\]\) over 2 seeds: ', out, flags=re.MULTILINE)
     assert os.path.isfile(os.path.join(str(tmp_path / 'c'), 'sims.pdparams'))

@@ -9,7 +9,7 @@ import sys
 import numpy as np
 import pytest
 
-from helpers import assert_clean_error, iemocap_data, mmsa_data, run_script, write_pickle
+from helpers import cli_error, iemocap_data, mmsa_data, script, write_pickle
 import data
 from data import mmsa, mosi, pom
 import utils
@@ -36,10 +36,10 @@ def save(tmp_path, obj, name='f.pkl', protocol=4):
     return write_pickle(tmp_path / name, obj, protocol=protocol)
 
 
-def run_load(dataset, path, task=None):
-    """A tiny CLI: engine.load_data under utils.run_cli (the one-line error path of every script)."""
-    code = 'import sys, utils; utils.run_cli(lambda: engine.load_data(sys.argv[1], sys.argv[2], sys.argv[3] or None))'
-    return run_script(sys.executable, '-c', code, dataset, path, task or '')
+def load_error(dataset, path, *fragments):
+    """engine.load_data(dataset, path) under utils.run_cli, the error path of every script: one 'error:' line,
+    exit code 2; returns the line."""
+    return cli_error(lambda argv: engine.load_data(*argv), [dataset, path], *fragments)
 
 
 # ---------------------------------------------------------------- reading and preparing
@@ -224,12 +224,9 @@ def test_bad_structure_is_one_clear_error_and_writes_nothing(tmp_path, case, mon
 def test_cli_bad_data_is_one_line_exit_2(tmp_path):
     raw = mmsa_data('mosei', SIZES)
     raw['test'].pop('regression_labels')
-    proc = run_load('mosei', save(tmp_path, raw))
-    assert proc.returncode == 2
-    assert_clean_error(proc, "key 'regression_labels' missing in split 'test'")
-    proc = run_load('mosei', save(tmp_path, mmsa_data('sims', SIZES), 'sims.pkl'))
-    assert proc.returncode == 2
-    assert_clean_error(proc, "vision features are 709 wide as CH-SIMS's, CMU-MOSEI's are 35; use --dataset sims")
+    load_error('mosei', save(tmp_path, raw), "key 'regression_labels' missing in split 'test'")
+    load_error('mosei', save(tmp_path, mmsa_data('sims', SIZES), 'sims.pkl'),
+               "vision features are 709 wide as CH-SIMS's, CMU-MOSEI's are 35; use --dataset sims")
 
 
 # ---------------------------------------------------------------- damaged files
@@ -261,9 +258,7 @@ def test_a_damaged_published_file_says_whether_its_sha256_matches(tmp_path, monk
     folder.mkdir(parents=True)
     path = folder / 'unaligned_50.pkl'
     path.write_bytes(zeroed(pickle.dumps(mmsa_data('mosei', SIZES), protocol=4)))
-    proc = run_load('mosei', str(path))
-    assert proc.returncode == 2
-    line = assert_clean_error(proc, str(path), 'is damaged', "invalid load key, '\\x00'")
+    line = load_error('mosei', str(path), str(path), 'is damaged', "invalid load key, '\\x00'")
     assert line.endswith("its SHA-256 is not the one MMSA publishes for MOSEI/Processed/unaligned_50.pkl (an "
                          "incomplete or broken download): download it again"), line
     # the same name under another --dataset is not a published file
@@ -316,13 +311,12 @@ def test_pickles_that_could_run_code_are_refused(tmp_path, monkeypatch, payload,
     assert not (tmp_path / 'pwned_by_pickle').exists()
 
 
-def test_refusal_on_the_command_line_is_one_line(tmp_path):
+def test_refusal_on_the_command_line_is_one_line(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
     raw = mmsa_data('sims', SIZES)
     raw['valid']['raw_text'] = Exploit(os.system, 'touch pwned_by_pickle')
-    proc = run_load('sims', save(tmp_path, raw))
-    assert proc.returncode == 2
-    assert_clean_error(proc, 'refusing to load', 'system')
-    assert not os.path.exists(os.path.join(os.path.dirname(sys.executable), 'pwned_by_pickle'))
+    load_error('sims', save(tmp_path, raw), 'refusing to load', 'system')
+    assert not (tmp_path / 'pwned_by_pickle').exists()
 
 
 def test_what_real_files_hold_is_allowed(tmp_path):
@@ -452,14 +446,19 @@ def test_default_paths(tmp_path, monkeypatch, capsys):
     assert engine.data_module('mosi').SAMPLE_PATH == os.path.join('data', 'mosi_sample.pkl')
 
 
-def test_make_sample_data_cli(tmp_path):
+def test_make_sample_data_cli(tmp_path, monkeypatch, capsys):
     out = str(tmp_path / 'm.pkl')
-    proc = run_script('data/make_sample_data.py', '--dataset', 'mosi', '--layout', 'mmsa', '--out', out,
-                      '--train', '5', '--valid', '2', '--test', '3')
-    assert proc.returncode == 0, proc.stderr
+
+    def make(*args):
+        monkeypatch.setattr(sys, 'argv', ['make_sample_data.py', '--out', out] + list(args))
+        script('data/make_sample_data').main()
+    make('--dataset', 'mosi', '--layout', 'mmsa', '--train', '5', '--valid', '2', '--test', '3')
     train, valid, test, dims = engine.load_data('mosi', out, verbose=False)
     assert dims == (5, 20, 768) and (len(train), len(valid), len(test)) == (5, 2, 3) and train.layout == 'mmsa'
-    proc = run_script('data/make_sample_data.py', '--dataset', 'pom', '--layout', 'mmsa', '--out', out)
-    assert proc.returncode == 2 and '--dataset pom has no mmsa layout' in proc.stderr
-    proc = run_script('data/make_sample_data.py', '--dataset', 'sims', '--layout', 'authors', '--out', out)
-    assert proc.returncode == 2 and '--dataset sims has no authors layout' in proc.stderr
+    for dataset, layout in (('pom', 'mmsa'), ('sims', 'authors')):
+        capsys.readouterr()
+        with pytest.raises(SystemExit) as exit_info:
+            make('--dataset', dataset, '--layout', layout)
+        assert exit_info.value.code == 2
+        assert capsys.readouterr().err.splitlines()[-1] == 'make_sample_data.py: error: --dataset {} has no {} ' \
+            'layout'.format(dataset, layout)

@@ -9,7 +9,6 @@ from helpers import SEED_CHECKPOINTS
 from model import LMF
 from lmf import hparams
 from lmf import checkpoints
-import utils
 
 
 def numpy_lmf(state, audio, video, text, eps=1e-5):
@@ -145,22 +144,6 @@ def test_published_checkpoints_load_key_for_key(emotion):
     assert dims == (74, 35, 300) and hp2['rank'] == hp['rank']
     out = loaded(*(paddle.to_tensor(a) for a in inputs(1)))
     assert out.shape == [1, 2] and np.all(np.isfinite(out.numpy()))
-
-
-def test_tfn_fuses_the_outer_product():
-    from model import TFN
-    paddle.seed(0)
-    tfn = TFN((74, 35, 300), (3, 2, 8), 4, (0, 0, 0, 0), post_fusion_dim=6, output_dim=2)
-    tfn.eval()
-    audio, video, text = (paddle.to_tensor(a) for a in inputs(3))
-    z = [np.concatenate([np.ones((3, 1)), h.numpy()], axis=1) for h in
-         (tfn.audio_subnet(audio), tfn.video_subnet(video), tfn.text_subnet(text))]
-    fused = np.stack([np.kron(np.kron(z[0][b], z[1][b]), z[2][b]) for b in range(3)])  # [B, 4*3*5]
-    layers = [getattr(tfn, 'post_fusion_layer_{}'.format(i)) for i in (1, 2, 3)]
-    h = np.maximum(fused @ layers[0].weight.numpy() + layers[0].bias.numpy(), 0)
-    h = np.maximum(h @ layers[1].weight.numpy() + layers[1].bias.numpy(), 0)
-    want = h @ layers[2].weight.numpy() + layers[2].bias.numpy()
-    np.testing.assert_allclose(tfn(audio, video, text).numpy(), want, rtol=1e-4, atol=1e-5)
 
 
 def test_lmf_has_far_fewer_parameters_than_tfn_at_the_papers_setting():

@@ -10,11 +10,10 @@ import time
 import numpy as np
 import paddle
 
-from helpers import REPO, run_script, iemocap_data, mmsa_data, write_pickle
+from helpers import REPO, iemocap_data, mmsa_data, run_main, run_script, write_pickle
 from lmf import parallel
 from lmf import engine
 from lmf import checkpoints
-import utils
 
 F1 = re.compile(r'F1-score on test set is ([0-9.]+)\nAccuracy score on test set is ([0-9.]+)\n')
 
@@ -27,18 +26,6 @@ def launch(tmp_path, *args):
 def worker_logs(tmp_path):
     return {name: (tmp_path / 'launch' / name).read_text()
             for name in sorted(os.listdir(tmp_path / 'launch')) if name.startswith('workerlog')}
-
-
-def logged_scores_equal_test_py(log_path, data, check_dir):
-    """The rank-0 training log has 3 validations; test.py on its checkpoint prints the log's F1 and accuracy.
-    Returns the log's text and those scores."""
-    log = log_path.read_text()
-    assert len(re.findall(r'Validation loss is: ', log)) == 3
-    printed = F1.search(log).groups()
-    test = run_script('test.py', '--emotion', 'sad', '--data_path', data, '--check_path', str(check_dir))
-    assert test.returncode == 0, test.stderr
-    assert F1.search(test.stdout).groups() == printed
-    return log, printed
 
 
 def test_shards_partition_every_global_batch():
@@ -66,36 +53,16 @@ def test_gradient_is_the_global_batch_sum_on_every_rank(tmp_path):
         assert 'parallel check OK on rank {}'.format(rank) in logs['workerlog.{}'.format(rank)]
 
 
-def test_train_py_on_two_processes(tmp_path):
-    data = write_pickle(tmp_path / 'tiny.pkl', iemocap_data(emotions=('sad',), sizes=(49, 17, 23)))
-    proc = launch(tmp_path, 'train.py', '--emotion', 'sad', '--data_path', data, '--epochs', '3',
-                  '--text_hidden', '16', '--batch_size', '16', '--model_path', str(tmp_path / 'check'),
-                  '--log_dir', str(tmp_path / 'log'))
-    logs = worker_logs(tmp_path)
-    assert proc.returncode == 0, proc.stdout[-3000:] + str(logs)
-    # rank 0 logs and writes; rank 1 trains silently
-    assert os.listdir(tmp_path / 'log') == ['train_sad.txt'] and os.listdir(tmp_path / 'check') == ['sad.pdparams']
-    assert 'Epoch 2 complete!' in logs['workerlog.0'] and 'Epoch' not in logs['workerlog.1']
-    # the checkpoint loads in test.py, which evaluates the whole test split: same scores
-    log, printed = logged_scores_equal_test_py(tmp_path / 'log' / 'train_sad.txt', data, tmp_path / 'check')
-
-    # and the recorded validation loss is that of the whole validation split (23 + 17 rows, none twice)
-    model, _, _ = checkpoints.model_from_checkpoint(str(tmp_path / 'check' / 'sad.pdparams'), 'sad')
-    _, valid_set, test_set, _ = engine.load_data('iemocap', data, 'sad', verbose=False)
-    best = float(re.search(r'Best validation loss is: (\S+)', log).group(1))
-    assert abs(engine.evaluate(model, valid_set)['loss'] - best) < 1e-6
-    result = engine.evaluate(model, test_set, metrics_for='iemocap')
-    assert (result['f1'], result['accuracy']) == tuple(float(v) for v in printed)
-
-
 def free_port():
     with socket.socket() as s:
         s.bind(('127.0.0.1', 0))
         return s.getsockname()[1]
 
 
-def test_two_nodes_train_what_one_node_with_two_processes_trains(tmp_path):
-    """Two launchers on this machine as two nodes (--nnodes 2, one process each, loopback master).
+def test_train_py_on_two_nodes_and_on_one_node_with_two_processes(tmp_path):
+    """Two launchers on this machine as two nodes (--nnodes 2, one process each, loopback master), and the
+    documented one-node run with two processes: rank 0 alone logs and writes the checkpoint, test.py on it prints the
+    log's scores, the recorded validation loss is the whole validation split's, and both runs train the same model.
 
     --cpu_threads 1 in both runs: by default the threads per process depend on the processes per
     node (utils.default_cpu_threads reads PADDLE_LOCAL_SIZE: 1 here, 2 in the one-node run), which
@@ -132,18 +99,34 @@ def test_two_nodes_train_what_one_node_with_two_processes_trains(tmp_path):
                 env['PADDLE_NNODES']) == (str(rank), '2', '1', '2'), env
 
     # rank 0 logs and writes the checkpoint; rank 1 trains and writes nothing
-    assert os.listdir(tmp_path / 'log_0') == ['train_sad.txt'] and os.listdir(tmp_path / 'check_0') == ['sad.pdparams']
+    assert sorted(os.listdir(tmp_path / 'log_0')) == ['train_sad.json', 'train_sad.txt']
+    assert os.listdir(tmp_path / 'check_0') == ['sad.pdparams']
     assert not (tmp_path / 'log_1').exists() and not (tmp_path / 'check_1').exists()
     assert 'Epoch 2 complete!' in workers[0] and 'Epoch' not in workers[1]
-    # test.py evaluates rank 0's checkpoint and prints the scores of the training log
-    log, printed = logged_scores_equal_test_py(tmp_path / 'log_0' / 'train_sad.txt', data, tmp_path / 'check_0')
+    # test.py evaluates rank 0's checkpoint and prints the scores of the training log (3 validations)
+    log = (tmp_path / 'log_0' / 'train_sad.txt').read_text()
+    assert len(re.findall(r'Validation loss is: ', log)) == 3
+    printed = F1.search(log).groups()
+    test = run_main('test', ['--emotion', 'sad', '--data_path', data, '--check_path', tmp_path / 'check_0'])
+    assert F1.search(test).groups() == printed
+    # the recorded validation loss is that of the whole validation split (23 + 17 rows, none twice)
+    model, _, _ = checkpoints.model_from_checkpoint(str(tmp_path / 'check_0' / 'sad.pdparams'), 'sad')
+    _, valid_set, test_set, _ = engine.load_data('iemocap', data, 'sad', verbose=False)
+    best = float(re.search(r'Best validation loss is: (\S+)', log).group(1))
+    assert abs(engine.evaluate(model, valid_set)['loss'] - best) < 1e-6
+    result = engine.evaluate(model, test_set, metrics_for='iemocap')
+    assert (result['f1'], result['accuracy']) == tuple(float(v) for v in printed)
 
-    # the documented one-node run with two processes, same seed and data: the same model
+    # the documented one-node run with two processes, same seed and data: the same model; its rank 1 is silent too
     one_node = launch(tmp_path, *train_args, '--model_path', str(tmp_path / 'check_one'),
                       '--log_dir', str(tmp_path / 'log_one'))
-    assert one_node.returncode == 0, one_node.stdout[-3000:] + str(worker_logs(tmp_path))
+    logs = worker_logs(tmp_path)
+    assert one_node.returncode == 0, one_node.stdout[-3000:] + str(logs)
+    assert 'Epoch 2 complete!' in logs['workerlog.0'] and 'Epoch' not in logs['workerlog.1']
+    assert sorted(os.listdir(tmp_path / 'log_one')) == ['train_sad.json', 'train_sad.txt']
+    assert os.listdir(tmp_path / 'check_one') == ['sad.pdparams']
     reference = (tmp_path / 'log_one' / 'train_sad.txt').read_text()
-    best, best_one = (float(re.search(r'Best validation loss is: (\S+)', text).group(1)) for text in (log, reference))
+    best_one = float(re.search(r'Best validation loss is: (\S+)', reference).group(1))
     assert abs(best - best_one) <= 1e-5 * abs(best_one), (best, best_one)
     assert F1.search(reference).groups() == printed
     two_nodes = paddle.load(str(tmp_path / 'check_0' / 'sad.pdparams'))['state_dict']
@@ -169,16 +152,13 @@ def test_mmsa_recipe_on_two_processes(tmp_path):
     assert "Training sims (MMSA's feature file, recipe mmsa)" in log
     losses = re.findall(r'^Validation loss is: (\S+)$', log, re.M)
     assert len(losses) == 3 and all(round(float(v), 4) == float(v) for v in losses), losses
-    one = run_script(*args, '--epochs', '1', '--model_path', str(tmp_path / 'check_1'),
-                     '--log_dir', str(tmp_path / 'log_1'))
-    assert one.returncode == 0, one.stderr
+    run_main('train', args[1:] + ['--epochs', '1', '--model_path', tmp_path / 'check_1', '--log_dir', tmp_path / 'log_1'])
     (two, _), (single, _) = (checkpoints.load_checkpoint(str(tmp_path / folder / 'sims.pdparams'))
                              for folder in ('check_2', 'check_1'))
     for name in ('fusion_weights', 'fusion_bias'):
         np.testing.assert_array_equal(two[name], single[name], err_msg=name)
     assert not np.array_equal(two['audio_factor'], single['audio_factor'])  # the rest trained (3 epochs against 1)
-    test = run_script('test.py', '--dataset', 'sims', '--data_path', data, '--check_path', str(tmp_path / 'check_2'),
-                      '--cpu_threads', '1')
-    assert test.returncode == 0, test.stderr
+    test = run_main('test', ['--dataset', 'sims', '--data_path', data, '--check_path', tmp_path / 'check_2',
+                             '--cpu_threads', '1'])
     block = [line for line in log.splitlines() if ' on test set is ' in line]
-    assert len(block) == 8 and block == [line for line in test.stdout.splitlines() if ' on test set is ' in line]
+    assert len(block) == 8 and block == [line for line in test.splitlines() if ' on test set is ' in line]

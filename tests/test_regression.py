@@ -1,20 +1,19 @@
 """CMU-MOSI and POM: readers, sample generators, metrics, L1 training, the CLI and bad input."""
 import os
 import re
+import sys
 
 import numpy as np
 import paddle
 import pytest
 
-from helpers import REPO, assert_clean_error, run_script, iemocap_data, write_pickle
+from helpers import REPO, assert_clean_error, cli_error, iemocap_data, run_main, run_script, write_pickle
 from data import mosi, pom
-import train
 from lmf import hparams
 import safe_io
 from lmf import engine
 from lmf import checkpoints
 from lmf import metrics
-import utils
 
 SIZES = (('train', 48), ('valid', 16), ('test', 24))
 READERS = {'mosi': mosi, 'pom': pom}
@@ -176,60 +175,90 @@ def result_block(text, first):
     return lines[start:end + 1]
 
 
-def test_mosi_train_then_test_prints_the_authors_lines(tmp_path, pickles):
-    check, log = tmp_path / 'check', tmp_path / 'log'
-    proc = run_script('train.py', '--dataset', 'mosi', '--data_path', pickles['mosi'], '--epochs', '2',
-                      '--model_path', str(check), '--log_dir', str(log))
-    assert proc.returncode == 0, proc.stderr
-    assert os.listdir(check) == ['mosi.pdparams'] and os.listdir(log) == ['train_mosi.txt']
-    assert 'output_dim=1' in proc.stdout and 'Training mosi on ' in proc.stdout
-    trained = result_block(proc.stdout, 'MAE on test set is ')
-    assert [line[:len(p)] for line, p in zip(trained, MOSI_LINES)] == MOSI_LINES
-    assert trained[5].startswith('Variants that later papers report')
-    assert trained[-1] == '(These scores are on SYNTHETIC sample data, not CMU-MOSI results.)'
-    test = run_script('test.py', '--dataset', 'mosi', '--data_path', pickles['mosi'], '--check_path', str(check))
-    assert test.returncode == 0, test.stderr
-    assert 'Start testing mosi......' in test.stdout
-    assert result_block(test.stdout, 'MAE on test set is ') == trained  # same checkpoint, same numbers
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory, pickles):
+    """CMU-MOSI (2 epochs) and POM with --trait reserved (1 epoch) through train.py: {dataset: (what it printed,
+    checkpoint folder, log folder)}."""
+    runs = {}
+    for dataset, args in (('mosi', ['--epochs', '2']), ('pom', ['--trait', 'reserved', '--epochs', '1'])):
+        tmp = tmp_path_factory.mktemp(dataset)
+        out = run_main('train', ['--dataset', dataset, '--data_path', pickles[dataset], '--model_path', tmp / 'check',
+                                 '--log_dir', tmp / 'log'] + args)
+        runs[dataset] = out, tmp / 'check', tmp / 'log'
+    return runs
 
 
-def test_pom_trait_selects_the_row_and_the_model_predicts_every_trait(tmp_path, pickles):
-    proc = run_script('train.py', '--dataset', 'pom', '--trait', 'reserved', '--data_path', pickles['pom'],
-                      '--epochs', '1', '--model_path', str(tmp_path), '--log_dir', str(tmp_path))
-    assert proc.returncode == 0, proc.stderr
+def test_mosi_train_then_test_prints_the_authors_lines(trained, pickles):
+    out, check, log = trained['mosi']
+    assert os.listdir(check) == ['mosi.pdparams'] and sorted(os.listdir(log)) == ['train_mosi.json', 'train_mosi.txt']
+    assert 'output_dim=1' in out and 'Training mosi on ' in out
+    lines = result_block(out, 'MAE on test set is ')
+    assert [line[:len(p)] for line, p in zip(lines, MOSI_LINES)] == MOSI_LINES
+    assert lines[5].startswith('Variants that later papers report')
+    assert lines[-1] == '(These scores are on SYNTHETIC sample data, not CMU-MOSI results.)'
+    test = run_main('test', ['--dataset', 'mosi', '--data_path', pickles['mosi'], '--check_path', check])
+    assert 'Start testing mosi......' in test
+    assert result_block(test, 'MAE on test set is ') == lines  # same checkpoint, same numbers
+
+
+def test_pom_trait_selects_the_row_and_the_model_predicts_every_trait(trained):
+    out, check, _ = trained['pom']
     row = hparams.HPARAMS['pom']['Reserve']  # hyperparams.txt calls the trait 'Reserve'
-    assert 'Training pom (hyperparameters of trait Reserved) on ' in proc.stdout
+    assert 'Training pom (hyperparameters of trait Reserved) on ' in out
     for name in ('audio_hidden', 'video_hidden', 'text_hidden', 'rank', 'batch_size', 'factor_learning_rate'):
-        assert '{}={}'.format(name, row[name]) in proc.stdout
-    lines = result_block(proc.stdout, 'trait ')
+        assert '{}={}'.format(name, row[name]) in out
+    lines = result_block(out, 'trait ')
     assert [line.split()[0] for line in lines[1:17]] == list(pom.TRAITS)
     assert lines[17].startswith('Means over the 16 traits')
     assert lines[18].startswith('MAE on test set is ') and lines[20].startswith('Multiclass accuracy on test set is ')
-    model, hp, _ = checkpoints.model_from_checkpoint(str(tmp_path / 'pom.pdparams'), 'pom', dataset='pom')
+    model, hp, _ = checkpoints.model_from_checkpoint(str(check / 'pom.pdparams'), 'pom', dataset='pom')
     assert hp['output_dim'] == 16 and hp['trait'] == 'Reserved'
 
 
 def test_mosi_seeds_report_every_metric(tmp_path, pickles):
-    proc = run_script('train.py', '--dataset', 'mosi', '--data_path', pickles['mosi'], '--epochs', '1',
-                      '--text_hidden', '8', '--seeds', '2', '--model_path', str(tmp_path), '--log_dir', str(tmp_path))
-    assert proc.returncode == 0, proc.stderr
+    out = run_main('train', ['--dataset', 'mosi', '--data_path', pickles['mosi'], '--epochs', '1', '--text_hidden', '8',
+                             '--seeds', '2', '--model_path', tmp_path, '--log_dir', tmp_path])
     for label in ('MAE', 'correlation', 'multiclass accuracy', 'binary accuracy', 'F1-score', 'Acc-7 (clipped)',
                   'Acc-2 (non-zero)', 'F1-score (non-zero)'):
-        assert re.search(r'Test {} over 2 seeds: [-0-9.na]+ \+- [0-9.na]+'.format(re.escape(label)), proc.stdout), label
+        assert re.search(r'Test {} over 2 seeds: [-0-9.na]+ \+- [0-9.na]+'.format(re.escape(label)), out), label
     assert os.path.isfile(tmp_path / 'mosi.pdparams')
 
 
-def test_train_sh_and_run_lfm_sh_take_the_dataset(tmp_path, pickles):
-    env = {'DATASET': 'mosi', 'DATA_PATH': pickles['mosi'], 'CHECK_DIR': str(tmp_path / 'c'),
-           'LOG_DIR': str(tmp_path / 'l')}
-    proc = run_script('bash', 'train.sh', '--epochs', '1', env=env)
+STUB = """#!/bin/bash
+if [ "$1" = -c ]; then exec "$REAL_PYTHON" "$@"; fi
+echo "$*" >> "$CALLS"
+"""
+
+
+def test_train_sh_and_run_lfm_sh_take_the_dataset_and_the_trait(tmp_path, pickles):
+    """What train.sh and run_lfm.sh run for DATASET and TRAIT, with PYTHON a stub that records the scripts' command
+    lines (the real interpreter answers their `python -c` questions); an unknown DATASET is one error line. The
+    IEMOCAP chain runs for real once, in test_cli.py."""
+    stub = tmp_path / 'python'
+    stub.write_text(STUB)
+    stub.chmod(0o755)
+    calls = tmp_path / 'calls'
+    env = {'PYTHON': str(stub), 'REAL_PYTHON': sys.executable, 'CALLS': str(calls), 'DATA_PATH': pickles['mosi'],
+           'CHECK_DIR': 'c', 'LOG_DIR': 'l'}
+
+    def run(script, *args, **changes):
+        calls.write_text('')
+        proc = run_script('bash', script, *args, env=dict(env, **changes))
+        return proc, calls.read_text().splitlines()
+    proc, ran = run('train.sh', '--epochs', '1', DATASET='mosi')
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count('Start training ') == 1 and 'Start training mosi......' in proc.stdout
-    proc = run_script('bash', 'run_lfm.sh', env=env)
+    assert proc.stdout.splitlines()[0] == 'Start training mosi......' and proc.stdout.count('Start training') == 1
+    assert ran == ['train.py --dataset mosi --data_path {} --model_path c --log_dir l --epochs 1'.format(pickles['mosi'])]
+    proc, ran = run('train.sh', '--epochs', '1', DATASET='pom', TRAIT='Vivid', DATA_PATH=pickles['pom'])
+    assert ran == ['train.py --dataset pom --trait Vivid --data_path {} --model_path c --log_dir l --epochs 1'.format(
+        pickles['pom'])], proc.stderr
+    proc, ran = run('run_lfm.sh', DATASET='mosi')
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.count('MAE on test set is ') == 1
-    proc = run_script('bash', 'train.sh', env=dict(env, DATASET='tfn'))
-    assert_clean_error(proc, 'DATASET=tfn', 'iemocap, mosi, pom')
+    assert ran == ['test.py --dataset mosi --data_path {} --check_path c'.format(pickles['mosi'])]
+    for script in ('train.sh', 'run_lfm.sh'):
+        proc, ran = run(script, DATASET='tfn')
+        assert_clean_error(proc, 'DATASET=tfn', 'iemocap, mosi, pom')
+        assert ran == []
 
 
 # ---------------------------------------------------------------- bad input
@@ -239,8 +268,7 @@ def _nothing_written(tmp_path):
 
 
 def _train(tmp_path, *args):
-    return run_script('train.py', *args, '--epochs', '1', '--model_path', str(tmp_path / 'c'),
-                      '--log_dir', str(tmp_path / 'l'))
+    return list(args) + ['--epochs', '1', '--model_path', tmp_path / 'c', '--log_dir', tmp_path / 'l']
 
 
 @pytest.mark.parametrize('dataset, data, fragments', [
@@ -251,9 +279,8 @@ def _train(tmp_path, *args):
 ])
 def test_a_file_of_another_dataset_is_refused(tmp_path, pickles, dataset, data, fragments):
     path = write_pickle(tmp_path / 'iemocap.pkl', iemocap_data()) if data == 'iemocap' else pickles[data]
-    proc = _train(tmp_path, '--dataset', dataset, '--data_path', path)
-    assert_clean_error(proc, path, *fragments)
-    assert proc.returncode == 2 and _nothing_written(tmp_path)
+    cli_error('train', _train(tmp_path, '--dataset', dataset, '--data_path', path), path, *fragments)
+    assert _nothing_written(tmp_path)
 
 
 @pytest.mark.parametrize('dataset', ['iemocap', 'mosi', 'pom'])
@@ -268,14 +295,14 @@ def test_non_finite_labels_are_refused_in_every_dataset(tmp_path, dataset, bad):
         data[b'valid'][b'label'][3, 0] = bad
         where = 'valid/label'
     path = write_pickle(tmp_path / 'bad.pkl', data)
-    proc = _train(tmp_path, '--dataset', dataset, '--data_path', path)
-    assert_clean_error(proc, 'bad.pkl', where, 'NaN or infinite', 'row 3')
-    assert proc.returncode == 2 and _nothing_written(tmp_path)
+    cli_error('train', _train(tmp_path, '--dataset', dataset, '--data_path', path), 'bad.pkl', where, 'NaN or infinite',
+              'row 3')
+    assert _nothing_written(tmp_path)
 
 
 def test_output_dim_must_equal_the_label_count(tmp_path, pickles):
-    proc = _train(tmp_path, '--dataset', 'pom', '--data_path', pickles['pom'], '--output_dim', '17')
-    assert_clean_error(proc, 'labels have 16 columns but --output_dim is 17')
+    cli_error('train', _train(tmp_path, '--dataset', 'pom', '--data_path', pickles['pom'], '--output_dim', '17'),
+              'labels have 16 columns but --output_dim is 17')
     assert _nothing_written(tmp_path)
 
 
@@ -285,50 +312,24 @@ def test_output_dim_must_equal_the_label_count(tmp_path, pickles):
     (['--dataset', 'pom', '--trait', 'Grumpy'], ["--trait: unknown trait 'Grumpy'", 'Confidence, Passion']),
 ])
 def test_task_flags_that_do_not_fit_the_dataset(tmp_path, pickles, args, fragments):
-    assert_clean_error(_train(tmp_path, *args, '--data_path', pickles['mosi']), *fragments)
+    cli_error('train', _train(tmp_path, *args, '--data_path', pickles['mosi']), *fragments)
+    assert _nothing_written(tmp_path)
 
 
-@pytest.fixture(scope='module')
-def mosi_checkpoint(tmp_path_factory, pickles):
-    tmp = tmp_path_factory.mktemp('mosi_check')
-    proc = run_script('train.py', '--dataset', 'mosi', '--data_path', pickles['mosi'], '--epochs', '1',
-                      '--model_path', str(tmp), '--log_dir', str(tmp))
-    assert proc.returncode == 0, proc.stderr
-    return str(tmp / 'mosi.pdparams')
-
-
-def test_checkpoint_of_another_dataset_or_label_count_is_refused(tmp_path, pickles, mosi_checkpoint):
-    proc = run_script('test.py', '--dataset', 'pom', '--data_path', pickles['pom'], '--check_path', mosi_checkpoint)
-    assert_clean_error(proc, '--dataset pom contradicts checkpoint', 'trained on mosi')
-    proc = run_script('test.py', '--emotion', 'happy', '--data_path', write_pickle(tmp_path / 'i.pkl', iemocap_data()),
-                      '--check_path', mosi_checkpoint)
-    assert_clean_error(proc, '--dataset iemocap contradicts checkpoint', 'trained on mosi')
+def test_checkpoint_of_another_dataset_or_label_count_is_refused(tmp_path, pickles, trained):
+    mosi_checkpoint, pom_checkpoint = (str(trained[d][1] / (d + '.pdparams')) for d in ('mosi', 'pom'))
+    cli_error('test', ['--dataset', 'pom', '--data_path', pickles['pom'], '--check_path', mosi_checkpoint],
+              '--dataset pom contradicts checkpoint', 'trained on mosi')
+    cli_error('test', ['--emotion', 'happy', '--data_path', write_pickle(tmp_path / 'i.pkl', iemocap_data()),
+                       '--check_path', mosi_checkpoint], '--dataset iemocap contradicts checkpoint', 'trained on mosi')
     seed_checkpoint = os.path.join(REPO, '..', 'shared', 'reference', 'lmf_paddle_check', 'happy.pkl')
     if os.path.isfile(seed_checkpoint):  # the earlier port's files are IEMOCAP's
-        proc = run_script('test.py', '--dataset', 'mosi', '--data_path', pickles['mosi'], '--check_path', seed_checkpoint)
-        assert_clean_error(proc, '--dataset mosi contradicts checkpoint', 'bare state dict as the earlier port wrote')
+        cli_error('test', ['--dataset', 'mosi', '--data_path', pickles['mosi'], '--check_path', seed_checkpoint],
+                  '--dataset mosi contradicts checkpoint', 'bare state dict as the earlier port wrote')
     # a POM file with another number of traits than the checkpoint was trained for
-    pom_checkpoint = tmp_path / 'pom'
-    assert run_script('train.py', '--dataset', 'pom', '--data_path', pickles['pom'], '--epochs', '1',
-                      '--model_path', str(pom_checkpoint), '--log_dir', str(tmp_path)).returncode == 0
     data = flat_data('pom', synthetic=False)
     for split in (b'train', b'valid', b'test'):
         data[split][b'label'] = data[split][b'label'][:, :3]
-    proc = run_script('test.py', '--dataset', 'pom', '--data_path', write_pickle(tmp_path / 'k3.pkl', data),
-                      '--check_path', str(pom_checkpoint))
-    assert_clean_error(proc, 'k3.pkl: labels have 3 columns but the output_dim of checkpoint', 'is 16')
-
-
-def test_hparams_table_rows_are_complete():
-    needed = set(hparams.names()) - {'output_dim'}
-    for family, rows in hparams.HPARAMS.items():
-        for name, row in rows.items():
-            if family == 'mmsa':  # rows of MMSA's feature files, one per dataset
-                hp = hparams.published_hparams(name, layout='mmsa')
-            else:
-                hp = hparams.published_hparams(family, name if family == 'iemocap' else None,
-                                               name if family == 'pom' else None)
-            assert needed <= set(hp), (family, name)
-            assert {k: hp[k] for k in row} == row, (family, name)
-    assert set(hparams.POM_TRAIT_ROWS) >= set(pom.TRAITS)
-    assert set(hparams.POM_TRAIT_ROWS.values()) == set(hparams.HPARAMS['pom'])
+    cli_error('test', ['--dataset', 'pom', '--data_path', write_pickle(tmp_path / 'k3.pkl', data),
+                       '--check_path', pom_checkpoint], 'k3.pkl: labels have 3 columns but the output_dim of checkpoint',
+              'is 16')

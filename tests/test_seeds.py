@@ -3,9 +3,7 @@ import re
 
 import numpy as np
 
-from helpers import assert_clean_error, run_script
-import train
-import utils
+from helpers import cli_error, run_main
 from lmf import engine
 from lmf import checkpoints
 
@@ -16,11 +14,9 @@ def test_seed_list_is_deterministic():
 
 
 def test_three_seeds(tmp_path, tiny_pkl):
-    proc = run_script('train.py', '--emotion', 'sad', '--data_path', tiny_pkl, '--epochs', '2', '--text_hidden', '8',
-                      '--seed', '5', '--seeds', '3', '--model_path', str(tmp_path / 'check'),
-                      '--log_dir', str(tmp_path / 'log'))
-    assert proc.returncode == 0, proc.stderr
-    out = proc.stdout
+    out = run_main('train', ['--emotion', 'sad', '--data_path', tiny_pkl, '--epochs', '2', '--text_hidden', '8',
+                             '--seed', '5', '--seeds', '3', '--model_path', tmp_path / 'check',
+                             '--log_dir', tmp_path / 'log'])
     assert 'Seeds: 5, 6, 7\n' in out
     per_seed = re.findall(r'seed (\d+): best validation loss ([0-9.]+), test F1 ([0-9.]+), test accuracy ([0-9.]+)', out)
     assert [int(s[0]) for s in per_seed] == [5, 6, 7]
@@ -41,9 +37,9 @@ def test_three_seeds(tmp_path, tiny_pkl):
     _, saved = checkpoints.load_checkpoint(str(tmp_path / 'check' / 'sad.pdparams'))
     assert saved['seed'] == 5 + best
     assert (tmp_path / 'log' / 'train_sad.txt').read_text().count('Best validation loss is: {}'.format(valid[best]))
-    test = run_script('test.py', '--emotion', 'sad', '--data_path', tiny_pkl, '--check_path', str(tmp_path / 'check'))
-    assert 'F1-score on test set is {}\n'.format(f1s[best]) in test.stdout
+    test = run_main('test', ['--emotion', 'sad', '--data_path', tiny_pkl, '--check_path', tmp_path / 'check'])
+    assert 'F1-score on test set is {}\n'.format(f1s[best]) in test
 
 
 def test_seeds_must_be_positive():
-    assert_clean_error(run_script('train.py', '--emotion', 'sad', '--seeds', '0'), '--seeds must be >= 1')
+    cli_error('train', ['--emotion', 'sad', '--seeds', '0'], '--seeds must be >= 1')

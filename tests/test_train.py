@@ -7,12 +7,10 @@ import paddle
 import paddle.nn.functional as F
 import pytest
 
-from helpers import assert_clean_error, run_script, iemocap_data, write_pickle
-import train
+from helpers import cli_error, iemocap_data, run_main, write_pickle
 from lmf import hparams
 from lmf import engine
 from lmf import checkpoints
-import utils
 
 
 def tiny_hp(**overrides):
@@ -111,10 +109,9 @@ def test_nan_loss_stops_with_clear_message(tmp_path, monkeypatch):
 
 
 def test_nan_loss_cli(tmp_path, tiny_pkl):
-    proc = run_script('train.py', '--emotion', 'sad', '--data_path', tiny_pkl, '--epochs', '3',
-                      '--learning_rate', '1e30', '--factor_learning_rate', '1e30', '--text_hidden', '8',
-                      '--model_path', str(tmp_path), '--log_dir', str(tmp_path))
-    assert_clean_error(proc, 'Training got into NaN values')
+    cli_error('train', ['--emotion', 'sad', '--data_path', tiny_pkl, '--epochs', '3', '--learning_rate', '1e30',
+                        '--factor_learning_rate', '1e30', '--text_hidden', '8', '--model_path', tmp_path,
+                        '--log_dir', tmp_path], 'Training got into NaN values')
 
 
 def test_checkpoint_write_is_atomic(tmp_path, monkeypatch):
@@ -148,23 +145,21 @@ def test_checkpoint_records_hparams_and_loads_back(tmp_path):
 
 
 def test_emotion_alone_selects_published_hparams(tmp_path, tiny_pkl):
-    proc = run_script('train.py', '--emotion', 'angry', '--data_path', tiny_pkl, '--epochs', '1',
-                      '--model_path', str(tmp_path), '--log_dir', str(tmp_path))
-    assert proc.returncode == 0, proc.stderr
+    out = run_main('train', ['--emotion', 'angry', '--data_path', tiny_pkl, '--epochs', '1',
+                             '--model_path', tmp_path, '--log_dir', tmp_path])
     _, saved = checkpoints.load_checkpoint(str(tmp_path / 'angry.pdparams'))
     published = hparams.HPARAMS['iemocap']['angry']
     assert {k: saved[k] for k in published} == published
     assert saved['epochs'] == 1 and saved['emotion'] == 'angry'
     log = (tmp_path / 'train_angry.txt').read_text()
     assert 'Epoch 0 complete! Average Training loss:' in log and 'F1-score on test set is' in log
-    assert 'F1-score on test set is' in proc.stdout
+    assert 'F1-score on test set is' in out
 
 
 def test_explicit_flags_override_the_table(tmp_path, tiny_pkl):
-    proc = run_script('train.py', '--emotion', 'happy', '--data_path', tiny_pkl, '--epochs', '1', '--rank', '3',
-                      '--batch_size', '8', '--learning_rate', '0.002', '--seed', '7', '--text_hidden', '16',
-                      '--model_path', str(tmp_path), '--log_dir', str(tmp_path))
-    assert proc.returncode == 0, proc.stderr
+    run_main('train', ['--emotion', 'happy', '--data_path', tiny_pkl, '--epochs', '1', '--rank', '3',
+                       '--batch_size', '8', '--learning_rate', '0.002', '--seed', '7', '--text_hidden', '16',
+                       '--model_path', tmp_path, '--log_dir', tmp_path])
     state, saved = checkpoints.load_checkpoint(str(tmp_path / 'happy.pdparams'))
     assert (saved['rank'], saved['batch_size'], saved['learning_rate'], saved['seed']) == (3, 8, 0.002, 7)
     assert saved['audio_hidden'] == hparams.HPARAMS['iemocap']['happy']['audio_hidden']
@@ -185,10 +180,10 @@ def test_bad_flags(args, fragments, tiny_pkl, tmp_path):
     a_file.write_text('not a folder')
     args = [{'TINY': tiny_pkl, 'FILE': str(a_file)}.get(a, a) for a in args]
     fragments = [str(a_file) if f == 'FILE' else f for f in fragments]
-    assert_clean_error(run_script('train.py', *args, '--log_dir', str(tmp_path)), *fragments)
+    cli_error('train', args + ['--log_dir', tmp_path], *fragments)
 
 
-def test_bad_thread_setting(tiny_pkl, tmp_path):
-    proc = run_script('train.py', '--emotion', 'sad', '--data_path', tiny_pkl, '--epochs', '1',
-                      '--model_path', str(tmp_path), '--log_dir', str(tmp_path), env={'LMF_CPU_THREADS': 'abc'})
-    assert_clean_error(proc, 'LMF_CPU_THREADS must be an integer')
+def test_bad_thread_setting(tiny_pkl, tmp_path, monkeypatch):
+    monkeypatch.setenv('LMF_CPU_THREADS', 'abc')
+    cli_error('train', ['--emotion', 'sad', '--data_path', tiny_pkl, '--epochs', '1', '--model_path', tmp_path,
+                        '--log_dir', tmp_path], 'LMF_CPU_THREADS must be an integer')
