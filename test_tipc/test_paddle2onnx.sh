@@ -37,6 +37,12 @@ func_expect_key model_name 1
 model_name=$(func_parser_value "${lines[1]}")
 func_expect_key python 2
 python=$(func_parser_value "${lines[2]}")
+# paddle2onnx has no wheel for Python 3.13 and newer: the chain has nothing to run there.
+if ! "${python}" -c 'import importlib.util, sys; sys.exit(0 if importlib.util.find_spec("paddle2onnx") and importlib.util.find_spec("onnxruntime") else 1)'; then
+    echo "paddle2onnx chain skipped: paddle2onnx or onnxruntime is not installed (pip install -r requirements-onnx.txt;" \
+         "paddle2onnx has wheels for Python 3.12 and older only)"
+    exit 0
+fi
 # converter (PaddleOCR/PaddleClas layout: lines 3-9, plus --optimize_tool of paddle2onnx 1.x/2.x)
 func_expect_key 2onnx 3
 paddle2onnx_cmd=$(func_parser_value "${lines[3]}")

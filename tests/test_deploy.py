@@ -353,11 +353,29 @@ def test_export_bad_input(deployed, tmp_path, monkeypatch):
         line = error(export_model.main, *common, *argv)
         assert all(fragment in line for fragment in fragments), (fragments, line)
     assert 'no happy.pdparams' in error(export_model.main, '--emotion', 'happy', '--check_path', tmp_path)
-    # without paddle2onnx installed, export says which package is missing and writes nothing
+
+
+def test_without_the_onnx_packages(deployed, tmp_path, monkeypatch):
+    """Python 3.13 has no paddle2onnx: export writes the Paddle Inference model, removes an older (now stale)
+    inference.onnx and says so in one line; infer.py --use_onnx True names what is missing and its install command."""
     monkeypatch.setitem(sys.modules, 'paddle2onnx', None)
-    line = error(export_model.main, '--emotion', 'happy', *common)
-    assert 'paddle2onnx is not installed' in line and 'requirements.txt' in line
-    assert os.listdir(str(tmp_path)) == []
+    folder = tmp_path / 'happy'
+    shutil.copytree(os.path.join(deployed['inference'], 'happy'), str(folder))
+    out = ok(export_model.main, '--emotion', 'happy', '--check_path', deployed['check'], '--save_inference_dir',
+             tmp_path)
+    assert [line for line in out.splitlines() if 'ONNX' in line] == [
+        'ONNX file skipped: paddle2onnx is not installed; the Paddle Inference model is complete. For inference.onnx: '
+        'pip install -r requirements-onnx.txt (paddle2onnx has wheels for Python 3.12 and older only)']
+    assert sorted(os.listdir(str(folder))) == ['inference.json', 'inference.pdiparams', 'inference_info.json']
+    with open(str(folder / 'inference_info.json')) as f:
+        assert json.load(f)['onnx'] is None
+    happy = ['--emotion', 'happy', '--save_inference_dir', tmp_path, '--data_path', deployed['data']['happy']]
+    assert 'F1-score on test set is' in ok(infer.main, *happy, '--output_dir', tmp_path / 'out')
+    line = error(infer.main, *happy, '--use_onnx', 'True')
+    assert 'inference.onnx does not exist' in line and 'requirements-onnx.txt' in line
+    monkeypatch.setitem(sys.modules, 'onnxruntime', None)
+    line = error(infer.main, *happy, '--use_onnx', 'True')
+    assert 'needs onnxruntime, which is not installed' in line and 'requirements-onnx.txt' in line
 
 
 # ---------------------------------------------------------------- TIPC
