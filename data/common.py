@@ -1,10 +1,8 @@
 """What the dataset readers share: the split container, structure checks with one-line errors,
-cleaning of non-finite features, the checks and printed lines of every load, and the parts of
-the sample generators used by more than one.
-
-Every reader unpickles with safe_io.safe_load_pickle (numpy arrays, dicts, lists and numbers
-only), accepts bytes or str keys and any numeric dtype, zeroes NaN and +-inf in the features,
-refuses non-finite labels, and reads every size from the file.
+cleaning of non-finite features, the checks and printed lines of every load, and the generators'
+common parts. Every reader unpickles with safe_io.safe_load_pickle (numpy arrays, dicts, lists and
+numbers only), accepts bytes or str keys and any numeric dtype, zeroes NaN and +-inf in the
+features, refuses non-finite labels, and reads every size from the file.
 
 A reader is read in two steps so that data/cache.py can keep the result:
   prepare(path, task=None) -> generator: first an info dict (after the whole file was checked,
@@ -44,9 +42,7 @@ class Split:
     def __init__(self, audio, video, text, labels, regression=False, synthetic=False, layout='authors'):
         self.audio, self.video, self.text, self.labels = audio, video, text, labels
         self.targets = labels if regression else labels.argmax(axis=1).astype('int64')
-        self.regression = regression
-        self.synthetic = synthetic  # True for the output of a sample generator
-        self.layout = layout
+        self.regression, self.synthetic, self.layout = regression, synthetic, layout  # synthetic: a generator's
 
     def __len__(self):
         return self.audio.shape[0]
@@ -85,20 +81,13 @@ def open_top(path):
 
 def looks_like_mmsa(top):
     """True if a split of the str-keyed top level holds MMSA's keys (audio/vision), not covarep/facet."""
-    for value in top.values():
-        if isinstance(value, dict):
-            keys = {text_key(k) for k in value}
-            if keys & {'audio', 'vision', 'regression_labels'} and not keys & set(FEATURES):
-                return True
-    return False
+    keys = [{text_key(k) for k in value} for value in top.values() if isinstance(value, dict)]
+    return any(k & {'audio', 'vision', 'regression_labels'} and not k & set(FEATURES) for k in keys)
 
 
 def clean(a):
-    """float32 copy (or the array itself) with every NaN and +-inf set to 0.
-
-    The published audio holds NaN and -inf, the video NaN. In place where the array is ours
-    and already float32, so that the largest (text) needs no second copy.
-    """
+    """float32 copy (or the array itself) with every NaN and +-inf set to 0 (the published audio holds NaN
+    and -inf, the video NaN); in place where the array is ours and float32: the text needs no second copy."""
     a = a.astype(np.float32, copy=False)
     if not a.flags.writeable:
         a = a.copy()
@@ -167,9 +156,8 @@ def check_authors_split(path, where, raw, regression):
 
 
 def check_same_sizes(path, parts, where=''):
-    """((audio, video, text) sizes, label count) of train, which every split of {split: arrays} (a
-    prepared split's dict or a Split's vars) must share: checked before anything is written, and on
-    every load."""
+    """((audio, video, text) sizes, label count) of train, which every split of {split: arrays} (a prepared
+    split's dict, or a Split's vars) must share; checked before anything is written, and on every load."""
     sizes = {split: ((a['audio'].shape[-1], a['video'].shape[-1], a['text'].shape[2]), a['labels'].shape[1])
              for split, a in parts.items()}
     for split in SPLITS:
@@ -284,13 +272,11 @@ def make_flat_sample(rng, sizes, audio_dim, video_dim, loadings, offset, low, hi
                      seq_len=20, text_dim=300):
     """SYNTHETIC regression data with the splits at the top level (the CMU-MOSI / POM layout).
 
-    Each sample has F latent factors per modality (loadings is [K, 3F]: text, audio, video
-    factors in that order), and labels = clip(offset + loadings @ factors + noise, low, high),
-    rounded to multiples of `step` (annotator averages). Audio and video show their factors
-    as shifts along hidden directions, text as one cue word per factor whose embedding
-    encodes the factor's level (7 levels); every modality sees its factors with noise. No
-    modality alone explains the labels. Audio holds NaN and -inf, video NaN, as the real
-    features do.
+    Each sample has F latent factors per modality (loadings is [K, 3F]: text, audio, video factors),
+    and labels = clip(offset + loadings @ factors + noise, low, high) rounded to multiples of `step`
+    (annotator averages). Audio and video show their factors with noise as shifts along hidden
+    directions, text as one cue word per factor whose embedding encodes its level (of 7), so no
+    modality alone explains the labels. Audio holds NaN and -inf, video NaN, as the real ones do.
     """
     n_labels, width = loadings.shape
     factors = width // 3

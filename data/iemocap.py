@@ -14,8 +14,6 @@ label with probability 0.85 (audio), 0.8 (video) and 0.9 (text), carried as a sh
 direction (audio, video) or as cue words among random "GloVe" vectors (text). One modality reaches
 about its cue's reliability, all three fused ~0.94. Scores on it say that the code learns, nothing
 about emotion recognition.
-
-    python data/make_sample_data.py [--out data/sample_data.pkl] [--seed 0] [--train 800 --valid 200 --test 250]
 """
 import functools
 import os
@@ -23,7 +21,7 @@ import sys
 
 import numpy as np
 
-from data import cache, common
+from data import cache, common, mmsa
 from safe_io import UserError
 
 NAME, DATASET = 'IEMOCAP', 'iemocap'
@@ -52,7 +50,6 @@ def prepare(data_path, emotion=None):
     top, synthetic = common.open_top(data_path)
     if set(common.SPLITS) <= set(top):
         if common.looks_like_mmsa(top):
-            from data import mmsa
             mmsa.refuse_mmsa_file(data_path, top, DATASET)
         raise UserError('{}: the file has train/valid/test at the top level, as the CMU-MOSI and POM files do, '
                         'not emotions; use --dataset mosi or --dataset pom'.format(data_path))
@@ -135,5 +132,4 @@ def make_sample_data(seed=0, sizes=SPLIT_SIZES, emotions=EMOTIONS):
 
 
 def write_sample_data(path, seed=0, sizes=SPLIT_SIZES, emotions=EMOTIONS):
-    """Write make_sample_data(seed, sizes) to `path` (atomically)."""
     common.write_pickle_atomic(path, make_sample_data(seed, sizes, emotions), NAME)

@@ -15,18 +15,14 @@ then NaN -> 0. Deviation: +-inf left after the mean (MMSA keeps them) and non-fi
 values are zeroed too, as every reader here does. Text stays the full padded sequence
 [N, T_t, 768]; labels are regression_labels as float32 [N, 1] (CH-SIMS: the multimodal label).
 
-Every size is read from the file (users' own MMSA-FET files have others). A file whose
-(audio, vision) widths are another dataset's real ones and not this one's is refused naming
-that dataset, and so are labels outside the dataset's range. `--dataset mosi` reads these
-files and the authors' layout (data/mosi.py); mosei, sims and simsv2 read only these.
+Every size is read from the file (users' own MMSA-FET files have others); (audio, vision) widths
+that are another dataset's real ones, and labels outside the dataset's range, are refused naming
+the dataset. `--dataset mosi` reads these and the authors' layout; mosei, sims, simsv2 only these.
 
 The SYNTHETIC samples have the unaligned layout with the real widths, time lengths and keys,
 fewer samples (500/120/250) and sentiment = the sum of one hidden factor per modality, each
 shown with noise (text as cue tokens, audio and vision as shifts in the valid time steps), so
 fusion beats any one modality. Scores on them say that the code learns, nothing about sentiment.
-
-    python data/make_sample_data.py --dataset mosei|sims|simsv2      # data/<dataset>_sample.pkl
-    python data/make_sample_data.py --dataset mosi --layout mmsa     # data/mmsa_mosi_sample.pkl
 """
 import functools
 import hashlib
@@ -34,7 +30,7 @@ import os
 
 import numpy as np
 
-from data import cache, common
+from data import MMSA_ONLY, cache, common
 from safe_io import DamagedFile, UserError
 
 DATASETS = ('mosi', 'mosei', 'sims', 'simsv2')
@@ -59,7 +55,6 @@ PUBLISHED_SHA256 = {(d, name): ('{}/Processed/{}'.format(d.upper(), name), diges
     ('mosei', 'unaligned_50.pkl', 'ad8b23d50557045e7d47959ce6c5b955d8d983f2979c7d9b7b9226f6dd6fec1f'),
     ('mosei', 'aligned_50.pkl', '45eccfb748a87c80ecab9bfac29582e7b1466bf6605ff29d3b338a75120bf791'),
     ('sims', 'unaligned_39.pkl', 'c9e20c13ec0454d98bb9c1e520e490c75146bfa2dfeeea78d84de047dbdd442f'))}
-REQUIRED = ('audio', 'vision', 'text', 'regression_labels')
 CACHE_VERSION = 1  # bump when the preparation changes: cached entries are then rebuilt
 
 
@@ -77,12 +72,9 @@ def open_top(path, dataset):
         if published is None:
             raise
         name, digest = published
-        if sha256_file(path) == digest:
-            verdict = ("its SHA-256 matches the one MMSA publishes for {}, so the file is as published and this "
-                       "reader fails on it: please report it".format(name))
-        else:
-            verdict = ("its SHA-256 is not the one MMSA publishes for {} (an incomplete or broken download): "
-                       "download it again".format(name))
+        verdict = ("its SHA-256 matches the one MMSA publishes for {}, so the file is as published and this reader "
+                   "fails on it: please report it" if sha256_file(path) == digest else "its SHA-256 is not the one "
+                   "MMSA publishes for {} (an incomplete or broken download): download it again").format(name)
         raise DamagedFile('{}; {}'.format(err, verdict))
 
 
@@ -134,7 +126,7 @@ def check_split(path, split, original):
     """The checked arrays {audio, vision, text: as stored, labels: finite float32 [N, 1]} of one split, and
     whether it has lengths (unaligned). Empties `original` (the rest of the split is dropped)."""
     raw = common.str_keys(original, path, 'split {!r}'.format(split))
-    for key in REQUIRED:
+    for key in ('audio', 'vision', 'text', 'regression_labels'):
         if key not in raw:
             raise UserError('{}: key {!r} missing in split {!r} (it has: {})'.format(
                 path, key, split, ', '.join(sorted(raw))))
@@ -177,11 +169,8 @@ def check_file(path, top, dataset):
     for split in common.SPLITS:
         check_label_range(path, split, parts[split]['labels'], dataset)
     steps = tuple(parts['train'][key].shape[1] for key in ('audio', 'vision', 'text'))
-    if unaligned or len(set(steps)) > 1:
-        description = 'MMSA feature file (unaligned: audio {}, vision {}, text {} steps)'.format(*steps)
-    else:
-        description = 'MMSA feature file (aligned: {} steps)'.format(steps[0])
-    return parts, description
+    return parts, ('MMSA feature file (unaligned: audio {}, vision {}, text {} steps)'.format(*steps)
+                   if unaligned or len(set(steps)) > 1 else 'MMSA feature file (aligned: {} steps)'.format(steps[0]))
 
 
 def check_label_range(path, split, labels, dataset):
@@ -202,6 +191,22 @@ def check_signature(path, widths, dataset):
     modality, index = ('vision', 1) if widths[1] != own[1] else ('audio', 0)
     raise UserError("{}: {} features are {} wide as {}'s, {}'s are {}; use --dataset {}".format(
         path, modality, widths[index], NAMES[like], NAMES[dataset], own[index], like))
+
+
+def prepare_one_task(reader, path, task=None):
+    """prepare() of the one-task readers (mosi, pom and Reader's): an MMSA feature file if the dataset
+    has them (DATASETS), the authors' layout (common.prepare_flat) unless it is MMSA's only; a file of
+    the other layout is refused."""
+    dataset = reader.DATASET
+    top, synthetic = open_top(path, dataset)
+    if common.looks_like_mmsa(top):
+        if dataset not in DATASETS:
+            refuse_mmsa_file(path, top, dataset)
+    elif dataset not in MMSA_ONLY:
+        return common.prepare_flat(path, top, synthetic, reader.check_label_count, reader.LAYOUT_LINE)
+    else:
+        refuse_other_layout(path, top, dataset)  # None if neither of the authors' layouts: check_file says why
+    return prepare_top(path, top, synthetic, dataset)
 
 
 def prepare_top(path, top, synthetic, dataset):
@@ -228,17 +233,12 @@ class Reader:
         self.SPLIT_SIZES = SAMPLE_SPLIT_SIZES
         self.LABEL_RANGE = (-LABEL_LIMITS[dataset], LABEL_LIMITS[dataset])
         self.load = functools.partial(cache.load, self)  # load(path, task=None, ...): see data/cache.py
+        self.prepare = functools.partial(prepare_one_task, self)
 
     def __repr__(self):
         return '<data.mmsa reader of {}>'.format(self.NAME)
 
     task_key = staticmethod(common.single_task)
-
-    def prepare(self, data_path, task=None):
-        top, synthetic = open_top(data_path, self.DATASET)
-        if not common.looks_like_mmsa(top):
-            refuse_other_layout(data_path, top, self.DATASET)
-        return prepare_top(data_path, top, synthetic, self.DATASET)
 
     def make_sample_data(self, seed=0, sizes=SAMPLE_SPLIT_SIZES, **options):
         return make_sample_data(self.DATASET, seed, sizes, **options)
@@ -297,15 +297,12 @@ def make_sample_data(dataset, seed=0, sizes=SAMPLE_SPLIT_SIZES, steps=None, widt
     audio_dir, vision_dir, text_dir = (common.unit(rng, size) for size in (audio_width, vision_width, text_dim))
     audio_base, vision_base = 0.5 * rng.standard_normal(audio_width), 0.3 * rng.standard_normal(vision_width)
     neutral_count, levels, cues_per_level = 120, 7, 3
-    neutral = 0.3 * rng.standard_normal((neutral_count, text_dim))
-    cues = 0.3 * rng.standard_normal((levels, cues_per_level, text_dim))
-    cues += 1.5 * (np.arange(levels) - 3)[:, None, None] * text_dir
-    cls_vec, sep_vec = 0.3 * rng.standard_normal(text_dim), 0.3 * rng.standard_normal(text_dim)
     # token table: 0 padding, 101 [CLS], 102 [SEP], 1000.. neutral words, 2000.. cue words (level-major)
     table = np.zeros((2000 + levels * cues_per_level, text_dim), dtype=np.float32)
-    table[101], table[102] = cls_vec, sep_vec
-    table[1000:1000 + neutral_count] = neutral
-    table[2000:] = cues.reshape(-1, text_dim)
+    table[1000:1000 + neutral_count] = 0.3 * rng.standard_normal((neutral_count, text_dim))
+    cues = 0.3 * rng.standard_normal((levels, cues_per_level, text_dim))
+    table[2000:] = (cues + 1.5 * (np.arange(levels) - 3)[:, None, None] * text_dir).reshape(-1, text_dim)
+    table[101], table[102] = 0.3 * rng.standard_normal(text_dim), 0.3 * rng.standard_normal(text_dim)
 
     data = {}
     for split, n in sizes:

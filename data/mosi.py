@@ -12,8 +12,6 @@ BERT text 768 wide), so every load says which layout it found. The synthetic sam
 (1284/229/686 samples, the standard split) adds a top-level b'synthetic' note, so every run on
 it says so. Its sentiment sums one hidden factor per modality, so all three modalities are
 needed; scores on it say that the code learns, nothing about sentiment analysis.
-
-    python data/make_sample_data.py --dataset mosi [--out data/mosi_sample.pkl] [--seed 0]
 """
 import functools
 import os
@@ -25,7 +23,7 @@ from data import cache, common, mmsa
 from safe_io import UserError
 
 NAME, DATASET = 'CMU-MOSI', 'mosi'
-LAYOUT_LINE = "the authors' processed CMU-MOSI pickle (covarep/facet/glove)"
+LAYOUT_LINE = "the authors' processed CMU-MOSI pickle (covarep/facet/glove)"  # two layouts: loads say which
 REAL_PATH = os.path.join('data', 'mosi.pkl')
 SAMPLE_PATH = os.path.join('data', 'mosi_sample.pkl')
 SPLIT_SIZES = (('train', 1284), ('valid', 229), ('test', 686))
@@ -34,6 +32,7 @@ LABEL_RANGE = (-3.0, 3.0)
 CACHE_VERSION = 'authors-1,mmsa-{}'.format(mmsa.CACHE_VERSION)  # bump when prepare() changes
 NOTE = b'SYNTHETIC sample data made by data/make_sample_data.py --dataset mosi; not CMU-MOSI'
 load = functools.partial(cache.load, sys.modules[__name__])  # load(path, task=None, ...): see data/cache.py
+prepare = functools.partial(mmsa.prepare_one_task, sys.modules[__name__])  # the authors' layout or MMSA's
 task_key = common.single_task
 
 
@@ -41,14 +40,6 @@ def check_label_count(path, count):
     if count != 1:
         raise UserError('{}: labels have {} columns but CMU-MOSI has one (sentiment){}'.format(
             path, count, '; is this a POM file? use --dataset pom' if count > 1 else ''))
-
-
-def prepare(data_path, task=None):
-    """The authors' layout, or an MMSA feature file (data/mmsa.py prepares it as MMSA does for LMF)."""
-    top, synthetic = mmsa.open_top(data_path, DATASET)
-    if common.looks_like_mmsa(top):
-        return mmsa.prepare_top(data_path, top, synthetic, DATASET)
-    return common.prepare_flat(data_path, top, synthetic, check_label_count, description=LAYOUT_LINE)
 
 
 def make_sample_data(seed=0, sizes=SPLIT_SIZES):

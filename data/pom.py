@@ -11,8 +11,6 @@ Every size, the label count K included, is read from the file (older processed c
 columns). The synthetic sample (600/100/203 samples) adds a top-level b'synthetic' note, so every
 run on it says so. Its 16 traits mix two hidden factors per modality, so all three modalities are
 needed; scores on it say that the code learns, nothing about speaker traits.
-
-    python data/make_sample_data.py --dataset pom [--out data/pom_sample.pkl] [--seed 0]
 """
 import functools
 import os
@@ -20,10 +18,11 @@ import sys
 
 import numpy as np
 
-from data import cache, common
+from data import cache, common, mmsa
 from safe_io import UserError
 
 NAME, DATASET = 'POM', 'pom'
+LAYOUT_LINE = None  # one layout: loads print no layout line
 REAL_PATH = os.path.join('data', 'pom.pkl')
 SAMPLE_PATH = os.path.join('data', 'pom_sample.pkl')
 SPLIT_SIZES = (('train', 600), ('valid', 100), ('test', 203))
@@ -34,6 +33,7 @@ TRAITS = ('Confidence', 'Passionate', 'Pleasant', 'Dominant', 'Credible', 'Vivid
 NOTE = b'SYNTHETIC sample data made by data/make_sample_data.py --dataset pom; not POM'
 CACHE_VERSION = 1  # bump when prepare() changes what it yields: cached entries are then rebuilt
 load = functools.partial(cache.load, sys.modules[__name__])  # load(path, task=None, ...): see data/cache.py
+prepare = functools.partial(mmsa.prepare_one_task, sys.modules[__name__])  # MMSA's files are refused
 task_key = common.single_task
 
 
@@ -46,14 +46,6 @@ def check_label_count(path, count):
     if count < 2:
         raise UserError('{}: labels have {} column but POM has one per trait (16); is this a CMU-MOSI file? '
                         'use --dataset mosi'.format(path, count))
-
-
-def prepare(data_path, task=None):
-    top, synthetic = common.open_top(data_path)
-    if common.looks_like_mmsa(top):
-        from data import mmsa
-        mmsa.refuse_mmsa_file(data_path, top, DATASET)
-    return common.prepare_flat(data_path, top, synthetic, check_label_count)
 
 
 def make_sample_data(seed=0, sizes=SPLIT_SIZES):
