@@ -1,8 +1,6 @@
-"""The dataset readers, one each (reader beside its SYNTHETIC sample generator): the paper's three,
-iemocap (binary emotions, classification), mosi (sentiment) and pom (16 speaker traits), both
-regression, and MMSA's feature files (data/mmsa.py): mosei, sims and simsv2 (mosi reads both
-layouts). Every load goes through data/cache.py.
-"""
+"""The dataset readers, each beside its SYNTHETIC sample generator: the paper's iemocap (binary emotions),
+mosi (sentiment) and pom (16 traits), and MMSA's feature files (data/mmsa.py: mosei, sims, simsv2; mosi
+reads both layouts). Every load goes through data/cache.py."""
 import importlib
 
 DATASETS = ('iemocap', 'mosi', 'pom', 'mosei', 'sims', 'simsv2')
@@ -14,6 +12,5 @@ def module(dataset):
     if dataset not in DATASETS:
         raise ValueError(dataset)
     if dataset in MMSA_ONLY:
-        from data import mmsa
-        return mmsa.READERS[dataset]
+        return importlib.import_module('data.mmsa').READERS[dataset]
     return importlib.import_module('data.' + dataset)

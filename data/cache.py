@@ -1,26 +1,23 @@
 """Prepare once, load fast: a cache of the prepared float32 arrays of every data file.
 
-The first load of a file reads, checks and prepares it (the reader's prepare(), data/common.py)
-and saves the arrays of ALL its tasks (IEMOCAP's four emotions) as .npy files; later loads open
-them as read-only memory maps (np.load(mmap_mode='r')) instead of unpickling the file again.
+The first load of a file prepares it (the reader's prepare(), data/common.py) and saves the arrays
+of ALL its tasks (IEMOCAP's four emotions) as .npy files; later loads open them as read-only memory
+maps (np.load(mmap_mode='r')) instead of unpickling the file again.
 
     <cache>/<stem>.<dataset>.<hash of path and dataset>.<hash of the identity>/
         manifest.json                           format, identity, info, one record per array
         <task>.<split>.<audio|video|text|labels>.npy      (task: its index in info['tasks'])
 
-<cache> is $LMF_CACHE_DIR, else data/cache/ in the repository. The identity of a data file is
-its real path, size, mtime_ns, inode and device, a SHA-256 of its first, middle and last 64 KiB
-(a file rewritten within the file system's timestamp resolution still differs), the dataset
-and the reader's CACHE_VERSION: a changed or replaced file gets a new entry, and the older
-entries of the same path and dataset are deleted once it is built.
+<cache> is $LMF_CACHE_DIR, else data/cache/ in the repository. A data file's identity is its real
+path, size, mtime_ns, inode, device, a SHA-256 of its first, middle and last 64 KiB (a file rewritten
+within the timestamp resolution still differs), the dataset and the reader's CACHE_VERSION: a
+changed file gets a new entry, and the older ones of its path and dataset go once it is built.
 
-Every load checks the manifest (format, identity) and, for each array it opens, its byte size,
-shape, dtype and a SHA-256 of its first, middle and last 64 KiB; anything wrong (a damaged
-manifest, a truncated or missing .npy, an entry made from another file) is rebuilt, with one
-line saying so. A build writes into a temporary folder that is renamed into place when complete,
-so an error or Ctrl-C leaves no half entry, and of two processes building at once the second
-keeps the first one's entry and discards its own. A cache folder that cannot be written is no
-error: the data are loaded without it, with one line saying so.
+Every load checks the manifest (format, identity) and each array it opens (byte size, shape, dtype,
+sampled SHA-256); anything wrong is rebuilt, with one line saying so. A build writes into a
+temporary folder renamed into place when complete, so an error or Ctrl-C leaves no half entry, and
+of two processes building at once the second keeps the first one's entry. A cache folder that
+cannot be written is no error: the data are loaded without it, with one line saying so.
 """
 import errno
 import hashlib
@@ -93,9 +90,8 @@ def array_name(index, split, modality):
 
 def load(reader, data_path, task=None, expected_dims=None, verbose=True, output_dim=None,
          output_flag='--output_dim', use_cache=True, model=None):
-    """A reader's load(): (train, valid, test, input_dims) of one task, from the cache (built on
-    first use) or, with use_cache=False, prepared in memory. The per-call checks and lines
-    (common.finish_load) run either way."""
+    """A reader's load(): (train, valid, test, input_dims) of one task, from the cache (built on first use)
+    or, with use_cache=False, prepared in memory; common.finish_load's checks and lines either way."""
     info, key, sets = cached(reader, data_path, task) if use_cache else read(reader, data_path, task)
     return common.finish_load(reader, data_path, info, key, sets, expected_dims, verbose, output_dim, output_flag,
                               model)
@@ -155,10 +151,8 @@ def open_array(entry, manifest, name):
         if sampled_sha256(path, size) != record.get('sample'):
             raise Broken('{} does not match its checksum'.format(name))
         array = np.load(path, mmap_mode='r', allow_pickle=False)
-    except OSError as err:
-        raise Broken('{}: {}'.format(name, err.strerror or err))
-    except ValueError as err:
-        raise Broken('{}: {}'.format(name, err))
+    except (OSError, ValueError) as err:
+        raise Broken('{}: {}'.format(name, getattr(err, 'strerror', None) or err))
     if list(array.shape) != record.get('shape') or array.dtype != np.float32:
         raise Broken('{} has shape {} {}, the manifest says {}'.format(name, array.shape, array.dtype,
                                                                       record.get('shape')))
@@ -193,9 +187,8 @@ def is_valid(entry, ident):
 # ---------------------------------------------------------------- building
 
 def write_array(path, array):
-    """Write `array` as a float32 .npy with non-finite values zeroed, a block of rows at a time (plain
-    writes: a float64 input is never converted whole, and no page of the output stays mapped).
-    Returns its manifest record."""
+    """Write `array` as a float32 .npy with non-finite values zeroed, a block of rows at a time (a float64
+    input is never converted whole, and no page of the output stays mapped); returns its manifest record."""
     shape = tuple(int(n) for n in array.shape)
     with open(path, 'wb') as f:
         np.lib.format.write_array_header_1_0(f, dict(descr=np.lib.format.dtype_to_descr(np.dtype(np.float32)),
@@ -206,17 +199,13 @@ def write_array(path, array):
     return dict(shape=list(shape), dtype='float32', bytes=size, sample=sampled_sha256(path, size))
 
 
-def build_prefix(name):
-    return '.build-{}-{}-{}-'.format(name, socket.gethostname(), os.getpid())
-
-
 def build(reader, data_path, task, ident, root, name, prefix):
     prepared = reader.prepare(data_path)
     info = next(prepared)  # the file was read and checked: a bad file has failed, and nothing was written
     key = reader.task_key(data_path, info, task)
     try:
         os.makedirs(root, exist_ok=True)
-        tmp = tempfile.mkdtemp(prefix=build_prefix(name), dir=root)
+        tmp = tempfile.mkdtemp(prefix='.build-{}-{}-{}-'.format(name, socket.gethostname(), os.getpid()), dir=root)
     except OSError as err:
         print('Data cache {} is not writable ({}); loading {} without it'.format(root, err.strerror or err, data_path))
         return info, key, common.in_memory(prepared, info, key)

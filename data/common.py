@@ -1,23 +1,20 @@
 """What the dataset readers share: the split container, structure checks with one-line errors,
-cleaning of non-finite features, the per-call checks and printed lines of a load, and the atomic
-pickle writer of the sample generators.
-
-Every reader unpickles with safe_io.safe_load_pickle (numpy arrays, dicts, lists and numbers
-only), accepts bytes or str keys and any numeric dtype, zeroes NaN and +-inf in the features,
-refuses non-finite labels, and reads every size from the file.
+cleaning of non-finite features, the checks and printed lines of every load, and the generators'
+common parts. Every reader unpickles with safe_io.safe_load_pickle (numpy arrays, dicts, lists and
+numbers only), accepts bytes or str keys and any numeric dtype, zeroes NaN and +-inf in the
+features, refuses non-finite labels, and reads every size from the file.
 
 A reader is read in two steps so that data/cache.py can keep the result:
   prepare(path, task=None) -> generator: first an info dict (after the whole file was checked,
       so a bad file fails before anything is written), then (task, split, arrays) one split at a
       time, arrays = {audio [N, A], video [N, V], text [N, T, E], labels [N, K] float32}; the
-      features may still be float64 and hold NaN/inf (finish() / clean() make them float32).
-  finish_load(...) -> the per-call checks (task, label count, model sizes) and printed lines.
+      features may still be float64 and hold NaN/inf (clean() / finished_chunks() fix both).
+  finish_load(...) -> the per-call checks (layout, label count, model sizes) and printed lines.
 info = {layout: 'authors' | 'mmsa', synthetic, regression, tasks: [names] ('' for one task),
         description: the layout line or None, sample_of: real train size of a reduced sample or None}.
 
-One name per modality in the code: audio (the files' covarep / audio), video (facet / vision,
-the visual features) and text (glove / text). `video` is the paper code's name, kept in the
-flags (--video_hidden), the checkpoints (video_factor, video_subnet) and the exported input 'video'.
+One name per modality in the code: audio (the files' covarep / audio), video (facet / vision)
+and text (glove / text); `video` is the paper code's name, kept in flags, checkpoints and exports.
 """
 import pickle
 
@@ -31,6 +28,7 @@ SPLITS = ('train', 'valid', 'test')
 FEATURES = ('covarep', 'facet', 'glove', 'label')  # the authors' names of audio, video, text, label
 MODALITIES = ('audio', 'video', 'text', 'labels')  # the prepared arrays of a split
 CHUNK_BYTES = 32 << 20  # features are converted this much at a time (no second copy of a large array)
+LAYOUT_NAMES = {'authors': "the authors' processed pickle", 'mmsa': "MMSA's feature file"}
 
 
 class Split:
@@ -44,9 +42,7 @@ class Split:
     def __init__(self, audio, video, text, labels, regression=False, synthetic=False, layout='authors'):
         self.audio, self.video, self.text, self.labels = audio, video, text, labels
         self.targets = labels if regression else labels.argmax(axis=1).astype('int64')
-        self.regression = regression
-        self.synthetic = synthetic  # True for the output of a sample generator
-        self.layout = layout
+        self.regression, self.synthetic, self.layout = regression, synthetic, layout  # synthetic: a generator's
 
     def __len__(self):
         return self.audio.shape[0]
@@ -75,35 +71,23 @@ def str_keys(obj, path, where):
     return {text_key(k): v for k, v in obj.items()}
 
 
-def is_synthetic(data):
-    return isinstance(data, dict) and any(text_key(k) == SYNTHETIC_KEY for k in data)
-
-
 def open_top(path):
     """(the file's top-level dict with str keys and without the SYNTHETIC marker, synthetic)."""
-    data = safe_load(path)
-    synthetic = is_synthetic(data)
-    top = str_keys(data, path, 'the top level')
+    top = str_keys(safe_load(path), path, 'the top level')
+    synthetic = SYNTHETIC_KEY in top
     top.pop(SYNTHETIC_KEY, None)
     return top, synthetic
 
 
 def looks_like_mmsa(top):
     """True if a split of the str-keyed top level holds MMSA's keys (audio/vision), not covarep/facet."""
-    for value in top.values():
-        if isinstance(value, dict):
-            keys = {text_key(k) for k in value}
-            if keys & {'audio', 'vision', 'regression_labels'} and not keys & set(FEATURES):
-                return True
-    return False
+    keys = [{text_key(k) for k in value} for value in top.values() if isinstance(value, dict)]
+    return any(k & {'audio', 'vision', 'regression_labels'} and not k & set(FEATURES) for k in keys)
 
 
 def clean(a):
-    """float32 copy (or the array itself) with every NaN and +-inf set to 0.
-
-    The published audio holds NaN and -inf, the video NaN. In place where the array is ours
-    and already float32, so that the largest (text) needs no second copy.
-    """
+    """float32 copy (or the array itself) with every NaN and +-inf set to 0 (the published audio holds NaN
+    and -inf, the video NaN); in place where the array is ours and float32: the text needs no second copy."""
     a = a.astype(np.float32, copy=False)
     if not a.flags.writeable:
         a = a.copy()
@@ -111,11 +95,16 @@ def clean(a):
     return a
 
 
+def row_blocks(a):
+    """Slices of the rows of `a` that hold about CHUNK_BYTES as float32 each."""
+    rows = max(1, CHUNK_BYTES // max(1, a[:1].size * 4))
+    return [slice(start, start + rows) for start in range(0, a.shape[0], rows)]
+
+
 def finished_chunks(a):
     """clean(a) in C order, a block of rows at a time (float32, C-contiguous, for writing to a file)."""
-    rows = max(1, CHUNK_BYTES // max(1, a[:1].size * 4))
-    for start in range(0, a.shape[0], rows):
-        chunk = np.array(a[start:start + rows], dtype=np.float32, order='C')  # a copy: `a` stays as it is
+    for rows in row_blocks(a):
+        chunk = np.array(a[rows], dtype=np.float32, order='C')  # a copy: `a` stays as it is
         chunk[~np.isfinite(chunk)] = 0.0
         yield chunk
 
@@ -166,49 +155,16 @@ def check_authors_split(path, where, raw, regression):
     return dict(audio=arrays['covarep'], video=arrays['facet'], text=arrays['glove'], labels=labels)
 
 
-def sizes_of(arrays):
-    """((audio, video, text) feature sizes, label count) of a split's arrays."""
-    return (arrays['audio'].shape[-1], arrays['video'].shape[-1], arrays['text'].shape[2]), arrays['labels'].shape[1]
-
-
 def check_same_sizes(path, parts, where=''):
-    """The splits' {split: arrays} have train's feature sizes and label count (before anything is written)."""
-    input_dims, label_count = sizes_of(parts['train'])
+    """((audio, video, text) sizes, label count) of train, which every split of {split: arrays} (a prepared
+    split's dict, or a Split's vars) must share; checked before anything is written, and on every load."""
+    sizes = {split: ((a['audio'].shape[-1], a['video'].shape[-1], a['text'].shape[2]), a['labels'].shape[1])
+             for split, a in parts.items()}
     for split in SPLITS:
-        dims, count = sizes_of(parts[split])
-        if dims != input_dims or count != label_count:
+        if sizes[split] != sizes['train']:
             raise UserError('{}: {}{} has feature sizes {} and {} label columns but train has {} and {}'.format(
-                path, where, split, dims, count, input_dims, label_count))
-    return input_dims, label_count
-
-
-def check_splits(path, sets, where, expected_dims=None, output_dim=None, output_flag='--output_dim'):
-    """Same feature sizes and label count in every split; optionally those of a model."""
-    input_dims, label_count = sets[0].dims, sets[0].labels.shape[1]
-    for split, dataset in zip(SPLITS, sets):
-        if dataset.dims != input_dims or dataset.labels.shape[1] != label_count:
-            raise UserError('{}: {}{} has feature sizes {} and {} label columns but train has {} and {}'.format(
-                path, where, split, dataset.dims, dataset.labels.shape[1], input_dims, label_count))
-    if expected_dims is not None and tuple(expected_dims) != input_dims:
-        names = ('audio', 'video', 'text')
-        diff = ['{} {} (model expects {})'.format(n, got, want)
-                for n, got, want in zip(names, input_dims, expected_dims) if got != want]
-        raise UserError('{}: feature sizes do not match the model: {}'.format(path, ', '.join(diff)))
-    if output_dim is not None and label_count != output_dim:
-        raise UserError('{}: labels have {} {} but {} is {}'.format(
-            path, label_count, 'classes' if not sets[0].regression else 'columns', output_flag, output_dim))
-    return input_dims
-
-
-def print_dims(path, input_dims, synthetic, dataset_name, sample_of=None, train_count=None):
-    if synthetic and sample_of:
-        print("NOTE: {} is SYNTHETIC sample data ({} of the real split's {} train samples), not {}.".format(
-            path, train_count, sample_of, dataset_name))
-    elif synthetic:
-        print('NOTE: {} is SYNTHETIC sample data, not {}.'.format(path, dataset_name))
-    print('Audio feature dimension is: {}'.format(input_dims[0]))
-    print('Visual feature dimension is: {}'.format(input_dims[1]))
-    print('Text feature dimension is: {}'.format(input_dims[2]))
+                path, where, split, *sizes[split], *sizes['train']))
+    return sizes['train']
 
 
 def in_memory(prepared, info, key):
@@ -221,31 +177,35 @@ def in_memory(prepared, info, key):
     return [sets[split] for split in SPLITS]
 
 
-LAYOUT_NAMES = {'authors': "the authors' processed pickle", 'mmsa': "MMSA's feature file"}
-
-
-def check_layout(path, layout, model):
-    """model = (its layout, what it is called in the message): its data must have that layout (CMU-MOSI has two)."""
-    if model is not None and model[0] != layout:
-        raise UserError('{} was trained on {} but {} is {}'.format(model[1], LAYOUT_NAMES[model[0]], path,
-                                                                   LAYOUT_NAMES[layout]))
-
-
 def finish_load(reader, path, info, key, sets, expected_dims=None, verbose=True, output_dim=None,
                 output_flag='--output_dim', model=None):
     """The checks and lines of every load (cached or not). Returns (train, valid, test, input_dims).
-    model: (layout, name) of the model the data is for; a file of the other layout is refused first."""
-    check_layout(path, info['layout'], model)
-    check_labels = getattr(reader, 'check_labels', None)
-    if check_labels is not None:
-        check_labels(path, info, sets[0].labels.shape[1])
-    input_dims = check_splits(path, sets, key + '/' if key else '', expected_dims, output_dim, output_flag)
+    model: (layout, name) of the model the data is for; a file of the other layout (CMU-MOSI has two)
+    is refused first. reader.check_label_count, if it has one, refuses another dataset's labels."""
+    if model is not None and model[0] != info['layout']:
+        raise UserError('{} was trained on {} but {} is {}'.format(model[1], LAYOUT_NAMES[model[0]], path,
+                                                                   LAYOUT_NAMES[info['layout']]))
+    if hasattr(reader, 'check_label_count'):
+        reader.check_label_count(path, sets[0].labels.shape[1])
+    input_dims, label_count = check_same_sizes(path, dict(zip(SPLITS, map(vars, sets))), key + '/' if key else '')
+    if expected_dims is not None and tuple(expected_dims) != input_dims:
+        diff = ['{} {} (model expects {})'.format(n, got, want)
+                for n, got, want in zip(('audio', 'video', 'text'), input_dims, expected_dims) if got != want]
+        raise UserError('{}: feature sizes do not match the model: {}'.format(path, ', '.join(diff)))
+    if output_dim is not None and label_count != output_dim:
+        raise UserError('{}: labels have {} {} but {} is {}'.format(
+            path, label_count, 'classes' if not sets[0].regression else 'columns', output_flag, output_dim))
     for dataset in sets:
         dataset.synthetic, dataset.layout = info['synthetic'], info['layout']
     if verbose:
         if info.get('description'):
             print('{}: {}'.format(path, info['description']))
-        print_dims(path, input_dims, info['synthetic'], reader.NAME, info.get('sample_of'), len(sets[0]))
+        if info['synthetic']:
+            part = " ({} of the real split's {} train samples)".format(len(sets[0]), info['sample_of'])
+            print('NOTE: {} is SYNTHETIC sample data{}, not {}.'.format(
+                path, part if info.get('sample_of') else '', reader.NAME))
+        for name, dim in zip(('Audio', 'Visual', 'Text'), input_dims):
+            print('{} feature dimension is: {}'.format(name, dim))
     return sets[0], sets[1], sets[2], input_dims
 
 
@@ -297,9 +257,14 @@ def single_task(path, info, task):
     return ''
 
 
-def _unit(rng, size, density):
-    direction = rng.randn(size) * (rng.rand(size) < density)
-    direction[rng.randint(size)] += 1.0  # never all zero
+def unit(rng, size, density=None, never_zero=False):
+    """A random direction (norm 1) of `size` entries, of which about a share `density` are kept if given;
+    never_zero adds 1 to a random entry first. rng: a RandomState, or a Generator without density."""
+    direction = rng.standard_normal(size)
+    if density is not None:
+        direction = direction * (rng.rand(size) < density)
+    if never_zero:
+        direction[rng.randint(size)] += 1.0
     return direction / np.linalg.norm(direction)
 
 
@@ -307,25 +272,23 @@ def make_flat_sample(rng, sizes, audio_dim, video_dim, loadings, offset, low, hi
                      seq_len=20, text_dim=300):
     """SYNTHETIC regression data with the splits at the top level (the CMU-MOSI / POM layout).
 
-    Each sample has F latent factors per modality (loadings is [K, 3F]: text, audio, video
-    factors in that order), and labels = clip(offset + loadings @ factors + noise, low, high),
-    rounded to multiples of `step` (annotator averages). Audio and video show their factors
-    as shifts along hidden directions, text as one cue word per factor whose embedding
-    encodes the factor's level (7 levels); every modality sees its factors with noise. No
-    modality alone explains the labels. Audio holds NaN and -inf, video NaN, as the real
-    features do.
+    Each sample has F latent factors per modality (loadings is [K, 3F]: text, audio, video factors),
+    and labels = clip(offset + loadings @ factors + noise, low, high) rounded to multiples of `step`
+    (annotator averages). Audio and video show their factors with noise as shifts along hidden
+    directions, text as one cue word per factor whose embedding encodes its level (of 7), so no
+    modality alone explains the labels. Audio holds NaN and -inf, video NaN, as the real ones do.
     """
     n_labels, width = loadings.shape
     factors = width // 3
-    audio_dirs = [_unit(rng, audio_dim, 0.3) for _ in range(factors)]
-    video_dirs = [_unit(rng, video_dim, 0.4) for _ in range(factors)]
+    audio_dirs = [unit(rng, audio_dim, 0.3, True) for _ in range(factors)]
+    video_dirs = [unit(rng, video_dim, 0.4, True) for _ in range(factors)]
     vocab_size, words_per_level, levels = 400, 4, 7
     vocab = rng.randn(vocab_size, text_dim) * 0.15
     cue_ids = np.arange(factors * levels * words_per_level).reshape(factors, levels, words_per_level)
     for f in range(factors):
-        direction = _unit(rng, text_dim, 1.0)
+        direction = unit(rng, text_dim, 1.0, True)
         for level in range(levels):
-            vocab[cue_ids[f, level]] += 1.2 * (level - 3) * direction + 1.5 * _unit(rng, text_dim, 1.0)
+            vocab[cue_ids[f, level]] += 1.2 * (level - 3) * direction + 1.5 * unit(rng, text_dim, 1.0, True)
     vocab = vocab.astype(np.float32)
     neutral = np.arange(cue_ids.size, vocab_size)
 

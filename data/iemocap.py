@@ -8,27 +8,23 @@ generator of SYNTHETIC data in exactly its layout.
              b'glove':   [N, 20, 300] float32, zero-padded at the front,
              b'label':   [N, 2] one-hot}}}
 
-The generated file adds one top-level key b'synthetic' (a short note) by which the loaders
-know to label every run that uses it; code that indexes by emotion ignores it.
-
-The planted signal is multimodal: each sample has a binary label and, per modality, a cue
-that agrees with the label with probability 0.85 (audio), 0.8 (video) and 0.9 (text).
-Audio and video carry their cue as a shift along a hidden direction, text as cue words
-among random "GloVe" vectors. Any single modality reaches about its cue's reliability;
-fusing all three reaches ~0.94. Scores on it say that the code learns, nothing about
-emotion recognition.
-
-    python data/make_sample_data.py [--out data/sample_data.pkl] [--seed 0] [--train 800 --valid 200 --test 250]
+The generated file adds a top-level b'synthetic' note, so every run on it says so (code that
+indexes by emotion ignores it). Its signal is multimodal: per modality a cue that agrees with the
+label with probability 0.85 (audio), 0.8 (video) and 0.9 (text), carried as a shift along a hidden
+direction (audio, video) or as cue words among random "GloVe" vectors (text). One modality reaches
+about its cue's reliability, all three fused ~0.94. Scores on it say that the code learns, nothing
+about emotion recognition.
 """
+import functools
 import os
 import sys
 
 import numpy as np
 
-from data import cache, common
+from data import cache, common, mmsa
 from safe_io import UserError
 
-NAME = 'IEMOCAP'
+NAME, DATASET = 'IEMOCAP', 'iemocap'
 REAL_PATH = os.path.join('data', 'iemocap.pkl')
 SAMPLE_PATH = os.path.join('data', 'sample_data.pkl')
 EMOTIONS = ('happy', 'sad', 'angry', 'neutral')
@@ -38,22 +34,8 @@ CUE_RELIABILITY = dict(audio=0.85, video=0.8, text=0.9)
 POSITIVE_RATE = dict(happy=0.3, sad=0.3, angry=0.35, neutral=0.45)
 VOCAB, CUE_WORDS = 400, 12
 NOTE = b'SYNTHETIC sample data made by data/make_sample_data.py; not IEMOCAP'
-
-
-# ---------------------------------------------------------------- reader
-
-DATASET = 'iemocap'
 CACHE_VERSION = 1  # bump when prepare() changes what it yields: cached entries are then rebuilt
-
-
-def load(data_path, emotion, expected_dims=None, verbose=True, output_dim=None,
-         output_flag='--output_dim'):
-    """Read one emotion's three splits (through data/cache.py). Returns (train, valid, test, input_dims).
-
-    input_dims = (audio, video, text) sizes. Set expected_dims (and output_dim) to refuse
-    data whose feature sizes (and number of label classes) differ from a model's.
-    """
-    return cache.load(sys.modules[__name__], data_path, emotion, expected_dims, verbose, output_dim, output_flag)
+load = functools.partial(cache.load, sys.modules[__name__])  # load(path, emotion, ...): see data/cache.py
 
 
 def task_key(path, info, emotion):
@@ -68,7 +50,6 @@ def prepare(data_path, emotion=None):
     top, synthetic = common.open_top(data_path)
     if set(common.SPLITS) <= set(top):
         if common.looks_like_mmsa(top):
-            from data import mmsa
             mmsa.refuse_mmsa_file(data_path, top, DATASET)
         raise UserError('{}: the file has train/valid/test at the top level, as the CMU-MOSI and POM files do, '
                         'not emotions; use --dataset mosi or --dataset pom'.format(data_path))
@@ -94,26 +75,6 @@ def prepare(data_path, emotion=None):
             yield name, split, splits.pop(split)
 
 
-# ---------------------------------------------------------------- generator
-
-def _text_with_cues(rng, n, seq_len, vocab, cue_sets, cue_choice):
-    """GloVe-like sequences [n, seq_len, dim], zero-padded at the front (4..seq_len words).
-
-    cue_choice[i] indexes cue_sets (arrays of word ids) for sample i; 1-2 of its words are
-    planted at random positions among the neutral words (ids not in any cue set).
-    """
-    cue_ids = np.concatenate(cue_sets)
-    neutral = np.setdiff1d(np.arange(len(vocab)), cue_ids)
-    out = np.zeros((n, seq_len, vocab.shape[1]), dtype=np.float32)
-    for i in range(n):
-        length = rng.randint(4, seq_len + 1)
-        words = rng.choice(neutral, size=length)
-        n_cues = rng.randint(1, 3)
-        words[rng.choice(length, size=n_cues, replace=False)] = rng.choice(cue_sets[cue_choice[i]], size=n_cues)
-        out[i, seq_len - length:] = vocab[words]
-    return out
-
-
 def _cue(rng, label_sign, reliability):
     agree = rng.rand(len(label_sign)) < reliability
     return np.where(agree, label_sign, -label_sign)
@@ -121,18 +82,14 @@ def _cue(rng, label_sign, reliability):
 
 def _emotion(rng, emotion, sizes=SPLIT_SIZES):
     # Per-emotion hidden structure, shared by its three splits.
-    audio_dir = rng.randn(AUDIO_DIM) * (rng.rand(AUDIO_DIM) < 0.3)
-    audio_dir /= np.linalg.norm(audio_dir)
-    video_dir = rng.randn(VIDEO_DIM) * (rng.rand(VIDEO_DIM) < 0.4)
-    video_dir /= np.linalg.norm(video_dir)
+    audio_dir, video_dir = common.unit(rng, AUDIO_DIM, 0.3), common.unit(rng, VIDEO_DIM, 0.4)
     vocab = rng.randn(VOCAB, TEXT_DIM) * 0.15
-    # Cue words share a direction, as emotion words cluster in GloVe space.
-    cue_dir = rng.randn(TEXT_DIM)
-    cue_dir /= np.linalg.norm(cue_dir)
+    cue_dir = common.unit(rng, TEXT_DIM)  # cue words share a direction, as emotion words cluster in GloVe space
     vocab[:CUE_WORDS] += 3.0 * cue_dir
     vocab[CUE_WORDS:2 * CUE_WORDS] -= 3.0 * cue_dir
     vocab = vocab.astype(np.float32)
     cue_sets = (np.arange(CUE_WORDS, 2 * CUE_WORDS), np.arange(CUE_WORDS))  # negative, positive
+    neutral = np.setdiff1d(np.arange(len(vocab)), np.concatenate(cue_sets))
 
     splits = {}
     for split, n in sizes:
@@ -150,9 +107,15 @@ def _emotion(rng, emotion, sizes=SPLIT_SIZES):
         video += 0.055 * 1.6 * _cue(rng, sign, CUE_RELIABILITY['video'])[:, None] * video_dir * np.sqrt(VIDEO_DIM * 0.4)
         video[rng.rand(n, VIDEO_DIM) < 0.01] = np.nan
 
-        # Text: 4..20 words, zero-padded at the front, 1-2 cue words at random positions.
-        text_cue = _cue(rng, sign, CUE_RELIABILITY['text'])
-        glove = _text_with_cues(rng, n, SEQ_LEN, vocab, cue_sets, (text_cue > 0).astype(int))
+        # Text: 4..20 neutral words, zero-padded at the front, 1-2 of them replaced by words of the cue's set.
+        cue_set = (_cue(rng, sign, CUE_RELIABILITY['text']) > 0).astype(int)
+        glove = np.zeros((n, SEQ_LEN, TEXT_DIM), dtype=np.float32)
+        for i in range(n):
+            length = rng.randint(4, SEQ_LEN + 1)
+            words = rng.choice(neutral, size=length)
+            n_cues = rng.randint(1, 3)
+            words[rng.choice(length, size=n_cues, replace=False)] = rng.choice(cue_sets[cue_set[i]], size=n_cues)
+            glove[i, SEQ_LEN - length:] = vocab[words]
 
         one_hot = np.eye(2, dtype=np.float32)[label]
         splits[split.encode()] = {b'covarep': audio, b'facet': video, b'glove': glove, b'label': one_hot}
@@ -169,5 +132,4 @@ def make_sample_data(seed=0, sizes=SPLIT_SIZES, emotions=EMOTIONS):
 
 
 def write_sample_data(path, seed=0, sizes=SPLIT_SIZES, emotions=EMOTIONS):
-    """Write make_sample_data(seed, sizes) to `path` (atomically)."""
     common.write_pickle_atomic(path, make_sample_data(seed, sizes, emotions), NAME)

@@ -1,9 +1,8 @@
 """Write SYNTHETIC sample data in the layout of one of the paper's processed pickles or of MMSA's
 feature files.
 
-These are made-up numbers, not IEMOCAP, CMU-MOSI, POM, CMU-MOSEI or CH-SIMS: scores measured on
-them say that the code learns, nothing about the tasks. Each dataset's generator and layout are
-described in data/iemocap.py, data/mosi.py, data/pom.py and data/mmsa.py.
+Made-up numbers, not IEMOCAP, CMU-MOSI, POM, CMU-MOSEI or CH-SIMS: scores on them say that the code
+learns, nothing about the tasks. Each reader's module (data/iemocap.py, ...) describes its generator.
 
     python data/make_sample_data.py                      # IEMOCAP layout -> data/sample_data.pkl
     python data/make_sample_data.py --dataset mosi       # -> data/mosi_sample.pkl (1284/229/686)
@@ -11,8 +10,8 @@ described in data/iemocap.py, data/mosi.py, data/pom.py and data/mmsa.py.
     python data/make_sample_data.py --dataset mosei      # MMSA layout -> data/mosei_sample.pkl (500/120/250)
     python data/make_sample_data.py --dataset mosi --layout mmsa   # -> data/mmsa_mosi_sample.pkl
 
-The split sizes are per emotion for IEMOCAP (default 800/200/250). Smaller sizes make quick
-test data (the TIPC lite modes and the tests use them).
+sims and simsv2 as mosei. The split sizes are per emotion for IEMOCAP (default 800/200/250).
+Smaller sizes make quick test data (the TIPC lite modes and the tests use them).
 """
 import argparse
 import os
@@ -38,23 +37,16 @@ def main():
         parser.add_argument('--' + split, type=int, default=None, help='{} samples (default: the dataset\'s)'.format(split))
     args = parser.parse_args()
     layout = args.layout or ('mmsa' if args.dataset in data.MMSA_ONLY else 'authors')
-    has_layout = args.dataset in mmsa.DATASETS if layout == 'mmsa' else args.dataset not in data.MMSA_ONLY
-    if not has_layout:
+    if (args.dataset not in mmsa.DATASETS) if layout == 'mmsa' else (args.dataset in data.MMSA_ONLY):
         parser.error('--dataset {} has no {} layout'.format(args.dataset, layout))
-    here = os.path.dirname(os.path.abspath(__file__))
-    if layout == 'mmsa':
-        defaults, sample_path = mmsa.SAMPLE_SPLIT_SIZES, mmsa.SAMPLE_PATHS[args.dataset]
-        write = lambda path, seed, sizes: mmsa.write_sample_data(path, args.dataset, seed, sizes)  # noqa: E731
-    else:
-        reader = data.module(args.dataset)
-        defaults, sample_path, write = reader.SPLIT_SIZES, reader.SAMPLE_PATH, reader.write_sample_data
+    reader = mmsa.Reader(args.dataset) if layout == 'mmsa' else data.module(args.dataset)  # mosi has both
     try:
-        sizes = common.split_sizes(defaults, args.train, args.valid, args.test)
+        sizes = common.split_sizes(reader.SPLIT_SIZES, args.train, args.valid, args.test)
     except ValueError as err:
         parser.error(str(err))
-    out = args.out or os.path.join(here, os.path.basename(sample_path))
+    out = args.out or os.path.join(os.path.dirname(os.path.abspath(__file__)), os.path.basename(reader.SAMPLE_PATH))
     try:
-        write(out, args.seed, sizes)
+        reader.write_sample_data(out, args.seed, sizes)
     except UserError as err:
         print('error: {}'.format(err), file=sys.stderr)
         sys.exit(2)

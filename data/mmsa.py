@@ -14,29 +14,23 @@ and vision averaged over the whole padded time axis (the lengths are not used) -
 then NaN -> 0. Deviation: +-inf left after the mean (MMSA keeps them) and non-finite text
 values are zeroed too, as every reader here does. Text stays the full padded sequence
 [N, T_t, 768]; labels are regression_labels as float32 [N, 1] (CH-SIMS: the multimodal label).
-The visual modality is `video` in the code.
 
-Every size is read from the file (users' own MMSA-FET files have others). A file whose
-(audio, vision) widths are another dataset's real ones and not this one's is refused naming
-that dataset, and so are labels outside the dataset's range. `--dataset mosi` reads these
-files and the authors' layout (data/mosi.py); mosei, sims and simsv2 read only these.
+Every size is read from the file (users' own MMSA-FET files have others); (audio, vision) widths
+that are another dataset's real ones, and labels outside the dataset's range, are refused naming
+the dataset. `--dataset mosi` reads these and the authors' layout; mosei, sims, simsv2 only these.
 
-The SYNTHETIC samples (make_sample_data) have the unaligned layout with the real widths and time
-lengths and every key above, fewer samples than the real splits (500/120/250), and a planted
-signal: sentiment = the sum of one hidden factor per modality, each modality showing its factor
-with noise (text through cue token vectors, audio and vision as shifts along hidden directions
-in the valid time steps), so fusion beats any one modality. Scores on them say that the code
-learns, nothing about sentiment.
-
-    python data/make_sample_data.py --dataset mosei|sims|simsv2      # data/<dataset>_sample.pkl
-    python data/make_sample_data.py --dataset mosi --layout mmsa     # data/mmsa_mosi_sample.pkl
+The SYNTHETIC samples have the unaligned layout with the real widths, time lengths and keys,
+fewer samples (500/120/250) and sentiment = the sum of one hidden factor per modality, each
+shown with noise (text as cue tokens, audio and vision as shifts in the valid time steps), so
+fusion beats any one modality. Scores on them say that the code learns, nothing about sentiment.
 """
+import functools
 import hashlib
 import os
 
 import numpy as np
 
-from data import cache, common
+from data import MMSA_ONLY, cache, common
 from safe_io import DamagedFile, UserError
 
 DATASETS = ('mosi', 'mosei', 'sims', 'simsv2')
@@ -53,35 +47,20 @@ REAL_PATHS = {'mosi': os.path.join('data', 'MOSI', 'Processed', 'unaligned_50.pk
               'mosei': os.path.join('data', 'MOSEI', 'Processed', 'unaligned_50.pkl'),
               'sims': os.path.join('data', 'SIMS', 'Processed', 'unaligned_39.pkl'),
               'simsv2': os.path.join('data', 'SIMSv2', 'Processed', 'sims_unaligned.pkl')}
-SAMPLE_PATHS = {'mosi': os.path.join('data', 'mmsa_mosi_sample.pkl'),
-                'mosei': os.path.join('data', 'mosei_sample.pkl'),
-                'sims': os.path.join('data', 'sims_sample.pkl'),
-                'simsv2': os.path.join('data', 'simsv2_sample.pkl')}
+SAMPLE_PATHS = {d: os.path.join('data', ('mmsa_mosi' if d == 'mosi' else d) + '_sample.pkl') for d in DATASETS}
 # (--dataset, file name) -> (the file MMSA's README names, its SHA-256); checked only when a file fails to unpickle
-PUBLISHED_SHA256 = {
-    ('mosi', 'unaligned_50.pkl'): ('MOSI/Processed/unaligned_50.pkl',
-                                   '78e0f8b5ef8ff71558e7307848fc1fa929ecb078203f565ab22b9daab2e02524'),
-    ('mosi', 'aligned_50.pkl'): ('MOSI/Processed/aligned_50.pkl',
-                                 'd3994fd25681f9c7ad6e9c6596a6fe9b4beb85ff7d478ba978b124139002e5f9'),
-    ('mosei', 'unaligned_50.pkl'): ('MOSEI/Processed/unaligned_50.pkl',
-                                    'ad8b23d50557045e7d47959ce6c5b955d8d983f2979c7d9b7b9226f6dd6fec1f'),
-    ('mosei', 'aligned_50.pkl'): ('MOSEI/Processed/aligned_50.pkl',
-                                  '45eccfb748a87c80ecab9bfac29582e7b1466bf6605ff29d3b338a75120bf791'),
-    ('sims', 'unaligned_39.pkl'): ('SIMS/Processed/unaligned_39.pkl',
-                                   'c9e20c13ec0454d98bb9c1e520e490c75146bfa2dfeeea78d84de047dbdd442f'),
-}
-REQUIRED = ('audio', 'vision', 'text', 'regression_labels')
+PUBLISHED_SHA256 = {(d, name): ('{}/Processed/{}'.format(d.upper(), name), digest) for d, name, digest in (
+    ('mosi', 'unaligned_50.pkl', '78e0f8b5ef8ff71558e7307848fc1fa929ecb078203f565ab22b9daab2e02524'),
+    ('mosi', 'aligned_50.pkl', 'd3994fd25681f9c7ad6e9c6596a6fe9b4beb85ff7d478ba978b124139002e5f9'),
+    ('mosei', 'unaligned_50.pkl', 'ad8b23d50557045e7d47959ce6c5b955d8d983f2979c7d9b7b9226f6dd6fec1f'),
+    ('mosei', 'aligned_50.pkl', '45eccfb748a87c80ecab9bfac29582e7b1466bf6605ff29d3b338a75120bf791'),
+    ('sims', 'unaligned_39.pkl', 'c9e20c13ec0454d98bb9c1e520e490c75146bfa2dfeeea78d84de047dbdd442f'))}
 CACHE_VERSION = 1  # bump when the preparation changes: cached entries are then rebuilt
 
 
-# ---------------------------------------------------------------- reader
-
-def sha256_file(path, block=1 << 20):
-    digest = hashlib.sha256()
+def sha256_file(path):
     with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(block), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
+        return hashlib.file_digest(f, 'sha256').hexdigest()
 
 
 def open_top(path, dataset):
@@ -93,31 +72,24 @@ def open_top(path, dataset):
         if published is None:
             raise
         name, digest = published
-        if sha256_file(path) == digest:
-            verdict = ("its SHA-256 matches the one MMSA publishes for {}, so the file is as published and this "
-                       "reader fails on it: please report it".format(name))
-        else:
-            verdict = ("its SHA-256 is not the one MMSA publishes for {} (an incomplete or broken download): "
-                       "download it again".format(name))
+        verdict = ("its SHA-256 matches the one MMSA publishes for {}, so the file is as published and this reader "
+                   "fails on it: please report it" if sha256_file(path) == digest else "its SHA-256 is not the one "
+                   "MMSA publishes for {} (an incomplete or broken download): download it again").format(name)
         raise DamagedFile('{}; {}'.format(err, verdict))
 
 
-def guess_dataset(top):
-    """The dataset whose real (audio, vision) widths the file's train split has, or None."""
-    split = top.get('train')
-    if not isinstance(split, dict):
-        return None
-    split = common.str_keys(split, '', '')
-    try:
-        widths = (split['audio'].shape[-1], split['vision'].shape[-1])
-    except (KeyError, AttributeError, IndexError):
-        return None
-    return next((d for d in DATASETS if SIGNATURES[d] == widths), None)
+def dataset_of(widths):
+    """The dataset whose real (audio, vision) widths are `widths`, or None."""
+    return next((d for d in DATASETS if SIGNATURES[d] == tuple(widths)), None)
 
 
 def refuse_mmsa_file(path, top, dataset):
-    """The error for an MMSA feature file given as --dataset iemocap or pom."""
-    guess = guess_dataset(top)
+    """The error for an MMSA feature file given as --dataset iemocap or pom, naming the dataset of its widths."""
+    try:
+        train = common.str_keys(top.get('train'), '', '')
+        guess = dataset_of((train['audio'].shape[-1], train['vision'].shape[-1]))
+    except (UserError, KeyError, AttributeError, IndexError):
+        guess = None
     raise UserError("{}: this is an MMSA feature file (train/valid/test holding audio, vision and text), not the "
                     "authors' {} pickle; use --dataset {}".format(
                         path, {'iemocap': 'IEMOCAP', 'pom': 'POM'}.get(dataset, dataset),
@@ -142,20 +114,19 @@ def time_mean(a, zero_neg_inf):
     all T steps (padding included). A block of rows at a time, so float64 input needs no float32 copy;
     the result may hold NaN or +-inf (zeroed with the other features)."""
     out = np.empty((a.shape[0], a.shape[2]), dtype=np.float32)
-    rows = max(1, common.CHUNK_BYTES // max(1, a[:1].size * 4))
-    for start in range(0, a.shape[0], rows):
-        chunk = a[start:start + rows].astype(np.float32)
+    for rows in common.row_blocks(a):
+        chunk = a[rows].astype(np.float32)
         if zero_neg_inf:
             chunk[chunk == -np.inf] = 0
-        out[start:start + rows] = np.mean(chunk, axis=1)
+        out[rows] = np.mean(chunk, axis=1)
     return out
 
 
-def check_split(path, split, original, dataset):
+def check_split(path, split, original):
     """The checked arrays {audio, vision, text: as stored, labels: finite float32 [N, 1]} of one split, and
     whether it has lengths (unaligned). Empties `original` (the rest of the split is dropped)."""
     raw = common.str_keys(original, path, 'split {!r}'.format(split))
-    for key in REQUIRED:
+    for key in ('audio', 'vision', 'text', 'regression_labels'):
         if key not in raw:
             raise UserError('{}: key {!r} missing in split {!r} (it has: {})'.format(
                 path, key, split, ', '.join(sorted(raw))))
@@ -167,8 +138,7 @@ def check_split(path, split, original, dataset):
     if labels.ndim == 2 and labels.shape[1] != 1:
         raise UserError('{}: {}/regression_labels should be [N] or [N, 1], found shape {}'.format(
             path, split, labels.shape))
-    counts = dict((key, arrays[key].shape[0]) for key in ('audio', 'vision', 'text'))
-    counts['regression_labels'] = labels.shape[0]
+    counts = dict({key: a.shape[0] for key, a in arrays.items()}, regression_labels=labels.shape[0])
     if len(set(counts.values())) != 1:
         raise UserError('{}: {} has arrays of different lengths: {}'.format(
             path, split, ', '.join('{} {}'.format(k, n) for k, n in counts.items())))
@@ -187,7 +157,7 @@ def check_file(path, top, dataset):
             path, missing[0], ', '.join(sorted(top))))
     parts, unaligned = {}, False
     for split in common.SPLITS:
-        parts[split], has_lengths = check_split(path, split, top.pop(split), dataset)
+        parts[split], has_lengths = check_split(path, split, top.pop(split))
         unaligned = unaligned or has_lengths
     widths = {split: tuple(parts[split][key].shape[2] for key in ('audio', 'vision', 'text'))
               for split in common.SPLITS}
@@ -199,11 +169,8 @@ def check_file(path, top, dataset):
     for split in common.SPLITS:
         check_label_range(path, split, parts[split]['labels'], dataset)
     steps = tuple(parts['train'][key].shape[1] for key in ('audio', 'vision', 'text'))
-    if unaligned or len(set(steps)) > 1:
-        description = 'MMSA feature file (unaligned: audio {}, vision {}, text {} steps)'.format(*steps)
-    else:
-        description = 'MMSA feature file (aligned: {} steps)'.format(steps[0])
-    return parts, description
+    return parts, ('MMSA feature file (unaligned: audio {}, vision {}, text {} steps)'.format(*steps)
+                   if unaligned or len(set(steps)) > 1 else 'MMSA feature file (aligned: {} steps)'.format(steps[0]))
 
 
 def check_label_range(path, split, labels, dataset):
@@ -218,15 +185,28 @@ def check_label_range(path, split, labels, dataset):
 
 def check_signature(path, widths, dataset):
     """Refuse (audio, vision) widths that are another dataset's real ones and not this one's."""
-    own = SIGNATURES[dataset]
-    if tuple(widths) == own:
+    own, like = SIGNATURES[dataset], dataset_of(widths)
+    if tuple(widths) == own or like is None:  # this dataset's, or a user's own MMSA-FET features
         return
-    like = next((d for d in DATASETS if SIGNATURES[d] == tuple(widths)), None)
-    if like is None:
-        return  # a user's own MMSA-FET features
     modality, index = ('vision', 1) if widths[1] != own[1] else ('audio', 0)
     raise UserError("{}: {} features are {} wide as {}'s, {}'s are {}; use --dataset {}".format(
         path, modality, widths[index], NAMES[like], NAMES[dataset], own[index], like))
+
+
+def prepare_one_task(reader, path, task=None):
+    """prepare() of the one-task readers (mosi, pom and Reader's): an MMSA feature file if the dataset
+    has them (DATASETS), the authors' layout (common.prepare_flat) unless it is MMSA's only; a file of
+    the other layout is refused."""
+    dataset = reader.DATASET
+    top, synthetic = open_top(path, dataset)
+    if common.looks_like_mmsa(top):
+        if dataset not in DATASETS:
+            refuse_mmsa_file(path, top, dataset)
+    elif dataset not in MMSA_ONLY:
+        return common.prepare_flat(path, top, synthetic, reader.check_label_count, reader.LAYOUT_LINE)
+    else:
+        refuse_other_layout(path, top, dataset)  # None if neither of the authors' layouts: check_file says why
+    return prepare_top(path, top, synthetic, dataset)
 
 
 def prepare_top(path, top, synthetic, dataset):
@@ -244,33 +224,21 @@ def prepare_top(path, top, synthetic, dataset):
 
 
 class Reader:
-    """The reader of one MMSA-only dataset (mosei, sims, simsv2), with data/iemocap.py's interface:
-    NAME, REAL_PATH, SAMPLE_PATH, SPLIT_SIZES (the sample's), load(), write_sample_data()."""
+    """The reader of one MMSA-only dataset (mosei, sims, simsv2), with data/mosi.py's interface
+    (SPLIT_SIZES: the sample's)."""
 
     def __init__(self, dataset):
-        self.DATASET = dataset
-        self.NAME = NAMES[dataset]
-        self.REAL_PATH = REAL_PATHS[dataset]
-        self.SAMPLE_PATH = SAMPLE_PATHS[dataset]
+        self.DATASET, self.NAME, self.CACHE_VERSION = dataset, NAMES[dataset], CACHE_VERSION
+        self.REAL_PATH, self.SAMPLE_PATH = REAL_PATHS[dataset], SAMPLE_PATHS[dataset]
         self.SPLIT_SIZES = SAMPLE_SPLIT_SIZES
         self.LABEL_RANGE = (-LABEL_LIMITS[dataset], LABEL_LIMITS[dataset])
-        self.CACHE_VERSION = CACHE_VERSION
+        self.load = functools.partial(cache.load, self)  # load(path, task=None, ...): see data/cache.py
+        self.prepare = functools.partial(prepare_one_task, self)
 
     def __repr__(self):
         return '<data.mmsa reader of {}>'.format(self.NAME)
 
     task_key = staticmethod(common.single_task)
-
-    def prepare(self, data_path, task=None):
-        top, synthetic = open_top(data_path, self.DATASET)
-        if not common.looks_like_mmsa(top):
-            refuse_other_layout(data_path, top, self.DATASET)
-        return prepare_top(data_path, top, synthetic, self.DATASET)
-
-    def load(self, data_path, task=None, expected_dims=None, verbose=True, output_dim=None,
-             output_flag='--output_dim'):
-        """Returns (train, valid, test, input_dims); labels [N, 1] float32. `task` is unused (one task)."""
-        return cache.load(self, data_path, task, expected_dims, verbose, output_dim, output_flag)
 
     def make_sample_data(self, seed=0, sizes=SAMPLE_SPLIT_SIZES, **options):
         return make_sample_data(self.DATASET, seed, sizes, **options)
@@ -292,13 +260,6 @@ def default_path(dataset):
     if not os.path.isfile(sample):
         write_sample_data(sample, dataset)
     return sample
-
-
-# ---------------------------------------------------------------- generator
-
-def _unit(rng, size):
-    direction = rng.standard_normal(size)
-    return direction / np.linalg.norm(direction)
 
 
 def _rounded(values, limit):
@@ -333,18 +294,15 @@ def make_sample_data(dataset, seed=0, sizes=SAMPLE_SPLIT_SIZES, steps=None, widt
     weights = scale * np.array([1.1, 0.8, 0.6])  # text, audio, vision
 
     # Hidden structure shared by the splits.
-    audio_dir, vision_dir, text_dir = _unit(rng, audio_width), _unit(rng, vision_width), _unit(rng, text_dim)
+    audio_dir, vision_dir, text_dir = (common.unit(rng, size) for size in (audio_width, vision_width, text_dim))
     audio_base, vision_base = 0.5 * rng.standard_normal(audio_width), 0.3 * rng.standard_normal(vision_width)
     neutral_count, levels, cues_per_level = 120, 7, 3
-    neutral = 0.3 * rng.standard_normal((neutral_count, text_dim))
-    cues = 0.3 * rng.standard_normal((levels, cues_per_level, text_dim))
-    cues += 1.5 * (np.arange(levels) - 3)[:, None, None] * text_dir
-    cls_vec, sep_vec = 0.3 * rng.standard_normal(text_dim), 0.3 * rng.standard_normal(text_dim)
     # token table: 0 padding, 101 [CLS], 102 [SEP], 1000.. neutral words, 2000.. cue words (level-major)
     table = np.zeros((2000 + levels * cues_per_level, text_dim), dtype=np.float32)
-    table[101], table[102] = cls_vec, sep_vec
-    table[1000:1000 + neutral_count] = neutral
-    table[2000:] = cues.reshape(-1, text_dim)
+    table[1000:1000 + neutral_count] = 0.3 * rng.standard_normal((neutral_count, text_dim))
+    cues = 0.3 * rng.standard_normal((levels, cues_per_level, text_dim))
+    table[2000:] = (cues + 1.5 * (np.arange(levels) - 3)[:, None, None] * text_dir).reshape(-1, text_dim)
+    table[101], table[102] = 0.3 * rng.standard_normal(text_dim), 0.3 * rng.standard_normal(text_dim)
 
     data = {}
     for split, n in sizes:

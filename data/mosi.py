@@ -8,14 +8,12 @@ generator of SYNTHETIC data in exactly its layout.
          b'label':   [N, 1] sentiment in [-3, 3]}}
 
 `--dataset mosi` also reads MMSA's CMU-MOSI feature files (data/mmsa.py: audio 5, vision 20,
-BERT text 768 wide); the layout is detected and the load says which one it found. Every size
-is read from the file. The synthetic sample (1284/229/686 samples, the standard
-split) adds a top-level b'synthetic' key, so every run on it says so. Its sentiment is a sum
-of one hidden factor per modality, so all three modalities are needed. Scores on it say
-that the code learns, nothing about sentiment analysis.
-
-    python data/make_sample_data.py --dataset mosi [--out data/mosi_sample.pkl] [--seed 0]
+BERT text 768 wide), so every load says which layout it found. The synthetic sample
+(1284/229/686 samples, the standard split) adds a top-level b'synthetic' note, so every run on
+it says so. Its sentiment sums one hidden factor per modality, so all three modalities are
+needed; scores on it say that the code learns, nothing about sentiment analysis.
 """
+import functools
 import os
 import sys
 
@@ -24,8 +22,8 @@ import numpy as np
 from data import cache, common, mmsa
 from safe_io import UserError
 
-NAME = 'CMU-MOSI'
-LAYOUT_LINE = "the authors' processed CMU-MOSI pickle (covarep/facet/glove)"
+NAME, DATASET = 'CMU-MOSI', 'mosi'
+LAYOUT_LINE = "the authors' processed CMU-MOSI pickle (covarep/facet/glove)"  # two layouts: loads say which
 REAL_PATH = os.path.join('data', 'mosi.pkl')
 SAMPLE_PATH = os.path.join('data', 'mosi_sample.pkl')
 SPLIT_SIZES = (('train', 1284), ('valid', 229), ('test', 686))
@@ -33,39 +31,15 @@ AUDIO_DIM, VIDEO_DIM = 74, 47
 LABEL_RANGE = (-3.0, 3.0)
 CACHE_VERSION = 'authors-1,mmsa-{}'.format(mmsa.CACHE_VERSION)  # bump when prepare() changes
 NOTE = b'SYNTHETIC sample data made by data/make_sample_data.py --dataset mosi; not CMU-MOSI'
+load = functools.partial(cache.load, sys.modules[__name__])  # load(path, task=None, ...): see data/cache.py
+prepare = functools.partial(mmsa.prepare_one_task, sys.modules[__name__])  # the authors' layout or MMSA's
+task_key = common.single_task
 
 
 def check_label_count(path, count):
     if count != 1:
         raise UserError('{}: labels have {} columns but CMU-MOSI has one (sentiment){}'.format(
             path, count, '; is this a POM file? use --dataset pom' if count > 1 else ''))
-
-
-DATASET = 'mosi'
-
-
-def load(data_path, task=None, expected_dims=None, verbose=True, output_dim=None,
-         output_flag='--output_dim'):
-    """Returns (train, valid, test, input_dims); labels [N, 1] float32. `task` is unused (one task).
-    Reads the authors' layout or an MMSA feature file (data/mmsa.py), through data/cache.py."""
-    return cache.load(sys.modules[__name__], data_path, task, expected_dims, verbose, output_dim, output_flag)
-
-
-def prepare(data_path, task=None):
-    """The authors' layout, or an MMSA feature file (data/mmsa.py prepares it as MMSA does for LMF)."""
-    top, synthetic = mmsa.open_top(data_path, DATASET)
-    if common.looks_like_mmsa(top):
-        return mmsa.prepare_top(data_path, top, synthetic, DATASET)
-    # No layout line for the authors' file: its output stays the three dims lines (74/47/300 tell it apart).
-    # --dataset mosi reads two layouts: every load says which one it found
-    return common.prepare_flat(data_path, top, synthetic, check_label_count, description=LAYOUT_LINE)
-
-
-def check_labels(path, info, count):
-    check_label_count(path, count)
-
-
-task_key = common.single_task
 
 
 def make_sample_data(seed=0, sizes=SPLIT_SIZES):

@@ -7,23 +7,22 @@ generator of SYNTHETIC data in exactly its layout.
          b'glove':   [N, 20, 300] float32, zero-padded at the front,
          b'label':   [N, 16] traits in [1, 7], in the order of TRAITS}}
 
-Every size, the label count K included, is read from the file (older processed copies
-carry 17 columns). The synthetic sample (600/100/203 samples) adds a top-level
-b'synthetic' key, so every run on it says so. Its 16 traits mix two hidden factors per
-modality, so all three modalities are needed. Scores on it say that the code learns,
-nothing about speaker traits.
-
-    python data/make_sample_data.py --dataset pom [--out data/pom_sample.pkl] [--seed 0]
+Every size, the label count K included, is read from the file (older processed copies carry 17
+columns). The synthetic sample (600/100/203 samples) adds a top-level b'synthetic' note, so every
+run on it says so. Its 16 traits mix two hidden factors per modality, so all three modalities are
+needed; scores on it say that the code learns, nothing about speaker traits.
 """
+import functools
 import os
 import sys
 
 import numpy as np
 
-from data import cache, common
+from data import cache, common, mmsa
 from safe_io import UserError
 
-NAME = 'POM'
+NAME, DATASET = 'POM', 'pom'
+LAYOUT_LINE = None  # one layout: loads print no layout line
 REAL_PATH = os.path.join('data', 'pom.pkl')
 SAMPLE_PATH = os.path.join('data', 'pom_sample.pkl')
 SPLIT_SIZES = (('train', 600), ('valid', 100), ('test', 203))
@@ -32,6 +31,10 @@ LABEL_RANGE = (1.0, 7.0)
 TRAITS = ('Confidence', 'Passionate', 'Pleasant', 'Dominant', 'Credible', 'Vivid', 'Expertise', 'Entertaining',
           'Reserved', 'Trusting', 'Relaxed', 'Outgoing', 'Thorough', 'Nervous', 'Persuasive', 'Humorous')
 NOTE = b'SYNTHETIC sample data made by data/make_sample_data.py --dataset pom; not POM'
+CACHE_VERSION = 1  # bump when prepare() changes what it yields: cached entries are then rebuilt
+load = functools.partial(cache.load, sys.modules[__name__])  # load(path, task=None, ...): see data/cache.py
+prepare = functools.partial(mmsa.prepare_one_task, sys.modules[__name__])  # MMSA's files are refused
+task_key = common.single_task
 
 
 def trait_names(count):
@@ -43,32 +46,6 @@ def check_label_count(path, count):
     if count < 2:
         raise UserError('{}: labels have {} column but POM has one per trait (16); is this a CMU-MOSI file? '
                         'use --dataset mosi'.format(path, count))
-
-
-DATASET = 'pom'
-CACHE_VERSION = 1  # bump when prepare() changes what it yields: cached entries are then rebuilt
-
-
-def load(data_path, task=None, expected_dims=None, verbose=True, output_dim=None,
-         output_flag='--output_dim'):
-    """Returns (train, valid, test, input_dims); labels [N, K] float32. `task` is unused (one model, all traits).
-    Reads through data/cache.py."""
-    return cache.load(sys.modules[__name__], data_path, task, expected_dims, verbose, output_dim, output_flag)
-
-
-def prepare(data_path, task=None):
-    top, synthetic = common.open_top(data_path)
-    if common.looks_like_mmsa(top):
-        from data import mmsa
-        mmsa.refuse_mmsa_file(data_path, top, DATASET)
-    return common.prepare_flat(data_path, top, synthetic, check_label_count)
-
-
-def check_labels(path, info, count):
-    check_label_count(path, count)
-
-
-task_key = common.single_task
 
 
 def make_sample_data(seed=0, sizes=SPLIT_SIZES):
