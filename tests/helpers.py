@@ -22,6 +22,25 @@ import numpy as np  # noqa: E402
 from data import iemocap, mmsa  # noqa: E402
 
 
+# The ONNX side (requirements-onnx.txt) is optional: paddle2onnx has no wheel past Python 3.12.
+ONNX_MISSING = [p for p in ('paddle2onnx', 'onnxruntime') if importlib.util.find_spec(p) is None]
+ONNX_REASON = '{} not installed (requirements-onnx.txt; paddle2onnx has no wheel past Python 3.12)'.format(
+    ' and '.join(ONNX_MISSING))
+
+
+def needs_onnx(test):
+    """Skip `test` where the ONNX packages are not installed, saying why."""
+    import pytest
+    return pytest.mark.skipif(bool(ONNX_MISSING), reason=ONNX_REASON)(test)
+
+
+def skip_without_onnx():
+    """From here on a test needs the ONNX packages: skip the rest where they are not installed, saying why."""
+    if ONNX_MISSING:
+        import pytest
+        pytest.skip(ONNX_REASON)
+
+
 def iemocap_data(emotions=iemocap.EMOTIONS, sizes=(48, 16, 24), seed=0, as_bytes=True, audio=None, seq=None,
                  dtype=None, marked=False):
     """A small IEMOCAP dict in the published layout from data/iemocap.py's generator (learnable, with NaN and

@@ -15,7 +15,7 @@ import sys
 import numpy as np
 import pytest
 
-from helpers import SEED_CHECKPOINTS, assert_clean_error, iemocap_data, run_script, tipc_lite_chain, write_pickle
+from helpers import ONNX_MISSING, ONNX_REASON, SEED_CHECKPOINTS, assert_clean_error, needs_onnx, skip_without_onnx, iemocap_data, run_script, tipc_lite_chain, write_pickle
 from data.common import split_sizes
 from lmf import checkpoints, deploy, engine, hparams, metrics
 import export_model
@@ -92,6 +92,7 @@ def copied_export(deployed, tmp_path, name='happy'):
         return folder, str(folder / 'inference_info.json'), json.load(f)
 
 
+@needs_onnx
 def test_export_writes_the_documented_files(deployed):
     import onnx
     for dataset, name, _, dims, k in MODELS:
@@ -122,7 +123,8 @@ def test_export_writes_the_documented_files(deployed):
         assert all(isinstance(s[0], str) and s[0] for s in shapes.values()), shapes
 
 
-@pytest.mark.parametrize('use_onnx', [False, True])
+@pytest.mark.parametrize('use_onnx', [False, pytest.param(True, marks=pytest.mark.skipif(
+    bool(ONNX_MISSING), reason=ONNX_REASON))])
 def test_inference_equals_the_dynamic_graph(deployed, use_onnx, monkeypatch):
     """Both backends, every kind of export (IEMOCAP probabilities, CMU-MOSI and POM scores), batch sizes 1 and 32
     (a short last batch): the saved outputs are the dynamic graph's within 1e-5 and the printed metrics are theirs.
@@ -183,6 +185,7 @@ def test_use_gpu_on_a_cpu_build_runs_on_cpu_and_says_so(deployed, tmp_path):
               deployed['data']['happy'], '--use-gpu', 'True', '--output_dir', tmp_path]
     out = ok(infer.main, *common)
     assert '--use-gpu True: this Paddle build has no usable GPU; running on CPU\nInference device: CPU' in out
+    skip_without_onnx()
     out = ok(infer.main, *common, '--use_onnx', 'True')
     assert "--use-gpu True: --use_onnx True runs on ONNX Runtime's CPU provider; running on CPU" in out
 
@@ -195,6 +198,8 @@ def test_dynamic_sequence_length_export(deployed, tmp_path):
     assert 'Self-check on 8 random inputs' in out
     data = write_pickle(tmp_path / 'short.pkl', iemocap_data(emotions=('happy',), sizes=(4, 4, 6), seq=12))
     for use_onnx in (False, True):
+        if use_onnx:
+            skip_without_onnx()
         ok(infer.main, '--emotion', 'happy', '--save_inference_dir', tmp_path, '--data_path', data, '--use_onnx',
            use_onnx, '--output_dir', tmp_path / str(use_onnx))
         assert np.load(str(tmp_path / str(use_onnx) / 'happy_prob.npy')).shape == (6, 2)
@@ -253,6 +258,7 @@ def test_infer_bad_flags(deployed):
     assert stop.value.code == 2 and "expected True or False, got 'maybe'" in err.getvalue()
 
 
+@needs_onnx
 def test_infer_with_missing_or_damaged_files(deployed, tmp_path):
     data, happy = deployed['data']['happy'], ['--emotion', 'happy', '--data_path', deployed['data']['happy']]
     folder, info_path, info = copied_export(deployed, tmp_path)
