@@ -8,28 +8,23 @@
     python benchmarks/learning_parity.py --dataset mosei                # (CMU-MOSEI and CH-SIMS have no other layout)
     python benchmarks/learning_parity.py --dataset sims --sizes 1368,456,457
 
-The paper's layouts (CMU-MOSI, POM): on one SYNTHETIC file in the dataset's layout and real split sizes
-(data/make_sample_data.py with --seed DATA_SEED; the defaults were chosen on seed 0, so the default 7 is data they
-were not tuned on), for each training seed S (the table's seed, +1, +2, ...) two arms:
-  Paddle:  python train.py --dataset X --seed S   (its defaults: 500 epochs, patience 20; it tests its best checkpoint)
-  PyTorch: python benchmarks/torch_train.py --dataset X --seed S   (same table, summed L1 loss, Adam groups,
-           validation MAE, early stopping; torch's own initialisation and kernels)
+The paper's layouts (CMU-MOSI, POM): one SYNTHETIC file in the dataset's layout and real split sizes
+(data/make_sample_data.py --seed DATA_SEED; the defaults were chosen on seed 0, so the default 7 is data they were not
+tuned on) and, for each training seed S (the table's seed, +1, ...), two arms: python train.py --dataset X --seed S
+(its defaults: 500 epochs, patience 20) and python benchmarks/torch_train.py --dataset X --seed S (the same table,
+loss, Adam groups, validation MAE and early stopping; torch's own initialisation and kernels).
 
-MMSA's feature files (--layout mmsa; the default for mosei and sims): one SYNTHETIC file in MMSA's layout at the
-shape of MMSA's published file (benchmarks/mmsa_parity.py: CMU-MOSI unaligned_50, CMU-MOSEI aligned_50 at
-3000/500/1000 samples unless --sizes, CH-SIMS unaligned_39), and for each of MMSA's seeds 1111, 1112, ... three
-arms:
-  PyTorch, MMSA's way: python benchmarks/torch_train.py --dataset X --seed S   (MMSA's procedure and both its
-           defects: fusion weights and bias never trained, no text dropout)
-  Paddle, --recipe mmsa: python train.py --dataset X --recipe mmsa --seed S
-  Paddle, default:       python train.py --dataset X --seed S   (recipe ours)
+MMSA's feature files (--layout mmsa; the default for mosei and sims): one SYNTHETIC file in MMSA's layout at the shape
+of MMSA's published file (benchmarks/mmsa_parity.py) and, for each of MMSA's seeds 1111, 1112, ..., three arms:
+benchmarks/torch_train.py (PyTorch, MMSA's procedure and both its defects: fusion weights and bias never trained, no
+text dropout), train.py --recipe mmsa, and train.py (its default recipe, ours).
 
-Each arm's test metrics and best validation loss are read from the run record it writes (lmf/records.py: train.py's
-<log_dir>/train_<name>.json, torch_train.py's <model_path>/torch_<name>.json) and shown side by side with the
-train-mean baseline (every test sample predicted as the training labels' mean): mean +- std over the seeds, and per
-seed.
+Each arm's test metrics and best validation loss are read from the run record it writes (lmf/records.py) and shown
+side by side with the train-mean baseline (every test sample predicted as the training labels' mean): mean +- std
+over the seeds, and per seed.
 """
 import argparse
+from concurrent.futures import ThreadPoolExecutor
 import json
 import os
 import re
@@ -38,8 +33,7 @@ import sys
 import tempfile
 import time
 
-HERE = os.path.dirname(os.path.abspath(__file__))
-REPO = os.path.dirname(HERE)
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 
 import numpy as np  # noqa: E402
@@ -89,23 +83,6 @@ def train_run(arm, dataset, data_path, seed, workdir, extra, threads=None):
             script, ' '.join(cmd), proc.stdout[-3000:], proc.stderr[-3000:]))
     return dict(found['metrics'], best_valid=found['best_valid_loss'], seconds=seconds,
                 epochs=len(re.findall(r'^Epoch \d+ complete!', proc.stdout, re.M)))
-
-
-def train_runs(arms, dataset, data_path, seeds, workdir, extra, jobs=1, threads=None, shown=('mae', 'corr')):
-    """{arm: [result per seed]} of every arm and seed, `jobs` of them at a time; a line per run as it ends."""
-    from concurrent.futures import ThreadPoolExecutor
-    tasks = [(seed, arm) for seed in seeds for arm, _, _ in arms]
-
-    def one(task):
-        seed, arm = task
-        r = train_run(arm, dataset, data_path, seed, workdir, extra, threads)
-        print('seed {} {}: test MAE {:.4f}, Corr {:.4f}, {} epochs, {:.0f} s'.format(
-            seed, arm, r[shown[0]], r[shown[1]], r['epochs'], r['seconds']), flush=True)
-        return r
-
-    with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-        results = dict(zip(tasks, pool.map(one, tasks)))
-    return {arm: [results[(seed, arm)] for seed in seeds] for arm, _, _ in arms}
 
 
 def summary(values, digits=4):
@@ -189,10 +166,9 @@ def main(argv=None):
     parser.add_argument('--workdir', default=None, help='keep the data, checkpoints and logs here (default: temporary)')
     parser.add_argument('--json', default=None, help='also write the results to this file')
     args = parser.parse_args(argv)
-    if args.seeds < 1:
-        parser.error('--seeds must be >= 1')
-    if args.jobs < 1:
-        parser.error('--jobs must be >= 1')
+    for name in ('seeds', 'jobs'):
+        if getattr(args, name) < 1:
+            parser.error('--{} must be >= 1'.format(name))
     dataset = args.dataset
     mmsa = (args.layout or hparams.default_layout(dataset)) == 'mmsa'
     if mmsa and dataset not in mmsa_parity.SHAPES:
@@ -208,14 +184,14 @@ def main(argv=None):
     published_decay = hp['weight_decay']
     if args.weight_decay is not None:
         hp['weight_decay'] = hparams.check_value('weight_decay', args.weight_decay)
-    seeds = [(hp['seed'] + i) % 2 ** 32 for i in range(args.seeds)]
+    seeds = engine.seed_list(hp['seed'], args.seeds)
     spec = mmsa_parity.SHAPES[dataset] if mmsa else None
     sizes = (QUICK_SIZES if args.quick else tuple(zip(('train', 'valid', 'test'), args.sizes)) if args.sizes
              else spec['sizes'] if mmsa else reader.SPLIT_SIZES)
-    extra = ['--epochs', str(QUICK_EPOCHS)] if args.quick else []
-    if args.weight_decay is not None:
-        extra += ['--weight_decay', repr(args.weight_decay)]
+    extra = (['--epochs', str(QUICK_EPOCHS)] if args.quick else []) + (
+        ['--weight_decay', repr(args.weight_decay)] if args.weight_decay is not None else [])
     metric_set = metrics.metric_set(dataset, 'mmsa' if mmsa else 'authors')
+    arms = MMSA_ARMS if mmsa else AUTHORS_ARMS
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or tmp
         os.makedirs(workdir, exist_ok=True)
@@ -226,9 +202,18 @@ def main(argv=None):
             mmsa_parity.write_file(data_path, dataset, args.data_seed, sizes)
         else:
             reader.write_sample_data(data_path, args.data_seed, sizes)
-        start = time.perf_counter()
-        runs = train_runs(MMSA_ARMS if mmsa else AUTHORS_ARMS, dataset, data_path, seeds, workdir, extra, args.jobs,
-                          args.threads, ('MAE', 'Corr') if mmsa else ('mae', 'corr'))
+        start, tasks, shown = time.perf_counter(), [(seed, arm) for seed in seeds for arm, _, _ in arms], \
+            ('MAE', 'Corr') if mmsa else ('mae', 'corr')
+
+        def one(task):  # every arm and seed, --jobs of them at a time; a line per run as it ends
+            r = train_run(task[1], dataset, data_path, task[0], workdir, extra, args.threads)
+            print('seed {} {}: test MAE {:.4f}, Corr {:.4f}, {} epochs, {:.0f} s'.format(
+                *task, r[shown[0]], r[shown[1]], r['epochs'], r['seconds']), flush=True)
+            return r
+
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            results = dict(zip(tasks, pool.map(one, tasks)))
+        runs = {arm: [results[(seed, arm)] for seed in seeds] for arm, _, _ in arms}
         total = time.perf_counter() - start
         train_set, _, test_set, _ = engine.load_data(dataset, data_path, verbose=False)
         base = mmsa_parity.mean_baseline(train_set.labels, test_set.targets, metric_set)  # its corr is nan: a constant
@@ -239,42 +224,41 @@ def main(argv=None):
     samples, seed_list = '/'.join(str(n) for _, n in sizes), ', '.join(str(s) for s in seeds)
     head = 'mean +- std{} {} seeds'.format(',' if mmsa else ' over', len(seeds)) if len(seeds) > 1 else \
         'seed {}'.format(seeds[0])
+    quick = '{} epochs (quick)'.format(QUICK_EPOCHS)
     if mmsa:
+        real = mmsa_parity.REAL_SIZES[dataset]
         header += [
-            "data: SYNTHETIC file in MMSA's layout, {} shape ({}), {} samples{}, --data_seed {}; seeds {}".format(
-                spec['name'], 'text (N, {}, 768), audio (N, {}, {}), vision (N, {}, {})'.format(
-                    spec['text_len'], *(spec['audio'] + spec['vision'])), samples,
-                ' (MMSA\'s file: {})'.format('/'.join(str(n) for n in mmsa_parity.REAL_SIZES[dataset]))
-                if tuple(n for _, n in sizes) != mmsa_parity.REAL_SIZES[dataset] else '', args.data_seed, seed_list),
+            "data: SYNTHETIC file in MMSA's layout, {} shape (text (N, {}, 768), audio (N, {}, {}), vision (N, {}, {})), "
+            '{} samples{}, --data_seed {}; seeds {}'.format(
+                spec['name'], spec['text_len'], *(spec['audio'] + spec['vision']), samples, '' if tuple(
+                    n for _, n in sizes) == real else " (MMSA's file: {})".format('/'.join(map(str, real))),
+                args.data_seed, seed_list),
             "settings: published_hparams({!r}, layout='mmsa'){}: {}; {}".format(
                 dataset, '' if args.weight_decay is None else ' but --weight_decay {} (published {})'.format(
                     args.weight_decay, published_decay),
-                ', '.join('{}={}'.format(k, hp[k]) for k in hparams.TABLE_COLUMNS if k != 'seed'),
-                '{} epochs (quick)'.format(QUICK_EPOCHS) if args.quick else
-                'patience {}, no epoch limit (PyTorch) / {} (Paddle)'.format(hp['patience'], hp['epochs'])),
-            'runs: {} at a time, {}; all runs {:.1f} min'.format(
-                args.jobs, '{} math thread(s) each'.format(args.threads) if args.threads
-                else "each script's default threads", total / 60)]
+                ', '.join('{}={}'.format(k, hp[k]) for k in hparams.TABLE_COLUMNS if k != 'seed'), quick if args.quick
+                else 'patience {}, no epoch limit (PyTorch) / {} (Paddle)'.format(hp['patience'], hp['epochs'])),
+            'runs: {} at a time, {}; all runs {:.1f} min'.format(args.jobs, '{} math thread(s) each'.format(
+                args.threads) if args.threads else "each script's default threads", total / 60)]
         diffs = (('paddle_mmsa', 'torch', 'mmsa - PyTorch'), ('paddle_ours', 'paddle_mmsa', 'ours - mmsa'))
-        body = table(MMSA_ARMS, diffs, [(m.key, m.summary) for m in metrics.SEED_METRICS[metric_set]],
-                     "best validation loss (MMSA's)", runs, base, head)
+        scored, best_label, column = [(m.key, m.summary) for m in metrics.SEED_METRICS[metric_set]], \
+            "best validation loss (MMSA's)", 'arm'
         keys = ['MAE', 'Corr'] + (['Non0_acc_2', 'Has0_acc_2', 'Mult_acc_7'] if metric_set == 'mmsa_mosi'
                                   else ['Mult_acc_2', 'Mult_acc_3', 'Mult_acc_5'])
-        body += '\n\nPer seed:\n\n' + per_seed(MMSA_ARMS, 'arm', [(k, k) for k in keys] + [
-            ('best_valid', 'best valid'), ('epochs', 'epochs')], runs, seeds)
+        columns = [(k, k) for k in keys] + [('best_valid', 'best valid'), ('epochs', 'epochs')]
         result = dict(dataset=dataset, layout='mmsa', data_seed=args.data_seed, seeds=seeds, quick=args.quick,
                       weight_decay=hp['weight_decay'], sizes=dict(sizes), runs=runs, metric_set=metric_set)
     else:
         header.append('data: SYNTHETIC {} layout, {} samples, --seed {}; training seeds {}; {}'.format(
-            reader.NAME, samples, args.data_seed, seed_list, '{} epochs (quick)'.format(QUICK_EPOCHS) if args.quick
-            else "the table's defaults (epochs {}, patience {}, batch {})".format(hp['epochs'], hp['patience'],
-                                                                                 hp['batch_size'])))
-        body = table(AUTHORS_ARMS, (('paddle', 'torch', 'Paddle - PyTorch'),), METRICS[dataset],
-                     'best validation MAE', runs, base, head)
-        keys = [k for k, _ in METRICS[dataset]][:3 if dataset == 'pom' else 5] + ['epochs']
-        body += '\n\nPer seed:\n\n' + per_seed(AUTHORS_ARMS, 'framework', [(k, k) for k in keys], runs, seeds)
+            reader.NAME, samples, args.data_seed, seed_list, quick if args.quick else "the table's defaults (epochs "
+            '{}, patience {}, batch {})'.format(hp['epochs'], hp['patience'], hp['batch_size'])))
+        diffs, scored, best_label, column = (('paddle', 'torch', 'Paddle - PyTorch'),), METRICS[dataset], \
+            'best validation MAE', 'framework'
+        columns = [(k, k) for k, _ in METRICS[dataset][:3 if dataset == 'pom' else 5]] + [('epochs', 'epochs')]
         result = dict(dataset=dataset, data_seed=args.data_seed, seeds=seeds, quick=args.quick, sizes=dict(sizes),
                       paddle=runs['paddle'], torch=runs['torch'])
+    body = table(arms, diffs, scored, best_label, runs, base, head) + '\n\nPer seed:\n\n' + per_seed(
+        arms, column, columns, runs, seeds)
     report = '\n'.join(header) + '\n\n' + body + '\n'
     print()
     print(report)

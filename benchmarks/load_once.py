@@ -1,10 +1,6 @@
-"""Load one data file through engine.load_data, as every script does, and print the seconds it took
-(benchmark helper; benchmark.py runs it under benchmarks/peak_rss.py for the peak memory).
-
-    python benchmarks/load_once.py DATASET PATH [TASK]
-
-The cache of prepared arrays is $LMF_CACHE_DIR: empty, this is a first load (unpickle, prepare,
-write the cache); filled, a second one (open the cached arrays memory-mapped).
+"""Load one data file through engine.load_data, as every script does, and print the seconds it took (benchmark.py
+runs it under benchmarks/peak_rss.py): python benchmarks/load_once.py DATASET PATH [TASK]. With $LMF_CACHE_DIR empty
+this is a first load (unpickle, prepare, write the cache of prepared arrays), else a second (memory-mapped arrays).
 """
 import sys
 import time

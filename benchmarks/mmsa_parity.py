@@ -1,28 +1,18 @@
-"""Learning parity on MMSA's feature files: the SYNTHETIC files benchmarks/learning_parity.py --layout mmsa trains on
-(CMU-MOSI in MMSA's layout, CMU-MOSEI, CH-SIMS), the train-mean baseline, and lockstep().
+"""Learning parity on MMSA's feature files: the SYNTHETIC files benchmarks/learning_parity.py --layout mmsa trains on,
+the train-mean baseline, and lockstep().
 
 The files are in MMSA's layout (a Python 3 pickle, str keys; per split raw_text, id, audio, vision, text, text_bert,
-annotations, classification_labels, regression_labels, the true lengths for unaligned files, CH-SIMS' unimodal
-labels) at the shapes of MMSA's published files:
+annotations, classification_labels, regression_labels, the true lengths of unaligned files, CH-SIMS' unimodal
+labels) at the shapes of MMSA's published files (SHAPES; CMU-MOSEI at 3000/500/1000 of its 16326/1871/4659 samples,
+to keep a run in minutes). Planted structure: each clip has one latent per modality, t, a and v ~ N(0, 1); the label
+is 0.9 t + 0.5 a + 0.45 v + 0.35 t v - 0.25 a v plus noise, scaled to the dataset's range, clipped and rounded to
+annotator steps. Text is BERT-like: a [CLS] row that shows t faintly, word rows of which 60% carry a polarity of -1 or
++1 along one direction (+1 more likely as t grows), a [SEP] row, zero padding after it (lengths T/2 to T). Audio and
+vision frames show a and v as a shift along hidden directions with heavy per-frame noise up to each clip's true
+length, zeros after it; audio holds -inf (COVAREP's), a few vision frames NaN, CH-SIMS' vision has constant columns
+as OpenFace's do. No modality alone explains the label; the products reward fusion.
 
-    mosi   CMU-MOSI unaligned_50   text (N, 50, 768), audio (N, 375, 5),  vision (N, 500, 20)   1284/229/686
-    mosei  CMU-MOSEI aligned_50    text (N, 50, 768), audio (N, 50, 74),  vision (N, 50, 35)    3000/500/1000
-           (MMSA's file has 16326/1871/4659; fewer here to keep a run in minutes)
-    sims   CH-SIMS unaligned_39    text (N, 39, 768), audio (N, 400, 33), vision (N, 55, 709)   1368/456/457
-
-Planted structure (not data/*.py's cue words): each clip has one latent per modality, t, a and v ~ N(0, 1); the
-label is 0.9 t + 0.5 a + 0.45 v + 0.35 t v - 0.25 a v plus noise, scaled to the dataset's range (MMSA's: [-3, 3],
-CH-SIMS [-1, 1]; CMU-MOSEI shifted positive as its labels are), clipped and rounded to annotator steps (0.2,
-CMU-MOSEI 1/3). Text is BERT-like: a [CLS] row that shows t faintly, word rows of which 60% carry a polarity of -1
-or +1 along one direction (+1 more likely as t grows: the LSTM has to average them), a [SEP] row, zero padding at
-the end (lengths T/2 to T: the LSTM reads the padding, as MMSA's does, and has to carry the text through it; with
-lengths down to 6 the text was not learned within MMSA's patience). Audio and vision frames show a and v as a shift
-along hidden directions with heavy per-frame noise, up to each clip's true length, zeros after it (MMSA's time
-average includes the padding, so the shift is scaled by length / T); audio holds -inf (COVAREP's), a few vision
-frames NaN, CH-SIMS' vision has constant columns as OpenFace's do. No modality alone explains the label; the
-products reward fusion.
-
-lockstep() is the check that train.py's training step under --recipe mmsa (and ours) is the PyTorch mirror's: same
+lockstep() checks that train.py's training step under --recipe mmsa (and ours) is the PyTorch mirror's: same
 initial weights, same batches, no dropout, the losses step by step.
 """
 import pickle
@@ -31,8 +21,7 @@ import numpy as np
 
 import safe_io
 from data import common
-from lmf import checkpoints
-from lmf import engine
+from lmf import checkpoints, engine, metrics
 
 SHAPES = {
     'mosi': dict(name='CMU-MOSI unaligned_50', text_len=50, audio=(375, 5), vision=(500, 20), aligned=False,
@@ -147,36 +136,18 @@ def make_file(shape, seed, sizes=None):
 
 def write_file(path, shape, seed, sizes=None):
     """Write make_file(shape, seed, sizes) to path (protocol 4, as a Python 3 writer)."""
-    data = make_file(shape, seed, sizes)
     with safe_io.atomic_write(path, 'wb') as f:
-        pickle.dump(data, f, protocol=4)
+        pickle.dump(make_file(shape, seed, sizes), f, protocol=4)
     return path
 
 
 def mean_baseline(train_labels, test_labels, metric_set):
     """Test metrics of predicting every test sample as the training labels' mean."""
-    from lmf import metrics
     mean = np.asarray(train_labels, dtype=np.float64).mean(axis=0)
     return metrics.task_metrics(metric_set, test_labels, np.tile(mean, (len(test_labels), 1)))
 
 
 # ---------------------------------------------------------------- lockstep check
-
-def torch_state_for_paddle(paddle_model, torch_state):
-    """A Paddle LMF state dict holding the weights of a PyTorch mirror's state dict (numpy arrays)."""
-    new = {}
-    for key, value in paddle_model.state_dict().items():
-        name = key.replace('norm._mean', 'norm.running_mean').replace('norm._variance', 'norm.running_var')
-        if '.cell.' in name:  # Paddle's second name for the LSTM weights
-            name = name.replace('rnn.0.cell.', 'rnn.') + '_l0'
-        array = np.asarray(torch_state[name])
-        if name.endswith('.weight') and 'linear' in name:
-            array = array.T  # Paddle Linear is [in, out], PyTorch [out, in]
-        if tuple(array.shape) != tuple(value.shape):
-            raise ValueError('{}: PyTorch shape {} for Paddle shape {}'.format(key, array.shape, value.shape))
-        new[key] = np.ascontiguousarray(array)
-    return new
-
 
 def lockstep(hp, train_set, dims, steps, seed=0, recipe='mmsa'):
     """Train train.py's model and optimizer (Paddle) and torch_train.py's MMSA-way ones (PyTorch)
@@ -187,15 +158,20 @@ def lockstep(hp, train_set, dims, steps, seed=0, recipe='mmsa'):
     import paddle
     import torch
     import utils
-    from benchmarks import torch_train
+    from benchmarks import torch_lmf, torch_train
     hp = dict(hp, audio_dropout=0.0, video_dropout=0.0, text_dropout=0.0, recipe=recipe)
     torch_train.mmsa_seed(seed)
     torch_model = torch_train.build(hp, dims, mmsa_text=recipe == 'mmsa')
     torch_opt = torch_train.mmsa_optimizer(torch_model, hp, recipe)
     utils.set_seed(seed)
     paddle_model = checkpoints.build_model(engine.model_hparams(hp), dims)
-    paddle_model.set_state_dict(torch_state_for_paddle(
-        paddle_model, {k: v.detach().numpy() for k, v in torch_model.state_dict().items()}))
+    initial, torch_initial = {}, {k: v.detach().numpy() for k, v in torch_model.state_dict().items()}
+    for key, value in paddle_model.state_dict().items():  # the mirror's initial weights
+        array = torch_initial[torch_lmf.torch_name(key)]
+        initial[key] = np.ascontiguousarray(array.T if torch_lmf.transposed(key) else array)
+        if tuple(initial[key].shape) != tuple(value.shape):
+            raise ValueError('{}: PyTorch shape {} for Paddle shape {}'.format(key, initial[key].shape, value.shape))
+    paddle_model.set_state_dict(initial)
     paddle_opt = engine.make_optimizer(paddle_model, hp['learning_rate'], hp['factor_learning_rate'],
                                       hp['weight_decay'], train_fusion=recipe != 'mmsa')
     criterion = torch.nn.L1Loss()
@@ -217,13 +193,7 @@ def lockstep(hp, train_set, dims, steps, seed=0, recipe='mmsa'):
         torch_loss.backward()
         torch_opt.step()
         losses.append((float(loss), torch_loss.item()))
-    paddle_state = {}
-    for key, value in paddle_model.state_dict().items():
-        if '.cell.' in key:
-            continue
-        name = key.replace('norm._mean', 'norm.running_mean').replace('norm._variance', 'norm.running_var')
-        array = value.numpy()
-        paddle_state[name] = array.T if name.endswith('.weight') and 'linear' in name else array
+    paddle_state = torch_lmf.from_paddle({k: v.numpy() for k, v in paddle_model.state_dict().items()})
     torch_state = {k: v.detach().numpy() for k, v in torch_model.state_dict().items()
                    if not k.endswith('num_batches_tracked')}
     return losses, paddle_state, torch_state

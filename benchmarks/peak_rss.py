@@ -1,9 +1,6 @@
-"""Run a Python script and report its peak resident memory (benchmark helper).
-
-    python benchmarks/peak_rss.py OUT_FILE script.py [args...]
-
-Writes the process's VmHWM in MB to OUT_FILE at exit. VmHWM belongs to the memory map
-made at exec, so unlike wait4's ru_maxrss it does not include the parent's memory.
+"""Run a Python script as `python script.py args...` from the repository root would, and write its peak resident
+memory in MB (VmHWM) to OUT_FILE at exit (benchmark helper): python benchmarks/peak_rss.py OUT_FILE script.py [args...]
+VmHWM belongs to the memory map made at exec, so unlike wait4's ru_maxrss it does not include the parent's memory.
 """
 import atexit
 import os
@@ -23,6 +20,5 @@ if __name__ == '__main__':
     out_file, script = sys.argv[1], sys.argv[2]
     atexit.register(write_peak, out_file)
     sys.argv = sys.argv[2:]
-    # as `python script.py` from the repository root would see it
     sys.path[:1] = [os.path.dirname(os.path.abspath(script)), os.getcwd()]
     runpy.run_path(script, run_name='__main__')

@@ -1,14 +1,6 @@
-"""PyTorch mirror of model.py's LMF, for side-by-side speed and learning measurements.
-
-Same architecture and parameter shapes as the Paddle model (our own code, written
-from the paper's equations); torch is an optional dependency of benchmark.py.
-LMF(..., mmsa_text=True) is MMSA's variant: its text subnetwork drops its dropout (0.0) when
-the LSTM has one layer, so the text dropout has no effect (benchmarks/torch_train.py trains
-MMSA's feature files with it).
-
-Parameter order: an LMF's own parameters come first in parameters() (audio, video, text
-factor, fusion_weights, fusion_bias), then the subnetworks'. MMSA's optimizer relies on that
-order (its groups are parameters()[:3] and [5:]); FUSION_ORDER names it.
+"""PyTorch mirror of model.py's LMF (our own code, from the paper's equations; same parameter shapes), for the speed
+and learning comparisons. mmsa_text=True is MMSA's variant: a one-layer LSTM text subnetwork has dropout 0.0.
+LMF.parameters() starts with FUSION_ORDER (MMSA's optimizer groups are parameters()[:3] and [5:]).
 """
 import torch
 import torch.nn as nn
@@ -30,8 +22,7 @@ class SubNet(nn.Module):
 
 
 class TextSubNet(nn.Module):
-    """One-layer LSTM, dropout on its final hidden state, Linear. mmsa=True: MMSA's rule, the
-    dropout is 0.0 for a one-layer LSTM whatever `dropout` says."""
+    """One-layer LSTM, dropout on its final hidden state (mmsa=True: 0.0, whatever `dropout` says), Linear."""
 
     def __init__(self, in_size, hidden_size, out_size, dropout, mmsa=False):
         super().__init__()
@@ -50,8 +41,22 @@ def _append_one(h):
     return torch.cat([torch.ones_like(h[:, :1]), h], dim=1)
 
 
-# The first five entries of LMF.parameters(), in order.
 FUSION_ORDER = ('audio_factor', 'video_factor', 'text_factor', 'fusion_weights', 'fusion_bias')
+
+
+def torch_name(paddle_name):
+    """The mirror's name of an entry of a Paddle LMF state dict (also of Paddle's second name of an LSTM weight)."""
+    name = paddle_name.replace('norm._mean', 'norm.running_mean').replace('norm._variance', 'norm.running_var')
+    return name.replace('rnn.0.cell.', 'rnn.') + '_l0' if '.cell.' in name else name
+
+
+def transposed(name):
+    return name.endswith('.weight') and 'linear' in name  # a Linear weight: [in, out] in Paddle, [out, in] here
+
+
+def from_paddle(state):
+    """A Paddle LMF state dict (numpy arrays) as the mirror's, without Paddle's second names of the LSTM weights."""
+    return {torch_name(k): v.T if transposed(k) else v for k, v in state.items() if '.cell.' not in k}
 
 
 class LMF(nn.Module):

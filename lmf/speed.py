@@ -55,6 +55,11 @@ def throughput(model, batch, steps, train):
         def step():
             with paddle.no_grad():
                 model(*inputs).numpy()
+    return samples_per_second(step, batch, steps)
+
+
+def samples_per_second(step, batch, steps):
+    """Samples/s of `steps` calls of step() on batches of `batch` samples, after one warm-up call."""
     step()
     start = time.perf_counter()
     for _ in range(steps):
@@ -64,3 +69,16 @@ def throughput(model, batch, steps, train):
 
 def parameters(model):
     return sum(int(np.prod(p.shape)) for p in model.parameters())
+
+
+def lmf_vs_tfn(batch, steps, repeats):
+    """Table 3 here: {lmf,tfn}_params, and samples/s of training ({lmf,tfn}_train) and inference (_infer)."""
+    import paddle
+    paddle.seed(0)
+    models = {kind: fusion_model(kind) for kind in ('LMF', 'TFN')}
+    values = {'lmf_params': parameters(models['LMF']), 'tfn_params': parameters(models['TFN'])}
+    for train, name in ((True, 'train'), (False, 'infer')):
+        speeds = alternate({kind: (lambda m=m: throughput(m, batch, steps, train)) for kind, m in models.items()},
+                           repeats)
+        values['lmf_' + name], values['tfn_' + name] = (median(speeds[k]) for k in ('LMF', 'TFN'))
+    return values
