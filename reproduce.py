@@ -327,15 +327,8 @@ def efficiency_setting(quick, device, threads):
 def measure_efficiency(path, setting):
     """LMF against TFN at the paper's setting (benchmark.py's section 3): parameters and training and inference
     samples/s of each, recorded at path when measured (Ctrl-C keeps the previous record)."""
-    import paddle
     start = time.perf_counter()
-    paddle.seed(0)
-    models = {kind: speed.fusion_model(kind) for kind in ('LMF', 'TFN')}
-    values = {'lmf_params': speed.parameters(models['LMF']), 'tfn_params': speed.parameters(models['TFN'])}
-    for train, name in ((True, 'train'), (False, 'infer')):
-        speeds = speed.alternate({kind: (lambda m=m: speed.throughput(m, setting['batch'], setting['steps'], train))
-                                  for kind, m in models.items()}, setting['repeats'])
-        values['lmf_' + name], values['tfn_' + name] = (speed.median(speeds[k]) for k in ('LMF', 'TFN'))
+    values = speed.lmf_vs_tfn(setting['batch'], setting['steps'], setting['repeats'])
     records.write(path, dict(seconds=round(time.perf_counter() - start, 2), setting=setting, values=values),
                   EFFICIENCY_FORMAT)
 
