@@ -32,9 +32,6 @@ RUN_RECORDS = os.path.join('runs', '*', '*', 'rank_*', 'seed_*', 'train_*.json')
 CELL_FORMAT = r'^(-?[\d.]+) ± ([\d.]+) \((-?[\d.]+)(?:–| to )(-?[\d.]+)\)$'
 # export_model.py and infer.py call utils.inference_model_files, which the lmf/ commit removed from utils.py
 # before the deploy scripts moved onto lmf/ (WIP on this branch): exporting fails with that AttributeError.
-DEPLOY_WIP = pytest.mark.xfail(raises=AttributeError, strict=True,
-                               reason='export_model.py: utils.inference_model_files is gone (deploy WIP)')
-
 
 def run_main(module, *argv):
     """A script's command line in this process, as utils.run_cli runs it: a CompletedProcess (exit code, output)."""
@@ -205,7 +202,6 @@ def test_every_quick_table_cell_is_its_records(quick_run):
     assert_tables_are_the_records(quick_run[0], seeds=2)
 
 
-@DEPLOY_WIP
 def test_every_checkpoint_exports_as_trained(quick_run, tmp_path):
     """A run's checkpoint and record hold the text length of its file, as train.py's do, so that export_model.py
     writes the model for that length without being told (MMSA's files have 39 or 50 steps, the paper's pickles 20)."""

@@ -25,9 +25,6 @@ F1 = re.compile(r'^F1-score on test set is ([0-9.]+)$', re.MULTILINE)
 SIZES = (('train', 600), ('valid', 100), ('test', 240))
 # export_model.py and infer.py call utils.inference_model_files, which the lmf/ commit removed from utils.py
 # before the deploy scripts moved onto lmf/ (WIP on this branch): their tests fail with that AttributeError.
-DEPLOY_WIP = pytest.mark.xfail(raises=AttributeError, strict=True,
-                               reason='export_model.py: utils.inference_model_files is gone (deploy WIP)')
-
 
 def run_main(module, *argv):
     """A script's command line in this process, as utils.run_cli runs it: a CompletedProcess (exit code, output)."""
@@ -127,7 +124,6 @@ def test_a_model_without_a_modality_notes_perturbing_it_and_refuses_removing_all
     assert_clean_error(proc, '--missing text', 'fuses only text', 'nothing would be left')
 
 
-@DEPLOY_WIP
 def test_infer_saves_perturbed_predictions_beside_the_clean_ones_and_refuses_removing_all_a_model_fuses(
         text_only, text_model):
     tmp = text_only['tmp']
