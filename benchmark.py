@@ -316,6 +316,8 @@ def main():
     if sections - set(SECTIONS):
         parser.error('--sections: unknown {}'.format(', '.join(sorted(sections - set(SECTIONS)))))
     epochs = args.epochs if args.epochs is not None else (1 if args.quick else 5)
+    if args.plot:
+        utils.require('matplotlib', 'plots', 'benchmark.py --plot')
     import paddle
     import data
     utils.setup_device('cpu')  # the CPU threads train.py uses, for the in-process sections
@@ -362,4 +364,4 @@ def main():
 
 
 if __name__ == '__main__':
-    main()
+    utils.run_cli(main)

@@ -2,10 +2,11 @@
 train.sh then run_lfm.sh, the one run of that chain in the suite."""
 import os
 import re
+import sys
 
 import pytest
 
-from helpers import REPO, SEED_CHECKPOINTS, assert_clean_error, cli_error, iemocap_data, run_main, run_script, \
+from helpers import REPO, SEED_CHECKPOINTS, assert_clean_error, cli_error, iemocap_data, run_main, run_script, script, \
     write_pickle
 from data.iemocap import make_sample_data
 from lmf import hparams
@@ -85,8 +86,8 @@ def test_a_script_reports_bad_input_in_one_line_and_exit_code_2(argv, fragment):
 
 
 def test_shell_scripts_refuse_a_missing_explicit_data_path(tmp_path):
-    for script in ('train.sh', 'run_lfm.sh'):
-        proc = run_script('bash', script, env={'DATA_PATH': str(tmp_path / 'missing.pkl'),
+    for shell_script in ('train.sh', 'run_lfm.sh'):
+        proc = run_script('bash', shell_script, env={'DATA_PATH': str(tmp_path / 'missing.pkl'),
                                                'CHECK_DIR': str(tmp_path), 'LOG_DIR': str(tmp_path)})
         assert proc.returncode != 0
         assert 'missing.pkl does not exist' in proc.stderr and 'Traceback' not in proc.stderr
@@ -123,3 +124,23 @@ def test_train_sh_then_run_lfm_sh_on_sample_data(tmp_path):
         assert float(f1) >= 0.80, (emotion, f1)
     with open(os.path.join(REPO, 'README.md')) as f:
         assert 'F1-score on test set is {}\n'.format(blocks[0][1]) in f.read()  # same data and seed, same numbers
+
+
+@pytest.mark.parametrize('name, argv, package, extra', [
+    ('reproduce', ['--quick'], 'matplotlib', 'plots'),
+    ('benchmark', ['--quick', '--plot'], 'matplotlib', 'plots'),
+])
+def test_a_missing_optional_package_is_one_line_and_nothing_written(name, argv, package, extra, tmp_path,
+                                                                     monkeypatch):
+    """Python 3.13 or a core-only install: the script names the package and its install command, writes nothing."""
+    monkeypatch.setitem(sys.modules, package, None)
+    out = str(tmp_path / 'out')
+    argv = argv + ([out + '.png'] if argv[-1] == '--plot' else ['--out', out])
+    if name == 'benchmark':  # its main() reads sys.argv
+        monkeypatch.setattr(sys, 'argv', ['benchmark.py'] + argv)
+        main = lambda _: script('benchmark').main()  # noqa: E731
+    else:
+        main = script(name).main
+    cli_error(main, argv, 'needs {}, which is not installed'.format(package),
+              'pip install -r requirements-{}.txt'.format(extra))
+    assert os.listdir(str(tmp_path)) == []
