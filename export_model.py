@@ -53,13 +53,10 @@ def main(argv=None):
     if args.data_path and not os.path.isfile(args.data_path):
         raise utils.UserError('--data_path {} does not exist'.format(args.data_path))
     check_path = checkpoints.checkpoint_file(args.check_path, name, dataset=dataset)
-    overrides = hparams.explicit_hparams(args, hparams.MODEL_HPARAMS + hparams.DROPOUT_HPARAMS)
-    hparams.check_hparams(overrides)
+    overrides = hparams.check_hparams(hparams.explicit_hparams(args, hparams.MODEL_HPARAMS + hparams.DROPOUT_HPARAMS))
+    overrides.update(hparams.explicit_hparams(args, ('model', 'modalities')))
     if args.modalities is not None:
         hparams.parse_modalities(args.modalities)  # a bad value fails before anything is read
-        overrides['modalities'] = args.modalities
-    if args.model is not None:
-        overrides['model'] = args.model
     missing = deploy.missing_packages(*deploy.ONNX_PACKAGES)
 
     import paddle
@@ -76,7 +73,7 @@ def main(argv=None):
         _, _, test_set, _ = engine.load_data(dataset, args.data_path, name, expected_dims=input_dims,
                                              output_dim=hp['output_dim'],
                                              output_flag='the output_dim of checkpoint {}'.format(check_path),
-                                             model=checkpoints.model_layout(hp, 'checkpoint ' + check_path))
+                                             model=(hp.get('layout', 'authors'), 'checkpoint ' + check_path))
         if seq_len is not None and test_set.text.shape[1] != seq_len:
             raise utils.UserError('{}: text sequences have length {} but --seq_len is {}'.format(
                 args.data_path, test_set.text.shape[1], seq_len))

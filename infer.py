@@ -21,7 +21,7 @@ import time
 
 import numpy as np
 
-from lmf import checkpoints, deploy, engine, hparams, metrics, robustness
+from lmf import deploy, engine, hparams, metrics, robustness
 import safe_io
 import utils
 
@@ -121,7 +121,7 @@ def benchmark_report(settings, batch_size, n_samples, data_path, times, model_di
 def main(argv=None):
     args = parse_args(argv)
     dataset, name, _ = hparams.task_of(args)  # validates --dataset and --emotion
-    perturbation = robustness.from_args(args)
+    perturbation = robustness.Perturbation(args.missing, args.noise, args.noise_modality, args.seed)
     if args.cpu_threads is None and args.batch_size >= 1:
         args.cpu_threads = deploy.default_cpu_threads(args.batch_size)
     for flag, low in (('batch_size', 1), ('cpu_threads', 1), ('warmup', 0)):
@@ -130,21 +130,19 @@ def main(argv=None):
     regression = dataset in hparams.REGRESSION
     output_dir = args.output_dir or ('out_pred' if regression else 'out_prob')
 
-    if args.use_onnx:
-        if args.use_gpu:
-            print('--use-gpu True: --use_onnx True runs on ONNX Runtime\'s CPU provider; running on CPU')
+    if args.use_onnx and args.use_gpu:
+        print('--use-gpu True: --use_onnx True runs on ONNX Runtime\'s CPU provider; running on CPU')
     model_dir, info = deploy.read_info(args.save_inference_dir, dataset, name, use_onnx=args.use_onnx)
     perturbation.check_model(info['modalities'], 'the model in ' + model_dir)
     data_path = engine.default_data_path(args.data_path, dataset)
     train_set, _, test_set, _ = engine.load_data(dataset, data_path, name, expected_dims=info['input_dims'],
-                                                 model=checkpoints.model_layout(info, 'the model in ' + model_dir))
+                                                 model=(info['layout'], 'the model in ' + model_dir))
     if info['seq_len'] is not None and test_set.text.shape[1] != info['seq_len']:
         raise utils.UserError('{}: text sequences have length {} but the model in {} was exported for {}'.format(
             data_path, test_set.text.shape[1], model_dir, info['seq_len']))
     if test_set.labels.shape[1] != info['output_dim']:
         raise utils.UserError('{}: labels have {} {} but the model in {} outputs {}'.format(
-            data_path, test_set.labels.shape[1], 'columns' if regression else 'classes', model_dir,
-            info['output_dim']))
+            data_path, test_set.labels.shape[1], 'columns' if regression else 'classes', model_dir, info['output_dim']))
 
     if args.use_gpu and not args.use_onnx and not utils.gpu_available():
         print('--use-gpu True: this Paddle build has no usable GPU; running on CPU')

@@ -71,22 +71,49 @@ class TextSubNet(nn.Layer):
 MODALITIES = ('audio', 'video', 'text')  # the order of the inputs, factors and fusion
 
 
-def check_modalities(modalities):
-    """The modalities a model fuses, in MODALITIES order (a ValueError for an empty or unknown one)."""
-    chosen = tuple(modalities)
-    unknown = [m for m in chosen if m not in MODALITIES]
-    if unknown or not chosen:
-        raise ValueError('modalities must be a non-empty subset of {}, got {}'.format(MODALITIES, chosen))
-    return tuple(m for m in MODALITIES if m in chosen)
+class Fusion(nn.Layer):
+    """What LMF and TFN share: the subnetworks of the modalities fused (none for one left out), their
+    1-augmented outputs (modality_vectors) and the optional softmax (finish)."""
+
+    def __init__(self, input_dims, hidden_dims, text_out, dropouts, output_dim, use_softmax, linear_init, modalities):
+        super().__init__()
+        chosen = tuple(modalities)
+        unknown = [m for m in chosen if m not in MODALITIES]
+        if unknown or not chosen:
+            raise ValueError('modalities must be a non-empty subset of {}, got {}'.format(MODALITIES, chosen))
+        self.modalities = tuple(m for m in MODALITIES if m in chosen)
+        self.audio_in, self.video_in, self.text_in = (int(d) for d in input_dims)
+        self.audio_hidden, self.video_hidden, self.text_hidden = (
+            int(d) if m in self.modalities else 0 for m, d in zip(MODALITIES, hidden_dims))
+        self.text_out = int(text_out) if 'text' in self.modalities else 0
+        self.output_dim = int(output_dim)
+        self.use_softmax = use_softmax
+        self.audio_prob, self.video_prob, self.text_prob, self.post_fusion_prob = dropouts
+        if 'audio' in self.modalities:
+            self.audio_subnet = SubNet(self.audio_in, self.audio_hidden, dropouts[0], linear_init)
+        if 'video' in self.modalities:
+            self.video_subnet = SubNet(self.video_in, self.video_hidden, dropouts[1], linear_init)
+        if 'text' in self.modalities:
+            self.text_subnet = TextSubNet(self.text_in, self.text_hidden, self.text_out, dropouts[2], linear_init)
+
+    def modality_vectors(self, audio_x, video_x, text_x):
+        """[B, d + 1] per modality, a constant 1 in front of its subnetwork's output as the authors' code does;
+        for a modality not fused, [B, 1] ones of x's batch: only its batch size is read, never its values
+        (using x keeps it an input of an exported program)."""
+        vectors = []
+        for name, x in zip(MODALITIES, (audio_x, video_x, text_x)):
+            if name in self.modalities:
+                h = getattr(self, name + '_subnet')(x)
+                vectors.append(paddle.concat([paddle.ones_like(h[:, :1]), h], axis=1))
+            else:
+                vectors.append(paddle.ones_like(paddle.flatten(x, start_axis=1)[:, :1]))
+        return vectors
+
+    def finish(self, output):
+        return F.softmax(output, axis=-1) if self.use_softmax else output
 
 
-def constant_one(x):
-    """[B, 1] ones of x's batch: the 1-augmented vector of a modality the model does not fuse. Only
-    x's batch size is read, never its values; using x keeps it an input of an exported program."""
-    return paddle.ones_like(paddle.flatten(x, start_axis=1)[:, :1])
-
-
-class LMF(nn.Layer):
+class LMF(Fusion):
     """Low-rank Multimodal Fusion.
 
     Args:
@@ -110,24 +137,8 @@ class LMF(nn.Layer):
 
     def __init__(self, input_dims, hidden_dims, text_out, dropouts, output_dim, rank, use_softmax=False,
                  linear_init='paddle', modalities=MODALITIES):
-        super().__init__()
-        self.modalities = check_modalities(modalities)
-        self.audio_in, self.video_in, self.text_in = (int(d) for d in input_dims)
-        self.audio_hidden, self.video_hidden, self.text_hidden = (
-            int(d) if m in self.modalities else 0 for m, d in zip(MODALITIES, hidden_dims))
-        self.text_out = int(text_out) if 'text' in self.modalities else 0
-        self.output_dim = int(output_dim)
+        super().__init__(input_dims, hidden_dims, text_out, dropouts, output_dim, use_softmax, linear_init, modalities)
         self.rank = int(rank)
-        self.use_softmax = use_softmax
-        self.audio_prob, self.video_prob, self.text_prob, self.post_fusion_prob = dropouts
-
-        if 'audio' in self.modalities:
-            self.audio_subnet = SubNet(self.audio_in, self.audio_hidden, self.audio_prob, linear_init)
-        if 'video' in self.modalities:
-            self.video_subnet = SubNet(self.video_in, self.video_hidden, self.video_prob, linear_init)
-        if 'text' in self.modalities:
-            self.text_subnet = TextSubNet(self.text_in, self.text_hidden, self.text_out, self.text_prob,
-                                          linear_init)
 
         xavier = nn.initializer.XavierNormal()
         # Each factor maps a 1-augmented modality vector to rank x output_dim values.
@@ -138,16 +149,10 @@ class LMF(nn.Layer):
         self.text_factor = self.create_parameter(
             [self.rank, self.text_out + 1, self.output_dim], default_initializer=xavier)
         self.fusion_weights = self.create_parameter([1, self.rank], default_initializer=xavier)
-        self.fusion_bias = self.create_parameter(
-            [1, self.output_dim], default_initializer=nn.initializer.Constant(0.0))
-
-    @staticmethod
-    def _append_one(h):
-        """[B, d] -> [B, d + 1] with a constant 1 in front, as the authors' code does."""
-        return paddle.concat([paddle.ones_like(h[:, :1]), h], axis=1)
+        self.fusion_bias = self.create_parameter([1, self.output_dim], default_initializer=nn.initializer.Constant(0.0))
 
     def forward(self, audio_x, video_x, text_x):
-        audio_h, video_h, text_h = modality_vectors(self, audio_x, video_x, text_x)
+        audio_h, video_h, text_h = self.modality_vectors(audio_x, video_x, text_x)
 
         # [B, d+1] @ [rank, d+1, out] -> [rank, B, out]; the product over modalities
         # equals projecting the full outer-product tensor with a rank-r weight tensor.
@@ -156,30 +161,15 @@ class LMF(nn.Layer):
                      * paddle.matmul(text_h, self.text_factor))
         # Weighted sum over rank: [1, rank] @ [B, rank, out] -> [B, 1, out].
         output = paddle.matmul(self.fusion_weights, fusion_zy.transpose([1, 0, 2]))
-        output = output.reshape([-1, self.output_dim]) + self.fusion_bias
-        if self.use_softmax:
-            output = F.softmax(output, axis=-1)
-        return output
+        return self.finish(output.reshape([-1, self.output_dim]) + self.fusion_bias)
 
 
-def modality_vectors(layer, audio_x, video_x, text_x):
-    """The 1-augmented output of each of layer's subnetworks (audio_subnet, ...); [B, 1] ones for a
-    modality the layer does not fuse (layer.modalities)."""
-    vectors = []
-    for name, x in zip(MODALITIES, (audio_x, video_x, text_x)):
-        if name in layer.modalities:
-            vectors.append(LMF._append_one(getattr(layer, name + '_subnet')(x)))
-        else:
-            vectors.append(constant_one(x))
-    return vectors
-
-
-class TFN(nn.Layer):
+class TFN(Fusion):
     """Tensor Fusion Network (Zadeh et al., 2017), the baseline LMF is compared with.
 
-    Same subnetworks as LMF; fusion is the outer product of the three 1-augmented
-    modality vectors, flattened to (a+1)(v+1)(t+1) values, then a post-fusion network of
-    three Linear layers (ReLU after the first two), the post-fusion dropout on the fused tensor.
+    Same subnetworks as LMF; fusion is the outer product of the three 1-augmented modality vectors,
+    flattened to (a+1)(v+1)(t+1) values, then a post-fusion network of three Linear layers (ReLU after
+    the first two).
 
     Args:
         input_dims, hidden_dims, text_out: as for LMF.
@@ -195,37 +185,20 @@ class TFN(nn.Layer):
 
     def __init__(self, input_dims, hidden_dims, text_out, dropouts, post_fusion_dim=128, output_dim=1,
                  use_softmax=False, linear_init='paddle', modalities=MODALITIES):
-        super().__init__()
-        self.modalities = check_modalities(modalities)
-        self.audio_in, self.video_in, self.text_in = (int(d) for d in input_dims)
-        self.audio_hidden, self.video_hidden, self.text_hidden = (
-            int(d) if m in self.modalities else 0 for m, d in zip(MODALITIES, hidden_dims))
-        self.text_out = int(text_out) if 'text' in self.modalities else 0
-        self.output_dim = int(output_dim)
+        super().__init__(input_dims, hidden_dims, text_out, dropouts, output_dim, use_softmax, linear_init, modalities)
         self.post_fusion_dim = int(post_fusion_dim)
-        self.use_softmax = use_softmax
-        if 'audio' in self.modalities:
-            self.audio_subnet = SubNet(self.audio_in, self.audio_hidden, dropouts[0], linear_init)
-        if 'video' in self.modalities:
-            self.video_subnet = SubNet(self.video_in, self.video_hidden, dropouts[1], linear_init)
-        if 'text' in self.modalities:
-            self.text_subnet = TextSubNet(self.text_in, self.text_hidden, self.text_out, dropouts[2], linear_init)
-        self.post_fusion_prob = dropouts[3]
-        self.post_fusion_dropout = nn.Dropout(p=dropouts[3])
+        self.post_fusion_dropout = nn.Dropout(p=self.post_fusion_prob)
         self.fused_size = (self.audio_hidden + 1) * (self.video_hidden + 1) * (self.text_out + 1)
         self.post_fusion_layer_1 = linear(self.fused_size, self.post_fusion_dim, linear_init)
         self.post_fusion_layer_2 = linear(self.post_fusion_dim, self.post_fusion_dim, linear_init)
         self.post_fusion_layer_3 = linear(self.post_fusion_dim, self.output_dim, linear_init)
 
     def forward(self, audio_x, video_x, text_x):
-        audio_h, video_h, text_h = modality_vectors(self, audio_x, video_x, text_x)
+        audio_h, video_h, text_h = self.modality_vectors(audio_x, video_x, text_x)
         # Batched outer products: [B, a, 1] x [B, 1, v] -> [B, a*v], then with text -> [B, a*v*t]
         # (reshape's 0 keeps the batch axis, which is dynamic in an exported program).
         audio_video = paddle.matmul(audio_h.unsqueeze(2), video_h.unsqueeze(1)).reshape([0, -1])
         fused = paddle.matmul(audio_video.unsqueeze(2), text_h.unsqueeze(1)).reshape([0, -1])
         hidden = F.relu(self.post_fusion_layer_1(self.post_fusion_dropout(fused)))
         hidden = F.relu(self.post_fusion_layer_2(hidden))
-        output = self.post_fusion_layer_3(hidden)
-        if self.use_softmax:
-            output = F.softmax(output, axis=-1)
-        return output
+        return self.finish(self.post_fusion_layer_3(hidden))

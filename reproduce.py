@@ -52,6 +52,7 @@ QUICK_STEPS = (8, 8, 8)  # audio, vision, text time steps of the --quick MMSA fi
 FIGURE = 'rank.png'
 EFFICIENCY = os.path.join('runs', 'efficiency', 'efficiency.json')  # {format, seconds, setting, values}
 EFFICIENCY_FORMAT = 'lmf-efficiency-v1'
+EFFICIENCY_SIZES = {True: dict(batch=8, steps=2, repeats=1), False: dict(batch=64, steps=20, repeats=3)}  # by --quick
 # What a file decides of a run's settings (hparams.with_data): a run record holds the planned settings plus these.
 DATA_DECIDED = ('output_dim', 'seq_len')
 
@@ -165,10 +166,14 @@ def locate(out, runs, data_ids):
 
 # ---------------------------------------------------------------- data
 
-def quick_data(out, sources):
-    """Tiny SYNTHETIC files of `sources` under <out>/data (made once; the same bytes every time)."""
+def data_paths(sources, quick, out):
+    """{source: data file}: the real file where present, else the sample (generated on first use); --quick: tiny
+    SYNTHETIC files under <out>/data (made once; the same bytes every time)."""
     import data
     from data import common, mmsa
+    if not quick:
+        return {s: mmsa.default_path(s.split('-', 1)[1]) if s in MMSA_SOURCES else engine.default_data_path(None, s)
+                for s in sources}
     paths = {}
     for source in sources:
         path = os.path.join(out, 'data', '{}_quick.pkl'.format(source))
@@ -176,28 +181,12 @@ def quick_data(out, sources):
             with open(os.devnull, 'w') as null, contextlib.redirect_stdout(null):
                 if source in MMSA_SOURCES:  # short time axes too: the text LSTM dominates the time
                     dataset = source.split('-', 1)[1]
-                    common.write_pickle_atomic(path, mmsa.make_sample_data(dataset, sizes=QUICK_SIZES,
-                                                                           steps=QUICK_STEPS), mmsa.NAMES[dataset], protocol=4)
+                    sample = mmsa.make_sample_data(dataset, sizes=QUICK_SIZES, steps=QUICK_STEPS)
+                    common.write_pickle_atomic(path, sample, mmsa.NAMES[dataset], protocol=4)
                 else:
                     data.module(source).write_sample_data(path, sizes=QUICK_SIZES)
         paths[source] = path
     return paths
-
-
-def data_paths(sources, quick, out):
-    """{source: data file}: the real file where present, else the sample (generated on first use)."""
-    from data import mmsa
-    if quick:
-        return quick_data(out, sources)
-    return {s: mmsa.default_path(s.split('-', 1)[1]) if s in MMSA_SOURCES else engine.default_data_path(None, s)
-            for s in sources}
-
-
-def is_synthetic(path, source):
-    import data
-    from data import mmsa
-    real = mmsa.REAL_PATHS[source.split('-', 1)[1]] if source in MMSA_SOURCES else data.module(source).REAL_PATH
-    return os.path.abspath(path) != os.path.abspath(real)
 
 
 def data_id(path):
@@ -214,11 +203,8 @@ def recorded_data_ids(out):
         if task in TASKS:
             count, newest = counts.get((INFO[task].source, folder), (0, 0.0))
             counts[INFO[task].source, folder] = (count + 1, max(newest, os.path.getmtime(record)))
-    best = {}
-    for (dataset, folder), rank in counts.items():
-        if dataset not in best or rank > counts[dataset, best[dataset]]:
-            best[dataset] = folder
-    return best
+    sources = dict.fromkeys(source for source, _ in counts)
+    return {s: max((f for source, f in counts if source == s), key=lambda f: counts[s, f]) for s in sources}
 
 
 # ---------------------------------------------------------------- runs
@@ -313,30 +299,10 @@ def evaluate_study(todo, paths, loader):
 
 # ---------------------------------------------------------------- efficiency
 
-def efficiency_sizes(quick):
-    return dict(batch=8, steps=2, repeats=1) if quick else dict(batch=64, steps=20, repeats=3)
-
-
-def efficiency_setting(quick, device, threads):
-    """What a measurement depends on: its sizes and the machine. Another machine measures again."""
-    import paddle
-    return dict(efficiency_sizes(quick), cpu=utils.cpu_model(), cores=os.cpu_count(), threads=threads, device=device,
-                paddle=paddle.__version__)
-
-
-def measure_efficiency(path, setting):
-    """LMF against TFN at the paper's setting (benchmark.py's section 3): parameters and training and inference
-    samples/s of each, recorded at path when measured (Ctrl-C keeps the previous record)."""
-    start = time.perf_counter()
-    values = speed.lmf_vs_tfn(setting['batch'], setting['steps'], setting['repeats'])
-    records.write(path, dict(seconds=round(time.perf_counter() - start, 2), setting=setting, values=values),
-                  EFFICIENCY_FORMAT)
-
-
 def efficiency_table(out, quick):
     """Table 3 and the paragraph under it, from the efficiency record if measured at this command's sizes."""
     record = records.read(os.path.join(out, EFFICIENCY), EFFICIENCY_FORMAT)
-    if record is None or any(record['setting'].get(k) != v for k, v in efficiency_sizes(quick).items()):
+    if record is None or any(record['setting'].get(k) != v for k, v in EFFICIENCY_SIZES[quick].items()):
         return ['Not measured at these sizes yet: `{} --only efficiency`.'.format(
             'python reproduce.py --quick' if quick else 'python reproduce.py'), '']
     setting, device = record['setting'], record['setting']['device'].upper()
@@ -390,8 +356,7 @@ def collect(out, runs, data_ids):
     counts as not run."""
     results, meta = {}, {}
     for task, rank, seed, hp in runs:
-        entry = meta.setdefault((task, rank), dict(planned=0, diverged=0, synthetic=set(), seconds=0.0,
-                                                   robustness=[]))
+        entry = meta.setdefault((task, rank), dict(planned=0, diverged=0, synthetic=set(), seconds=0.0, robustness=[]))
         entry['planned'] += 1
         if INFO[task].source not in data_ids:
             continue
@@ -417,8 +382,7 @@ def synthetic(meta, keys):
 
 def summary(values, percent, digits=None):
     """'mean ± std (min–max)' of a list (std with n-1: the spread of the seeds); one value: 'x (1 seed)'."""
-    scale = 100.0 if percent else 1.0
-    values = np.asarray(values, dtype=np.float64) * scale
+    values = np.asarray(values, dtype=np.float64) * (100.0 if percent else 1.0)
     digits = digits if digits is not None else (1 if percent else 3)
     if len(values) == 1:
         return '{:.{d}f} (1 seed)'.format(values[0], d=digits)
@@ -661,17 +625,23 @@ def main(argv=None):
 
 
 def train_and_write(out, parts, seeds, ranks, args):
+    import data
+    import paddle
+    from data import mmsa
     device = utils.setup_device(args.device, args.cpu_threads)
     runs = plan(parts, seeds, ranks, args.quick)
     paths = data_paths(list(dict.fromkeys(INFO[r[0]].source for r in runs)), args.quick, out)
     data_ids = {source: data_id(path) for source, path in paths.items()}
     runs = locate(out, runs, data_ids)
     todo = [r for r in runs if not trained(r)]
-    effort = efficiency_setting(args.quick, device, args.cpu_threads or utils.default_cpu_threads())
+    # what a measurement depends on: its sizes and the machine (another machine measures again)
+    effort = dict(EFFICIENCY_SIZES[args.quick], cpu=utils.cpu_model(), cores=os.cpu_count(),
+                  threads=args.cpu_threads or utils.default_cpu_threads(), device=device, paddle=paddle.__version__)
     measured = records.read(os.path.join(out, EFFICIENCY), EFFICIENCY_FORMAT)
     measure = 'efficiency' in parts and (measured is None or measured['setting'] != effort)
     for source, path in sorted(paths.items()):
-        print('{}: {}{}'.format(source, path, ' (SYNTHETIC)' if is_synthetic(path, source) else ''))
+        real = mmsa.REAL_PATHS[source.split('-', 1)[1]] if source in MMSA_SOURCES else data.module(source).REAL_PATH
+        print('{}: {}{}'.format(source, path, ' (SYNTHETIC)' if os.path.abspath(path) != os.path.abspath(real) else ''))
     print('{} training runs: {} recorded, {} to train{}'.format(
         len(runs), len(runs) - len(todo), len(todo), '; then the efficiency measurement' if measure else ''))
     seconds_by_task = {}
@@ -693,9 +663,12 @@ def train_and_write(out, parts, seeds, ranks, args):
             print('[{}/{}] {} rank {} seed {}: {} in {:.1f} s | {} left, {}'.format(
                 len(runs) - len(todo) + i + 1, len(runs), task, rank, seed, headline(task, record),
                 record['seconds'], len(left), minutes(eta(left, seconds_by_task))), flush=True)
-        if measure:
+        if measure:  # parameters and samples/s of each, recorded when measured (Ctrl-C keeps the previous record)
             print('measuring LMF against TFN ...', flush=True)
-            measure_efficiency(os.path.join(out, EFFICIENCY), effort)
+            start = time.perf_counter()
+            values = speed.lmf_vs_tfn(effort['batch'], effort['steps'], effort['repeats'])
+            records.write(os.path.join(out, EFFICIENCY), dict(seconds=round(time.perf_counter() - start, 2),
+                                                              setting=effort, values=values), EFFICIENCY_FORMAT)
     except KeyboardInterrupt:
         done = sum(trained(r) for r in runs)
         print('\ninterrupted{}: {} of {} training runs are recorded in {}; the same command finishes the '

@@ -34,10 +34,7 @@ def atomic_write(path, mode='w', fsync=False, **open_args):
 def _numpy_globals():
     """The globals that numpy arrays, dtypes and scalars of pickle protocols 2-5 name, under both
     numpy's module names (numpy.core before 2.0, numpy._core since)."""
-    try:
-        core = np._core  # numpy >= 2
-    except AttributeError:
-        core = np.core
+    core = getattr(np, '_core', None) or np.core  # numpy._core since 2.0
     import codecs
     import collections
     allowed = {

@@ -6,11 +6,8 @@
 
     python test.py --dataset mosei --data_path data/MOSEI/Processed/unaligned_50.pkl   # MMSA's feature file
 
-IEMOCAP prints weighted F1 and accuracy; CMU-MOSI the authors' five lines (MAE, correlation,
-multiclass and binary accuracy, F1) and then the variants later papers report; POM a table
-of MAE, correlation and accuracy per trait and their means. A model of MMSA's feature files
-(CMU-MOSI, CMU-MOSEI, CH-SIMS, CH-SIMS v2) prints MAE and correlation, then MMSA's metrics in
-MMSA's names and order, one `<name> on test set is <value>` line each.
+Prints the test metrics as training ends with them (metrics.show_results: the authors' lines; for a model of
+MMSA's feature files, MMSA's metrics in MMSA's names and order, one `<name> on test set is <value>` line each).
 
 Reads this repository's .pdparams and the earlier LMF_Paddle port's check/*.pkl files.
 The architecture comes from the checkpoint; hyperparameter flags, if given, must agree with it.
@@ -18,11 +15,7 @@ The architecture comes from the checkpoint; hyperparameter flags, if given, must
 """
 import argparse
 
-from lmf import hparams
-from lmf import engine
-from lmf import checkpoints
-from lmf import metrics
-from lmf import robustness
+from lmf import checkpoints, engine, hparams, metrics, robustness
 import utils
 
 
@@ -41,7 +34,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     dataset, name, _ = hparams.task_of(args)  # validates --dataset and --emotion
-    perturbation = robustness.from_args(args)
+    perturbation = robustness.Perturbation(args.missing, args.noise, args.noise_modality, args.seed)
     if args.batch_size < 1:
         raise utils.UserError('--batch_size must be >= 1, got {}'.format(args.batch_size))
     data_path = engine.default_data_path(args.data_path, dataset)
@@ -55,7 +48,7 @@ def main(argv=None):
     train_set, _, test_set, _ = engine.load_data(
         dataset, data_path, name, expected_dims=input_dims, output_dim=hp['output_dim'],
         output_flag='the output_dim of checkpoint {}'.format(check_path),
-        model=checkpoints.model_layout(hp, 'checkpoint ' + check_path))
+        model=(hp.get('layout', 'authors'), 'checkpoint ' + check_path))
     print('Model initialized')
     if perturbation:
         print(perturbation.describe())

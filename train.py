@@ -21,14 +21,10 @@ two defects (fusion weights and bias never trained, text dropout 0). The best ch
 <model_path>/<name>.pdparams and the log to train_log/train_<name>.txt, where <name> is the
 emotion, or the dataset (mosi, pom, mosei, sims, simsv2).
 
---modalities fuses only the modalities named: one left out has no subnetwork and contributes only
-the constant 1 of its 1-augmented vector (its factor is the row of that constant), which is LMF on
-the others; its flags and its features in the file are unused. --model tfn trains TFN (model.TFN:
-the same subnetworks, the outer product of the 1-augmented vectors, a post-fusion network) by the
-same procedure, with TFN's settings of hparams.TFN_SETTINGS unless flags are given; it has no
-factors, so --rank and --factor_learning_rate do not apply (every parameter trains at
---learning_rate). The checkpoint records the model and its modalities; test.py, export_model.py
-and infer.py follow them.
+--modalities fuses only the modalities named (one left out contributes only the constant 1 of its
+1-augmented vector: LMF on the others). --model tfn trains TFN (model.TFN) by the same procedure, with
+hparams.TFN_SETTINGS unless flags are given; it has no factors (--rank and --factor_learning_rate do not
+apply). The checkpoint records the model and its modalities; test.py, export_model.py and infer.py follow them.
 """
 import argparse
 

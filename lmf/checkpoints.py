@@ -36,18 +36,13 @@ def build_model(hp, input_dims, use_softmax=False):
 CHECKPOINT_FORMAT = 'lmf-paddle-checkpoint-v1'
 
 
-def model_kind(model):
-    """'lmf' or 'tfn' of a built model."""
-    from model import TFN
-    return 'tfn' if isinstance(model, TFN) else 'lmf'
-
-
 def save_checkpoint(path, model, hp, input_dims):
     """Write {'state_dict', 'hparams', 'input_dims', 'model', 'modalities'} atomically (atomic_write,
     with fsync). 'model' ('lmf' or 'tfn') and 'modalities' (e.g. 'audio,text') are the built model's."""
+    from model import TFN
     state = {name: tensor.numpy() for name, tensor in model.state_dict().items()}
     payload = {'format': CHECKPOINT_FORMAT, 'state_dict': state, 'hparams': dict(hp),
-               'input_dims': [int(d) for d in input_dims], 'model': model_kind(model),
+               'input_dims': [int(d) for d in input_dims], 'model': 'tfn' if isinstance(model, TFN) else 'lmf',
                'modalities': ','.join(model.modalities)}
     with atomic_write(path, 'wb', fsync=True) as f:
         pickle.dump(payload, f, protocol=4)
@@ -140,21 +135,15 @@ def shape_hparams(state, path='checkpoint', model='lmf', modalities=hparams.MODA
         hp.update(('{}_hidden'.format(m), width) for m, width in widths.items())
         if 'text' in modalities:
             hp['text_hidden'] = state['text_subnet.rnn.weight_hh_l0'].shape[1]
-        found = {'audio': lambda: state['audio_subnet.norm.weight'].shape[0],
-                 'video': lambda: state['video_subnet.norm.weight'].shape[0],
-                 'text': lambda: state['text_subnet.rnn.weight_ih_l0'].shape[1]}
         if input_dims is None and len(modalities) < len(hparams.MODALITIES):
             raise UserError('{} records no input sizes, which a model without {} needs'.format(
                 path, ', '.join(m for m in hparams.MODALITIES if m not in modalities)))
-        dims = tuple(found[m]() if m in modalities else input_dims[i] for i, m in enumerate(hparams.MODALITIES))
+        # a fused modality's input size: its BatchNorm's width, or the LSTM's input width
+        dims = tuple(state[SUBNET_MARKERS[m]].shape[1 if m == 'text' else 0] if m in modalities else input_dims[i]
+                     for i, m in enumerate(hparams.MODALITIES))
     except (KeyError, IndexError) as err:
         raise UserError('{} is missing {} parameters ({})'.format(path, MODEL_NAMES.get(model, model), err))
     return {k: int(v) for k, v in hp.items()}, tuple(int(d) for d in dims)
-
-
-def model_layout(hp, name):
-    """(layout, name) of a model for load_data(model=...): its hparams (checkpoint) or info (export) say the layout."""
-    return hp.get('layout', 'authors'), name
 
 
 def model_from_checkpoint(path, name, overrides=None, use_softmax=False, dataset='iemocap'):

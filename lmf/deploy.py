@@ -25,8 +25,7 @@ INPUT_NAMES = ('audio', 'video', 'text')
 ONNX_FILE = 'inference.onnx'
 ONNX_OPSET = 17  # ONNX Runtime >= 1.13 runs it
 CHECK_TOLERANCE = 1e-5  # per unit of output scale: max |exported - dynamic| <= 1e-5 * max(1, max |dynamic|)
-OUTPUT_KINDS = {dataset: 'scores' if dataset in hparams.REGRESSION else 'probabilities'
-                for dataset in hparams.DATASETS}
+OUTPUT_KINDS = {dataset: 'scores' if dataset in hparams.REGRESSION else 'probabilities' for dataset in hparams.DATASETS}
 # Fastest on the 2-core reference machine (BENCHMARKS.md, docs/deploy.md), for Paddle Inference and ONNX Runtime
 # alike: oneDNN off; one thread at batch size 1, the cores (utils.default_cpu_threads) for larger batches.
 DEFAULT_ENABLE_MKLDNN = False
@@ -60,7 +59,8 @@ def info_of(dataset, name, hp, input_dims, seq_len, checkpoint, onnx=True):
     has no ONNX file)."""
     import paddle
     kind, modalities = hparams.model_of(hp), hparams.modalities_of(hp)
-    keys = [k for k in hparams.model_keys(kind) if k in hp and k not in hparams.unused_hparams(hp)]
+    # the architecture's hyperparameters (unused_hparams: LMF's rank under TFN, TFN's own under LMF)
+    keys = [k for k in hparams.MODEL_HPARAMS + ('post_fusion_dim',) if k in hp and k not in hparams.unused_hparams(hp)]
     return dict(format=INFO_FORMAT, dataset=dataset, name=name, layout=hp.get('layout', 'authors'), model=kind,
                 modalities=list(modalities), **({'emotion': name} if dataset == 'iemocap' else {}),
                 inputs={input_name: [None] + ([seq_len] if input_name == 'text' else []) + [int(dim)]

@@ -1,12 +1,6 @@
 """The training engine: the data a run reads, batches, the losses, the optimizer groups, evaluation,
-early stopping under both recipes, and a run from start to finish (train_and_test, train_seeds).
-
-The paper's pickles train as the authors' scripts do: loss summed over the batch (cross-entropy for
-IEMOCAP, L1 over samples and outputs for CMU-MOSI and POM), early stopping on the validation loss
-(mean cross-entropy, or the authors' validation MAE). MMSA's feature files train as MMSA does: mean
-L1 loss, early stopping on the validation loss rounded to 4 decimals (mean over batches of the
-batch-mean L1), patience 8; --recipe mmsa adds MMSA's two defects (fusion weights and bias never
-trained, text dropout 0).
+early stopping under both recipes (the authors' and MMSA's, as train.py's docstring says), and a run
+from start to finish (train_and_test, train_seeds).
 """
 import math
 import os
@@ -19,17 +13,13 @@ import utils
 from lmf import checkpoints, hparams, metrics, parallel, records
 from safe_io import UserError, atomic_write
 
-SYNTHETIC_NOTE_FORMAT = '(These scores are on SYNTHETIC sample data, not {} results.)'
-
 # ---------------------------------------------------------------- datasets
 
 def data_module(dataset):
-    """The reader of `dataset` (data/iemocap.py, data/mosi.py, data/pom.py; mosei, sims and simsv2
-    from data/mmsa.py)."""
+    """The reader of `dataset` (data.module); an unknown one is a UserError naming --dataset."""
     import data
     if dataset not in data.DATASETS:
-        raise UserError('--dataset: unknown dataset {!r}; choose one of {}'.format(
-            dataset, ', '.join(data.DATASETS)))
+        raise UserError('--dataset: unknown dataset {!r}; choose one of {}'.format(dataset, ', '.join(data.DATASETS)))
     return data.module(dataset)
 
 
@@ -47,14 +37,12 @@ def load_data(dataset, data_path, task=None, expected_dims=None, verbose=True, o
 
 
 def synthetic_note(dataset='iemocap'):
-    return SYNTHETIC_NOTE_FORMAT.format(data_module(dataset).NAME)
+    return '(These scores are on SYNTHETIC sample data, not {} results.)'.format(data_module(dataset).NAME)
 
 
 def default_data_path(explicit=None, dataset='iemocap'):
-    """--data_path if given (it must exist); else the dataset's real file, else its synthetic sample
-    (data/iemocap.pkl or data/sample_data.pkl; data/mosi.pkl or data/mosi_sample.pkl; data/pom.pkl or
-    data/pom_sample.pkl; MMSA's data/MOSEI/Processed/unaligned_50.pkl, data/SIMS/Processed/unaligned_39.pkl,
-    data/SIMSv2/Processed/sims_unaligned.pkl or data/<dataset>_sample.pkl), generated on first use."""
+    """--data_path if given (it must exist); else the dataset's real file (its reader's REAL_PATH), else its
+    synthetic sample (SAMPLE_PATH), generated on first use."""
     if explicit:
         if not os.path.isfile(explicit):
             raise UserError('--data_path {} does not exist'.format(explicit))
@@ -127,14 +115,10 @@ class TrainingDiverged(Exception):
 
 
 def make_optimizer(model, learning_rate, factor_learning_rate, weight_decay, train_fusion=True):
-    """Adam with two parameter groups: the three factors, and everything else.
-
-    Paddle reads a group's rate from the key 'learning_rate' as a multiplier of the
-    optimizer's rate (the seed passed 'lr', which Paddle ignores). train_fusion=False is MMSA's
-    optimizer (its groups are parameters()[:3] and [5:]): fusion_weights and fusion_bias stay at
-    their initial values. A TFN has no factors: one group, everything at learning_rate
-    (factor_learning_rate is not read).
-    """
+    """Adam with two parameter groups: the three factors, and everything else (Paddle reads a group's
+    'learning_rate' as a multiplier of the optimizer's rate). train_fusion=False is MMSA's optimizer (its
+    groups are parameters()[:3] and [5:]): fusion_weights and fusion_bias stay at their initial values.
+    A TFN has no factors: one group, everything at learning_rate (factor_learning_rate is not read)."""
     import paddle
     factors = [p for name, p in model.named_parameters() if name in FACTOR_NAMES]
     others = [p for name, p in model.named_parameters() if name not in FACTOR_NAMES
@@ -162,11 +146,6 @@ def summed_loss(out, target, regression):
     return paddle.abs(diff).sum()
 
 
-def is_mmsa(hp):
-    """Trained MMSA's way (its feature files) rather than the authors' (the paper's pickles)."""
-    return hp.get('layout') == 'mmsa'
-
-
 def model_hparams(hp):
     """What the model is built with: --recipe mmsa has MMSA's text dropout of 0 (its TextSubNet
     sets dropout 0 for a one-layer LSTM); the checkpoint keeps the configured value."""
@@ -178,7 +157,7 @@ def valid_loss_of(model, valid_set, hp, rng=None):
     MMSA's: the mean over batches (of --batch_size) of the batch-mean L1, rounded to 4 decimals;
     its batches are shuffled by rng if given (--recipe mmsa), else in file order, so that the
     short last batch does not weigh on the criterion differently every epoch."""
-    if not is_mmsa(hp):
+    if hp.get('layout') != 'mmsa':
         return evaluate(model, valid_set)['loss']
     return round(evaluate(model, valid_set, batch_size=hp['batch_size'], batch_mean=True, rng=rng)['loss'], 4)
 
@@ -195,13 +174,12 @@ def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print, on_epo
     utils.set_seed(hp['seed'])
     model = checkpoints.build_model(model_hparams(hp), input_dims)
     optimizer = make_optimizer(model, hp['learning_rate'], hp.get('factor_learning_rate', hp['learning_rate']),
-                               hp['weight_decay'],
-                               train_fusion=hp.get('recipe') != 'mmsa')
+                               hp['weight_decay'], train_fusion=hp.get('recipe') != 'mmsa')
     net, (rank, world_size) = parallel.wrap(model, hp['seed']), parallel.world()
     if rank != 0:
         log = lambda line: None  # noqa: E731 (only rank 0 logs)
     rng = np.random.RandomState(hp['seed'])
-    mmsa = is_mmsa(hp)
+    mmsa = hp.get('layout') == 'mmsa'  # trained MMSA's way (its feature files), else the authors' way
     # MMSA shuffles the validation batches every epoch; a stream of its own keeps the training
     # order that of the default recipe (and of every rank: only rank 0 validates).
     valid_rng = np.random.RandomState([hp['seed'], 1]) if hp.get('recipe') == 'mmsa' else None
@@ -298,8 +276,9 @@ def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_ep
     Returns dict(best_valid_loss, test_loss, checkpoint, synthetic, and the dataset's test
     metrics: f1 and accuracy for IEMOCAP, see metrics.mosi_metrics / pom_metrics otherwise).
     on_epoch goes to fit; sets, if given, is load_for_training's result for this data_path, and hp
-    has its output_dim (reproduce.py loads a task once for all its runs). On ranks other than 0 of a data-parallel run the test entries are
-    missing (rank 0 tests and writes the log). Bad data raises before anything is written.
+    has its output_dim (reproduce.py loads a task once for all its runs). On ranks other than 0 of a
+    data-parallel run the test entries are missing (rank 0 tests and writes the log). Bad data raises
+    before anything is written.
     """
     dataset, hp = hp['dataset'], dict(hp)
     name = hparams.model_name(dataset, hp.get('emotion'))
@@ -369,8 +348,8 @@ def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log', s
     name = hparams.model_name(dataset, hp.get('emotion'))
     seeds = seed_list(hp['seed'], count)
     main = parallel.is_main()
-    say = print if main else (lambda line: None)
-    say('Seeds: {}'.format(', '.join(str(s) for s in seeds)))
+    if main:
+        print('Seeds: {}'.format(', '.join(str(s) for s in seeds)))
     results = []
     for seed in seeds:
         sub = os.path.join('{}_seeds'.format(name), 'seed_{}'.format(seed))

@@ -19,14 +19,11 @@ from data import DATASETS, MMSA_ONLY  # noqa: F401 (the datasets there are reade
 from data.common import LAYOUT_NAMES
 from safe_io import UserError
 
-HParam = collections.namedtuple('HParam', 'name type low high low_open group help grid dataset_default note')
-
-
-def hparam(name, type, low, group, help, high=None, low_open=False, grid=None, dataset_default=None, note=''):
-    """One hyperparameter. Allowed values: > low (low_open) or >= low, and < high if given.
-    grid: the search values, a list (every family), or {family: list}. dataset_default: {family: value}
-    for settings every task of a family shares (the rest come from PUBLISHED); families: FAMILIES."""
-    return HParam(name, type, low, high, low_open, group, help, grid, dataset_default or {}, note)
+# One hyperparameter. Allowed values: > low (low_open) or >= low, and < high if given. grid: the search values, a
+# list (every family), or {family: list}. dataset_default: {family: value} for settings every task of a family
+# shares (the rest come from PUBLISHED); families: FAMILIES.
+HParam = collections.namedtuple('HParam', 'name type low group help high low_open grid dataset_default note',
+                                defaults=(None, False, None, {}, ''))
 
 
 PAPER_FAMILIES = ('iemocap', 'mosi', 'pom')  # the paper's three pickles
@@ -43,30 +40,31 @@ AUTHORS_RATES = by_family([0.0003, 0.0005, 0.001, 0.003])
 # group: which part of the code reads it (the model, the model's dropouts, or training).
 SPEC = (
     # MMSA trains without an epoch limit; 1000 is a cap its runs never reach (they stop within ~60).
-    hparam('epochs', int, 1, 'train', 'most epochs (early stopping usually ends sooner)',
+    HParam('epochs', int, 1, 'train', 'most epochs (early stopping usually ends sooner)',
            dataset_default={'iemocap': 100, 'mosi': 500, 'pom': 500, 'mmsa': 1000}),
-    hparam('patience', int, 1, 'train', 'epochs without a better validation loss before stopping',
+    HParam('patience', int, 1, 'train', 'epochs without a better validation loss before stopping',
            dataset_default={'iemocap': 20, 'mosi': 20, 'pom': 20, 'mmsa': 8}),
-    hparam('audio_hidden', int, 1, 'model', 'audio subnetwork width',
+    HParam('audio_hidden', int, 1, 'model', 'audio subnetwork width',
            grid={'iemocap': [8, 16, 32], 'mosi': [4, 8, 16], 'pom': [4, 8, 16]}),
-    hparam('video_hidden', int, 1, 'model', 'video subnetwork width', grid=by_family([4, 8, 16])),
-    hparam('text_hidden', int, 2, 'model', 'text LSTM width', grid=by_family([64, 128, 256]),
+    HParam('video_hidden', int, 1, 'model', 'video subnetwork width', grid=by_family([4, 8, 16])),
+    HParam('text_hidden', int, 2, 'model', 'text LSTM width', grid=by_family([64, 128, 256]),
            note='the text output is text_hidden // 2'),
-    hparam('audio_dropout', float, 0, 'dropout', 'audio subnetwork dropout', high=1, grid=by_family(DROPOUTS)),
-    hparam('video_dropout', float, 0, 'dropout', 'video subnetwork dropout', high=1, grid=by_family(DROPOUTS)),
-    hparam('text_dropout', float, 0, 'dropout', 'text subnetwork dropout', high=1, grid=by_family(DROPOUTS)),
-    hparam('factor_learning_rate', float, 0, 'train', 'Adam rate of the three modality factors', low_open=True,
+    HParam('audio_dropout', float, 0, 'dropout', 'audio subnetwork dropout', high=1, grid=by_family(DROPOUTS)),
+    HParam('video_dropout', float, 0, 'dropout', 'video subnetwork dropout', high=1, grid=by_family(DROPOUTS)),
+    HParam('text_dropout', float, 0, 'dropout', 'text subnetwork dropout', high=1, grid=by_family(DROPOUTS)),
+    HParam('factor_learning_rate', float, 0, 'train', 'Adam rate of the three modality factors', low_open=True,
            grid=dict(AUTHORS_RATES, mmsa=[0.0001, 0.0005, 0.001])),
-    hparam('learning_rate', float, 0, 'train', 'Adam rate of everything else', low_open=True,
+    HParam('learning_rate', float, 0, 'train', 'Adam rate of everything else', low_open=True,
            grid=dict(AUTHORS_RATES, mmsa=[0.0005, 0.001, 0.002, 0.005])),
-    hparam('rank', int, 1, 'model', 'rank of the fusion factors', grid=dict(by_family([1, 4, 8, 16]), mmsa=[3, 4, 5, 6])),
-    hparam('batch_size', int, 1, 'train', 'samples per batch',
+    HParam('rank', int, 1, 'model', 'rank of the fusion factors',
+           grid=dict(by_family([1, 4, 8, 16]), mmsa=[3, 4, 5, 6])),
+    HParam('batch_size', int, 1, 'train', 'samples per batch',
            grid={'iemocap': [8, 16, 32, 64, 128], 'mosi': [4, 8, 16, 32, 64, 128], 'pom': [4, 8, 16, 32, 64, 128],
                  'mmsa': [32, 64, 128]}),
-    hparam('weight_decay', float, 0, 'train', "Adam's L2 weight decay",
+    HParam('weight_decay', float, 0, 'train', "Adam's L2 weight decay",
            grid=dict(by_family([0, 0.001, 0.002, 0.01]), mmsa=[0, 0.0001, 0.001, 0.005])),
-    hparam('seed', int, 0, 'train', 'seed of initialisation, dropout and batch order', high=2 ** 32),
-    hparam('output_dim', int, 1, 'model', 'IEMOCAP: classes (2); CMU-MOSI/POM: must equal the label count of the file',
+    HParam('seed', int, 0, 'train', 'seed of initialisation, dropout and batch order', high=2 ** 32),
+    HParam('output_dim', int, 1, 'model', 'IEMOCAP: classes (2); CMU-MOSI/POM: must equal the label count of the file',
            dataset_default={'iemocap': 2}),
 )
 BY_NAME = {h.name: h for h in SPEC}
@@ -140,17 +138,13 @@ HPARAMS = {family: {task: dict(zip(TABLE_COLUMNS, row)) for task, row in rows.it
 # Not hyperparameters, but per dataset too. linear_init: IEMOCAP keeps the earlier Paddle port's
 # Linear initialisation (Paddle's default); CMU-MOSI and POM, which that port never had, take the
 # authors' (PyTorch's): with Paddle's, CMU-MOSI learned clearly worse than their code
-# (BENCHMARKS.md, "Learning parity").
-# MMSA's code is PyTorch too.
+# (BENCHMARKS.md, "Learning parity"). MMSA's code is PyTorch too.
 FAMILY_SETTINGS = {'iemocap': {}, 'mosi': dict(linear_init='torch'), 'pom': dict(linear_init='torch'),
                    'mmsa': dict(linear_init='torch')}
 
 # ---------------------------------------------------------------- the fusion model and its modalities
 
-# train.py --model: LMF (the paper's low-rank fusion, the default) or TFN (the full tensor fusion it is
-# compared with: model.TFN, the same subnetworks, the outer product of the 1-augmented vectors, three
-# post-fusion Linear layers).
-MODELS = ('lmf', 'tfn')
+MODELS = ('lmf', 'tfn')  # train.py --model: LMF (the default) or TFN, the full tensor fusion it is compared with
 DEFAULT_MODEL = 'lmf'
 # train.py --modalities: the modalities fused (model.MODALITIES, in this order); default all three.
 MODALITIES = ('audio', 'video', 'text')
@@ -160,19 +154,18 @@ LMF_ONLY = ('rank', 'factor_learning_rate')  # TFN has no factors: every paramet
 MODEL_KEYS = ('model', 'modalities')  # which model a checkpoint holds (absent: LMF on all three modalities)
 # TFN's own hyperparameters (not LMF's: they are not in SPEC, LMF has no post-fusion network).
 TFN_SPEC = (
-    hparam('post_fusion_dim', int, 1, 'tfn', 'TFN (--model tfn): width of its two hidden post-fusion layers'),
-    hparam('post_fusion_dropout', float, 0, 'tfn', 'TFN (--model tfn): dropout on its fused tensor', high=1),
+    HParam('post_fusion_dim', int, 1, 'tfn', 'TFN (--model tfn): width of its two hidden post-fusion layers'),
+    HParam('post_fusion_dropout', float, 0, 'tfn', 'TFN (--model tfn): dropout on its fused tensor', high=1),
 )
 BY_NAME.update((h.name, h) for h in TFN_SPEC)
 TFN_HPARAMS = tuple(h.name for h in TFN_SPEC)
 # TFN's settings are our choice (the TFN paper gives no per-task table for these files). Subnetwork
-# sizes: the setting at which the LMF paper compares LMF with TFN (its Table 3; benchmark.py's
+# sizes: the setting at which the LMF paper compares LMF with TFN (its Table 3; speed.py's
 # PAPER_SETTING): audio and video hidden 32, text hidden 128 (text out 64), so the fused tensor has
 # (32+1)(32+1)(64+1) = 70,785 values. LMF's own settings would not do for MMSA's files: CMU-MOSI's
-# 32/256/256 (text out 128) gives (33)(257)(129) = 1,094,049. Post-fusion width 128 (benchmark.py's TFN)
+# 32/256/256 (text out 128) gives (33)(257)(129) = 1,094,049. Post-fusion width 128 (speed.py's TFN)
 # and dropout 0.5, the post-fusion rate every script of the paper passes (hparams.POST_FUSION_DROPOUT),
-# which TFN applies. One setting for every family; the subnetwork dropouts, rates, batch size, weight
-# decay and seed stay the task's. A --model tfn run takes these unless the flags are given.
+# which TFN applies. The subnetwork dropouts, rates, batch size, weight decay and seed stay the task's.
 TFN_SETTING = dict(audio_hidden=32, video_hidden=32, text_hidden=128, post_fusion_dim=128, post_fusion_dropout=0.5)
 TFN_SETTINGS = {family: dict(TFN_SETTING) for family in FAMILIES}
 
@@ -205,24 +198,17 @@ def model_of(hp):
     return model
 
 
-def fusion_hparams(hp, model=DEFAULT_MODEL, modalities=None, family_name=None):
+def fusion_hparams(hp, model=DEFAULT_MODEL, modalities=None):
     """hp (a task's published settings) for `model` on `modalities` (None: all three): records both in
     hp; TFN takes TFN_SETTINGS of the family and drops LMF_ONLY. Explicit flags go on top afterwards."""
     hp = dict(hp, model=model, modalities=parse_modalities(ALL_MODALITIES if modalities is None else modalities))
     if model not in MODELS:
         raise UserError('--model: unknown model {!r}; choose one of {}'.format(model, ', '.join(MODELS)))
     if model == 'tfn':
-        hp.update(TFN_SETTINGS[family_name or family(hp['dataset'], hp.get('layout'))])
+        hp.update(TFN_SETTINGS[family(hp['dataset'], hp.get('layout'))])
         for name in LMF_ONLY:
             hp.pop(name, None)
     return hp
-
-
-def model_keys(model):
-    """The hyperparameters that define a model's architecture (export's info file lists them)."""
-    if model == 'tfn':
-        return tuple(n for n in MODEL_HPARAMS if n not in LMF_ONLY) + ('post_fusion_dim',)
-    return MODEL_HPARAMS
 
 
 def unused_hparams(hp):
@@ -280,14 +266,6 @@ def model_names(dataset):
     return EMOTIONS if dataset == 'iemocap' else (dataset,)
 
 
-def pom_trait(trait):
-    """(the trait's name as POM_TRAIT_ROWS spells it, its hyperparams.txt row), from any letter case."""
-    for name, row in POM_TRAIT_ROWS.items():
-        if name.lower() == str(trait).lower():
-            return name, row
-    raise UserError('--trait: unknown trait {!r}; choose one of {}'.format(trait, ', '.join(POM_TRAIT_ROWS)))
-
-
 def published_hparams(dataset, emotion=None, trait=None, layout=None):
     """The published hyperparameters of one task with its family's defaults (epochs, patience, ...)
     and the keys that say which task it is: dataset and layout, plus emotion (IEMOCAP) or trait (POM).
@@ -312,9 +290,12 @@ def published_hparams(dataset, emotion=None, trait=None, layout=None):
         if emotion not in HPARAMS['iemocap']:
             raise UserError('--emotion: unknown emotion {!r}; choose one of {}'.format(emotion, ', '.join(EMOTIONS)))
         hp.update(HPARAMS['iemocap'][emotion], emotion=emotion)
-    elif dataset == 'pom':
-        name, row = pom_trait(DEFAULT_TRAIT if trait is None else trait)
-        hp.update(HPARAMS['pom'][row], trait=name)
+    elif dataset == 'pom':  # the trait as POM_TRAIT_ROWS spells it, from any letter case
+        trait = DEFAULT_TRAIT if trait is None else trait
+        name = next((n for n in POM_TRAIT_ROWS if n.lower() == str(trait).lower()), None)
+        if name is None:
+            raise UserError('--trait: unknown trait {!r}; choose one of {}'.format(trait, ', '.join(POM_TRAIT_ROWS)))
+        hp.update(HPARAMS['pom'][POM_TRAIT_ROWS[name]], trait=name)
     else:
         hp.update(HPARAMS[dataset][dataset])
     return hp

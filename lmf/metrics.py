@@ -12,10 +12,8 @@ import numpy as np
 
 
 def weighted_f1(truth, predictions):
-    """F1 per class weighted by its support, as sklearn's f1_score(average='weighted').
-
-    Written out in NumPy so that the scripts need not import scikit-learn (about 0.8 s).
-    """
+    """F1 per class weighted by its support, as sklearn's f1_score(average='weighted'), in NumPy so that the
+    scripts need not import scikit-learn (about 0.8 s)."""
     truth, predictions = np.asarray(truth), np.asarray(predictions)
     total = 0.0
     for label in np.union1d(truth, predictions):
@@ -23,12 +21,6 @@ def weighted_f1(truth, predictions):
         denominator = np.sum(predictions == label) + np.sum(truth == label)
         total += np.sum(truth == label) * (2.0 * true_positive / denominator if denominator else 0.0)
     return float(total / len(truth))
-
-
-def scores(truth, predictions):
-    """(weighted F1, accuracy) of class predictions, as the paper and the seed report them."""
-    truth, predictions = np.asarray(truth), np.asarray(predictions)
-    return weighted_f1(truth, predictions), float(np.mean(truth == predictions))
 
 
 def pearson(x, y):
@@ -120,14 +112,12 @@ def _exact_match(a, b):
     return np.sum(a == b) / float(len(a))
 
 
-def _mean_abs32(p, y):
-    """MMSA's MAE before rounding: the float32 mean of |p - y| in float32."""
-    return np.float64(np.mean(np.absolute(p - y)))
-
-
-def _mean_abs64(p, y):
-    """The same mean accumulated in float64 (the full-precision 'mae')."""
-    return float(np.mean(np.abs(p.astype(np.float64) - y.astype(np.float64))))
+def _mae_corr(p, y):
+    """MMSA's MAE (the float32 mean of |p - y| in float32) and Corr, rounded; then 'mae' (the same mean
+    accumulated in float64) and 'corr' unrounded."""
+    corr = pearson(p, y)
+    return dict(MAE=_round_numpy(np.float64(np.mean(np.absolute(p - y)))), Corr=_round_numpy(corr),
+                mae=float(np.mean(np.abs(p.astype(np.float64) - y.astype(np.float64)))), corr=corr)
 
 
 def mmsa_mosi_metrics(truth, predictions):
@@ -144,18 +134,14 @@ def mmsa_mosi_metrics(truth, predictions):
     has0_truth, has0_pred = y >= 0, p >= 0
     nonzero = y != 0
     non0_truth, non0_pred = y[nonzero] > 0, p[nonzero] > 0
-    corr = pearson(p, y)
-    result = dict(
+    return dict(
         Has0_acc_2=_round_python(np.mean(has0_truth == has0_pred)),
         Has0_F1_score=_round_python(weighted_f1(has0_truth, has0_pred)),
         Non0_acc_2=_round_python(np.mean(non0_truth == non0_pred)) if nonzero.any() else float('nan'),
         Non0_F1_score=_round_python(weighted_f1(non0_truth, non0_pred)) if nonzero.any() else float('nan'),
         Mult_acc_5=_round_numpy(_exact_match(np.round(np.clip(p, -2., 2.)), np.round(np.clip(y, -2., 2.)))),
         Mult_acc_7=_round_numpy(_exact_match(np.round(np.clip(p, -3., 3.)), np.round(np.clip(y, -3., 3.)))),
-        MAE=_round_numpy(_mean_abs32(p, y)),
-        Corr=_round_numpy(corr))
-    result.update(mae=_mean_abs64(p, y), corr=corr)
-    return result
+        **_mae_corr(p, y))
 
 
 def sims_classes(values, classes):
@@ -178,17 +164,12 @@ def mmsa_sims_metrics(truth, predictions):
     y, p = np.clip(y, -1., 1.), np.clip(p, -1., 1.)
     y_class = {k: sims_classes(y, k) for k in SIMS_EDGES}
     p_class = {k: sims_classes(p, k) for k in SIMS_EDGES}
-    corr = pearson(p, y)
     result = {'Mult_acc_{}'.format(k): _round_numpy(_exact_match(p_class[k], y_class[k])) for k in SIMS_EDGES}
-    result.update(F1_score=_round_python(weighted_f1(y_class[2], p_class[2])),
-                  MAE=_round_numpy(_mean_abs32(p, y)), Corr=_round_numpy(corr))
-    result.update(mae=_mean_abs64(p, y), corr=corr)
-    return result
+    return dict(result, F1_score=_round_python(weighted_f1(y_class[2], p_class[2])), **_mae_corr(p, y))
 
 
 # ---------------------------------------------------------------- metric sets, printing
 
-METRIC_SETS = ('iemocap', 'mosi', 'pom', 'mmsa_mosi', 'mmsa_sims')
 _SETS = {('iemocap', 'authors'): 'iemocap', ('mosi', 'authors'): 'mosi', ('pom', 'authors'): 'pom',
          ('mosi', 'mmsa'): 'mmsa_mosi', ('mosei', 'mmsa'): 'mmsa_mosi',
          ('sims', 'mmsa'): 'mmsa_sims', ('simsv2', 'mmsa'): 'mmsa_sims'}
@@ -207,16 +188,12 @@ def metric_set(dataset, layout='authors'):
 def task_metrics(name, truth, outputs):
     """The metrics of metric set `name` (a metric_set() name) of model outputs [N, K] (logits for
     IEMOCAP) against its targets."""
-    if name == 'mosi':
-        return mosi_metrics(truth, outputs)
-    if name == 'pom':
-        return pom_metrics(truth, outputs)
-    if name == 'mmsa_mosi':
-        return mmsa_mosi_metrics(truth, outputs)
-    if name == 'mmsa_sims':
-        return mmsa_sims_metrics(truth, outputs)
-    f1, accuracy = scores(truth, outputs.argmax(axis=1))
-    return dict(f1=f1, accuracy=accuracy)
+    regression = dict(mosi=mosi_metrics, pom=pom_metrics, mmsa_mosi=mmsa_mosi_metrics, mmsa_sims=mmsa_sims_metrics)
+    if name in regression:
+        return regression[name](truth, outputs)
+    # IEMOCAP: weighted F1 and accuracy of the predicted classes, as the paper and the seed report them
+    truth, predictions = np.asarray(truth), outputs.argmax(axis=1)
+    return dict(f1=weighted_f1(truth, predictions), accuracy=float(np.mean(truth == predictions)))
 
 
 # ---------------------------------------------------------------- the metric table
@@ -318,17 +295,10 @@ def columns(name):
         (m for m in METRICS[name] if m.column), key=lambda m: m.column[0]))
 
 
-def lines(name):
-    """((key, line), ...): the lines of a metric set that start a line, in print order."""
-    return tuple((m.key, m.line) for m in METRICS[name] if m.line and m.key not in MOSI_VARIANTS)
-
-
-MMSA_VALUE_FORMAT = '{:.4f}'  # MMSA's 4-decimal values (0.779 shows as 0.7790)
-
-
 def show_results(name, result, out=print):
     """Print the test metrics of metric set `name` (a metric_set() name) as the authors' scripts did
-    (IEMOCAP: the seed's two lines); MMSA's sets: MAE and Corr at full precision, then MMSA's metrics."""
+    (IEMOCAP: the seed's two lines); MMSA's sets: MAE and Corr at full precision, then MMSA's metrics with
+    4 decimals as MMSA prints them (0.779 shows as 0.7790)."""
     if name == 'pom':
         from data.pom import trait_names  # noqa: the reader imports nothing of this module
         names = trait_names(len(result['trait_mae']))
@@ -343,5 +313,4 @@ def show_results(name, result, out=print):
                 out('Variants that later papers report (not the definitions of the paper):')
             out('  ' + m.line.format(result[m.key]))
         else:
-            out(m.line.format(MMSA_VALUE_FORMAT.format(result[m.key]) if name in MMSA_SETS and m.csv
-                              else result[m.key]))
+            out(m.line.format('{:.4f}'.format(result[m.key]) if name in MMSA_SETS and m.csv else result[m.key]))

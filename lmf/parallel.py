@@ -84,23 +84,22 @@ def shard_batches(batches, rank=None, world_size=None):
 
 def sum_over_ranks(value):
     """A Python float summed over all ranks (float64)."""
-    if world()[1] == 1:
-        return value
-    import paddle
-    import paddle.distributed as dist
-    tensor = paddle.to_tensor([value], dtype='float64')
-    dist.all_reduce(tensor)
-    return float(tensor.numpy()[0])
+    return _collective(value, 'all_reduce')
 
 
 def broadcast_from_main(value):
     """Rank 0's Python float on every rank (float64, so it arrives exactly)."""
+    return _collective(value, 'broadcast', src=0)
+
+
+def _collective(value, name, **options):
+    """A Python float through paddle.distributed's collective `name` as a float64 tensor (itself in one process)."""
     if world()[1] == 1:
         return value
     import paddle
     import paddle.distributed as dist
     tensor = paddle.to_tensor([value], dtype='float64')
-    dist.broadcast(tensor, src=0)
+    getattr(dist, name)(tensor, **options)
     return float(tensor.numpy()[0])
 
 

@@ -127,7 +127,7 @@ def noisy(values, std, level, rng, drop_steps=False):
 
 
 def add_args(parser):
-    """--missing, --noise, --noise_modality and --seed (test.py, infer.py)."""
+    """--missing, --noise, --noise_modality and --seed (test.py, infer.py), for Perturbation."""
     parser.add_argument('--missing', type=str, default=None,
                         help='modalities to remove at test time, e.g. audio or audio,video (their inputs set to zero)')
     parser.add_argument('--noise', type=float, default=0.0,
@@ -136,10 +136,6 @@ def add_args(parser):
     parser.add_argument('--noise_modality', type=str, default='all',
                         help='where --noise goes: audio, video, text or all (default all)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the perturbation draws (default 0)')
-
-
-def from_args(args):
-    return Perturbation(args.missing, args.noise, args.noise_modality, args.seed)
 
 
 # ---------------------------------------------------------------- the study (reproduce.py --only robustness)
@@ -267,11 +263,9 @@ def section(base, runs, summary, figure_path, on_synthetic, seeds, not_run):
                                                      ' | '.join(cells)))
     lines += ['', 'Ablation: LMF trained on a subset of the modalities, clean test score:', '',
               '| modalities | ' + ' | '.join(SUBSETS) + ' |', '|---|' + '---|' * len(SUBSETS)]
-    cells = []
-    for subset in SUBSETS:
-        seeded = runs.get(study_task(base, 'lmf', subset), [])
-        cells.append(summary([r['clean'] for r in seeded], True) if seeded else 'not run')
-    lines.append('| LMF | {} |'.format(' | '.join(cells)))
+    ablation = [runs.get(study_task(base, 'lmf', subset), []) for subset in SUBSETS]
+    lines.append('| LMF | {} |'.format(' | '.join(summary([r['clean'] for r in seeded], True) if seeded else 'not run'
+                                                  for seeded in ablation)))
     draw(results, figure_path, title, seeds)
     lines += ['', '![{}: score against noise level, LMF and TFN]({})'.format(title, os.path.basename(figure_path))]
     return lines + ['']

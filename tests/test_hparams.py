@@ -56,7 +56,7 @@ def test_every_published_row_is_complete_and_in_range():
 
 
 def test_a_new_hyperparameter_in_the_spec_reaches_flags_checks_and_search_space(monkeypatch):
-    new = hparams.hparam('fusion_width', int, 2, 'model', 'a made-up width', grid=[2, 4])
+    new = hparams.HParam('fusion_width', int, 2, 'model', 'a made-up width', grid=[2, 4])
     monkeypatch.setattr(hparams, 'SPEC', hparams.SPEC + (new,))
     monkeypatch.setitem(hparams.BY_NAME, 'fusion_width', new)
     monkeypatch.setattr(hparams, 'MODEL_HPARAMS', hparams.names('model'))

@@ -288,7 +288,7 @@ def test_metric_sets():
                             ('mosi', 'other'), ('imdb', 'authors')):
         with pytest.raises(ValueError):
             metrics.metric_set(dataset, layout)
-    assert set(metrics.SEED_METRICS) == set(metrics.METRICS) == set(metrics.METRIC_SETS)
+    assert set(metrics.SEED_METRICS) == set(metrics.METRICS) == set(metrics._SETS.values())
 
 
 def test_metric_table_names_each_metric_once():
@@ -332,7 +332,7 @@ def test_show_results_mmsa_mosi():
                      'Mult_acc_7 on test set is 0.3000',
                      'MAE on test set is 0.9241',
                      'Corr on test set is 0.6678']
-    assert [key for key, _ in metrics.lines('mmsa_mosi')] == ['mae', 'corr'] + MOSI_KEYS
+    assert [m.key for m in metrics.METRICS['mmsa_mosi'] if m.line] == ['mae', 'corr'] + MOSI_KEYS
 
 
 def test_show_results_mmsa_sims_with_nan_corr():
@@ -346,7 +346,7 @@ def test_show_results_mmsa_sims_with_nan_corr():
                      'F1_score on test set is 0.2286',
                      'MAE on test set is 0.5200',
                      'Corr on test set is nan']
-    assert [key for key, _ in metrics.lines('mmsa_sims')] == ['mae', 'corr'] + SIMS_KEYS
+    assert [m.key for m in metrics.METRICS['mmsa_sims'] if m.line] == ['mae', 'corr'] + SIMS_KEYS
 
 
 def test_show_results_of_the_existing_sets_unchanged():
