@@ -152,8 +152,8 @@ def test_a_thread_that_loses_the_database_prints_one_line_and_other_errors_print
     from sqlalchemy.exc import OperationalError
     url = 'postgresql://lmf:secret-word@db:5432/study'
     seen = []
-    worker = types.SimpleNamespace(label='[worker 1] ', where=search.hide_password(url, url), config={'storage': url},
-                                   previous_hook=seen.append)
+    worker = types.SimpleNamespace(label='[worker 1] ', where=search.hidden(url, url), c=types.SimpleNamespace(
+        storage=url), previous_hook=seen.append)
 
     def fail(error):
         thread = threading.Thread(target=lambda: (_ for _ in ()).throw(error))
@@ -538,7 +538,6 @@ def test_test_scores_never_choose_and_a_joint_duplicate_is_not_trained(tmp_path,
     """Trials whose test scores are best where their validation loss is worst: the validation loss chooses, and of
     equal (4-decimal) validation losses the earlier trial. A setting drawn twice (joint choices included) trains
     once."""
-    import train
     valid = {3: 0.7, 4: 0.7, 5: 0.8, 6: 0.9}  # rank 3 and 4 tie, as MMSA's rounded losses can
     test_mae = {3: 0.9, 4: 0.8, 5: 0.1, 6: 0.2}
     trained = []
@@ -551,7 +550,7 @@ def test_test_scores_never_choose_and_a_joint_duplicate_is_not_trained(tmp_path,
                     test_loss=test_mae[hp['rank']], checkpoint=os.path.join(model_path, 'mosei.pdparams'),
                     synthetic=True)
 
-    monkeypatch.setattr(train, 'train_and_test', fake_train_and_test)
+    monkeypatch.setattr(engine, 'train_and_test', fake_train_and_test)
     # 8 settings: 4 ranks x 2 hidden-size lists; one dropout list, the rest single values
     space = write_space(tmp_path, {'rank': [3, 4, 5, 6], 'hidden_sizes': [[16, 128, 128], [32, 64, 64]],
                                    'dropouts': [[0.2, 0.2, 0.2]], 'batch_size': [32], 'learning_rate': [0.001],
