@@ -1,17 +1,11 @@
 """Hyperparameter search for LMF on Optuna: the authors' random search over their grid, or MMSA's.
 
-    python search.py --emotion happy --trials 50 --workers 2        # IEMOCAP, two processes on this machine
-    python search.py --dataset mosi --trials 200 --storage postgresql://user:pw@db-host/lmf   # many machines
-    python search.py --dataset sims --trials 20 --recipe mmsa       # MMSA's feature file: MMSA's grid and recipe
-
-Trial n tries setting n of the grid (lmf/search_space.py) shuffled by --search_seed, trains it with
-engine.train_and_test into <out>/<study>/trial_<n>/ and is ranked by its best VALIDATION loss (test scores are
-recorded, never used to choose). --trials is the study's total; the same command resumes it. At the end: the best
-setting's `python train.py ...` command and <out>/<study>.csv with the authors' columns. See docs/search.md.
-"""
+Trial n tries setting n of the grid shuffled by --search_seed; the best VALIDATION loss chooses (test scores are
+recorded, never used to choose). The same command resumes the study. docs/search.md has the details."""
 import argparse
 import contextlib
 import csv
+import functools
 import json
 import os
 import random
@@ -38,7 +32,6 @@ POM_COLUMNS = (('accuracy', 'trait_acc'), ('MAE', 'trait_mae'), ('corr', 'trait_
 # must agree on resume (a key the study lacks, being older, is not compared; a study without dataset is IEMOCAP)
 STUDY_KEYS = hparams.IDENTITY_KEYS + hparams.SEARCH_FIXED + ('recipe', 'space', 'data_bytes', 'search_seed')
 RETRY = optuna.storages.RetryHeartbeatStaleTrialCallback(max_retry=1)  # a dead worker's setting runs once more
-_LOADED = {}  # the data file's splits, read once per process
 
 
 class SkipTrial(Exception):
@@ -46,14 +39,13 @@ class SkipTrial(Exception):
 
 
 class ShuffledGridSampler(optuna.samplers.RandomSampler):
-    """Trial n tries setting n of the grid shuffled by seed (in any process); past the grid's end, the first setting
-    of that order no trial has."""
+    """Trial n tries setting n of the grid shuffled by seed (past its end, the first one no trial has)."""
     # not GridSampler: it lists the whole grid in every process (1 GB and 3-6 s for the authors' 7.5-9M settings)
     # and rescans it after every trial
 
     def __init__(self, space, seed):
         super().__init__(seed)
-        self.space, self.seed, self.order, self.chosen = space, seed, None, (None, None)
+        self.space, self.seed, self.order = space, seed, None
 
     def setting(self, index):
         if self.order is None:  # legacy RandomState: the same permutation under every numpy version
@@ -65,23 +57,18 @@ class ShuffledGridSampler(optuna.samplers.RandomSampler):
         return params
 
     def untried(self, study):
-        tried = {setting(t.params) for t in study.get_trials(deepcopy=False) if counts_toward_budget(t)}
-        return next((p for p in map(self.setting, range(space_size(self.space))) if setting(p) not in tried), None)
+        tried = [t.params for t in study.get_trials(deepcopy=False) if counts_toward_budget(t)]
+        return next((p for p in map(self.setting, range(space_size(self.space))) if p not in tried), None)
 
     def sample_independent(self, study, trial, name, distribution):
-        if self.chosen[0] != trial.number:
-            self.chosen = (trial.number, self.setting(trial.number) if trial.number < space_size(self.space)
-                           else self.untried(study) or self.setting(0))
-        return self.chosen[1][name]
+        n = trial.number
+        return (self.setting(n) if n < space_size(self.space) else self.untried(study) or self.setting(0))[name]
 
 
 def one_line(err, url=None):
-    """An exception as one line, without the password of the storage URL url (drivers echo it)."""
-    text = str(err).strip().splitlines()
-    return hidden('{}: {}'.format(type(err).__name__, text[0] if text else ''), url)
-
-
-def hidden(text, url):
+    """An exception (or a text) as one line without the password of the storage URL url (drivers echo it)."""
+    first = (str(err).strip().splitlines() or [''])[0]
+    text = err if isinstance(err, str) else '{}: {}'.format(type(err).__name__, first)
     try:
         from sqlalchemy.engine import make_url
         parsed = make_url(url)
@@ -92,8 +79,7 @@ def hidden(text, url):
 
 
 def open_storage(url, default_path, heartbeat_interval=60, grace_period=180):
-    """(storage, where): a journal file (default), or an RDB URL with Optuna's heartbeat: a trial whose worker
-    stopped beating grace_period seconds ago is failed and its setting retried."""
+    """(storage, where): a journal file (default), or an RDB URL with Optuna's heartbeat and RETRY."""
     from optuna.storages.journal import JournalFileBackend, JournalStorage
     if url is None or '://' not in url:
         path = url or default_path
@@ -103,7 +89,7 @@ def open_storage(url, default_path, heartbeat_interval=60, grace_period=180):
         except Exception as err:
             raise UserError('--storage {}: cannot open the journal file ({})'.format(path, one_line(err)))
     from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
-    args, shown = {'timeout': 60} if url.startswith('sqlite') else {'connect_timeout': 10}, hidden(url, url)
+    args, shown = {'timeout': 60} if url.startswith('sqlite') else {'connect_timeout': 10}, one_line(url, url)
     for attempt in range(8):
         try:
             return optuna.storages.RDBStorage(url, engine_kwargs={'connect_args': args}, grace_period=grace_period,
@@ -131,36 +117,22 @@ def open_study(c, create=False, sampler=None):
         study = optuna.create_study(study_name=c.study, storage=storage, direction='minimize', sampler=sampler,
                                     pruner=pruner, load_if_exists=True)
         saved = dict(study.user_attrs)
-        if create and not saved:
-            for key, value in dict(c.meta, data_path=c.data_path).items():
-                study.set_user_attr(key, value)
+        for key, value in dict(c.meta, data_path=c.data_path).items() if create and not saved else ():
+            study.set_user_attr(key, value)
     except Exception as err:
         raise UserError('--storage {}: cannot open study {} ({})'.format(where, c.study, one_line(err, c.storage)))
     if study.direction != optuna.study.StudyDirection.MINIMIZE:
         raise UserError('study {} in {} maximises; it is not an LMF search'.format(c.study, where))
     if saved:
         saved.setdefault('dataset', 'iemocap')  # a study from before --dataset existed
+
+    def short(value):
+        text = '(none)' if value is None else value if isinstance(value, str) else json.dumps(value)
+        return text if len(text) < 80 else text[:77] + '...'
     for key in (k for k in STUDY_KEYS if k in saved and saved[k] != c.meta[k]):
         raise UserError('study {} in {} was run with {} {} but this command has {}; rerun it with the same flags or '
-                        'choose another --study'.format(c.study, where, key, _short(saved[key]), _short(c.meta[key])))
+                        'choose another --study'.format(c.study, where, key, short(saved[key]), short(c.meta[key])))
     return study, storage, where
-
-
-def _short(value):
-    text = '(none)' if value is None else value if isinstance(value, str) else json.dumps(value)
-    return text if len(text) < 80 else text[:77] + '...'
-
-
-def claim_run_folder(c, where):
-    """<out>/<study>/ holds one storage's trials: refuse to mix in another storage's study of the same name."""
-    marker = os.path.join(c.out, c.study, 'STORAGE')
-    with open(marker) if os.path.isfile(marker) else contextlib.nullcontext(None) as f:
-        owner = f.read().strip() if f else where
-    if owner != where:
-        raise UserError('{} holds the trials of study {} in {}, not {}; choose another --study or --out'.format(
-            os.path.dirname(marker), c.study, owner, where))
-    with atomic_write(marker) as f:
-        f.write(where + '\n')
 
 
 # JournalStorage has no heartbeat (Optuna 5.0): this machine's dead workers are found by pid and start time.
@@ -185,8 +157,7 @@ def _alive(pid, start):
 
 
 def fail_dead_local_trials(study, storage):
-    """Fail the RUNNING trials of this machine's dead workers and retry their settings (RETRY) as Optuna's
-    heartbeat does on RDB storages."""
+    """Fail the RUNNING trials of this machine's dead workers; RETRY their settings as the heartbeat would."""
     for trial in study.get_trials(states=(TrialState.RUNNING,)):  # copies
         parts = trial.user_attrs.get('worker', '').split(':')
         if len(parts) != 3 or parts[0] != socket.gethostname() or _alive(int(parts[1]), parts[2]):
@@ -201,41 +172,30 @@ def fail_dead_local_trials(study, storage):
 def database_error(err):
     """The SQLAlchemy error that err is or was raised while handling, or None."""
     from sqlalchemy.exc import SQLAlchemyError
-    seen = set()
-    while err is not None and not isinstance(err, SQLAlchemyError) and id(err) not in seen:
-        seen.add(id(err))
+    for _ in range(100):  # a chain, not a cycle
+        if err is None or isinstance(err, SQLAlchemyError):
+            return err
         err = err.__cause__ or err.__context__
-    return err if isinstance(err, SQLAlchemyError) else None
 
 
-def data_sets(c):
-    if c.data_path not in _LOADED:
-        _LOADED.clear()
-        _LOADED[c.data_path] = engine.load_data(c.dataset, c.data_path, c.hp.get('emotion'), verbose=False,
-                                                output_dim=c.hp.get('output_dim'))
-    return _LOADED[c.data_path]
+@functools.lru_cache(maxsize=1)  # the data file is read once per process (again if its size changed)
+def data_sets(dataset, path, emotion, output_dim, size):
+    return engine.load_data(dataset, path, emotion, verbose=False, output_dim=output_dim)
 
 
 def settings(c, params):
-    """A trial's resolved settings: the task's, the fixed flags and the sampled values, for the data file."""
     return hparams.resolve(c.dataset, c.emotion, c.trait, recipe=c.recipe, data_path=c.data_path,
-                           flags=dict(c.flags, **decode_params(params, c.joint)), data=data_sets(c)[0])
+                           flags=dict(c.flags, **decode_params(params, c.joint)), data=data_sets(*c.data)[0])
 
 
 def counts_toward_budget(trial):
     """One setting of the study's --trials: COMPLETE, PRUNED, diverged, or RUNNING/WAITING and not skipped."""
     # MaxTrialsCallback counts states only: the study's total also counts diverged (FAIL) trials
-    if trial.state in (TrialState.COMPLETE, TrialState.PRUNED, TrialState.RUNNING, TrialState.WAITING):
-        return 'fail_reason' not in trial.user_attrs
-    return trial.state == TrialState.FAIL and trial.user_attrs.get('fail_reason', '').startswith('diverged')
+    reason = trial.user_attrs.get('fail_reason', '')
+    return reason.startswith('diverged') if trial.state == TrialState.FAIL else not reason
 
 
-def setting(params):
-    return tuple(sorted(params.items()))
-
-
-class Worker:
-    """Runs trials of one study in this process until the study has --trials settings."""
+class Worker:  # trials of one study in this process until the study has --trials settings
 
     def __init__(self, c, label='', cpu_threads=None):
         self.c, self.label, self.cpu_threads = c, label, cpu_threads
@@ -243,9 +203,6 @@ class Worker:
         sampler = optuna.samplers.TPESampler(seed=c.search_seed) if c.sampler == 'tpe' else self.grid
         self.study, self.storage, self.where = open_study(c, sampler=sampler)
         self.heartbeat = isinstance(self.storage, optuna.storages.RDBStorage)
-
-    def say(self, text):
-        print(self.label + text, flush=True)
 
     def counted(self, over=False):
         """Settings of the study's --trials (over: those no longer running or waiting)."""
@@ -256,7 +213,23 @@ class Worker:
         c = self.c
         trial.set_user_attr('worker', '{}:{}:{}'.format(socket.gethostname(), os.getpid(), _start_time(os.getpid())))
         params = {name: trial.suggest_categorical(name, values) for name, values in c.space.items()}
-        self.skip_if_duplicate_or_over_budget(trial)
+        trials = self.study.get_trials(deepcopy=False)
+        # Optuna never refuses a tried setting: TPESampler samples with replacement, enqueued trials may repeat one
+        same = [t.number for t in trials if t.number != trial.number and counts_toward_budget(t) and t.params == params]
+        if same:
+            trial.set_user_attr('fail_reason', 'duplicate of trial {}'.format(same[0]))
+            untried = self.grid.untried(self.study)
+            if untried is None:
+                print(self.label + 'every setting of the space seems tried; stopping', flush=True)
+                self.study.stop()
+            else:
+                self.study.enqueue_trial(untried)
+            raise SkipTrial()
+        # MaxTrialsCallback runs after a trial: workers starting together would all pass it
+        if sum(t.number < trial.number and counts_toward_budget(t) for t in trials) >= c.trials:
+            trial.set_user_attr('fail_reason', 'budget reached')
+            self.study.stop()
+            raise SkipTrial()
         run_dir = os.path.join(c.out, c.study, 'trial_{}'.format(trial.number))
         trial.set_user_attr('run_dir', run_dir)
         if self.cpu_threads is not None:  # the last digits of the losses depend on it
@@ -268,8 +241,8 @@ class Worker:
                 raise optuna.TrialPruned('pruned after epoch {} (validation loss {})'.format(epoch, valid_loss))
         try:
             with open(os.devnull, 'w') as devnull, contextlib.redirect_stdout(sys.stdout if c.verbose else devnull):
-                result = engine.train_and_test(settings(c, params), c.data_path, run_dir, run_dir, sets=data_sets(c),
-                                               on_epoch=on_epoch if c.prune else None)  # log: run_dir/train_*.txt
+                result = engine.train_and_test(settings(c, params), c.data_path, run_dir, run_dir,  # its log there
+                                               sets=data_sets(*c.data), on_epoch=on_epoch if c.prune else None)
         except (engine.TrainingDiverged, KeyboardInterrupt) as err:
             trial.set_user_attr('fail_reason', 'interrupted' if isinstance(err, KeyboardInterrupt) else
                                 'diverged: {}'.format(err))
@@ -279,39 +252,52 @@ class Worker:
                 trial.set_user_attr(key, value)
         return result['best_valid_loss']
 
-    def skip_if_duplicate_or_over_budget(self, trial):
-        trials, mine = self.study.get_trials(deepcopy=False), setting(trial.params)
-        # Optuna never refuses a tried setting: TPESampler samples with replacement, enqueued trials may repeat one
-        same = next((t for t in trials if t.number != trial.number and counts_toward_budget(t) and
-                     setting(t.params) == mine), None)
-        if same is not None:
-            trial.set_user_attr('fail_reason', 'duplicate of trial {}'.format(same.number))
-            params = self.grid.untried(self.study)
-            if params is None:
-                self.say('every setting of the space seems tried; stopping')
-                self.study.stop()
-            else:
-                self.study.enqueue_trial(params)
-            raise SkipTrial()
-        # MaxTrialsCallback runs after a trial: workers starting together would all pass it
-        if sum(t.number < trial.number and counts_toward_budget(t) for t in trials) >= self.c.trials:
-            trial.set_user_attr('fail_reason', 'budget reached')
-            self.study.stop()
-            raise SkipTrial()
-
     def after_trial(self, study, trial):
-        self.say(describe(trial, self.c.metric_set))
+        head, reason = 'trial {} {}'.format(trial.number, trial.state.name), trial.user_attrs.get('fail_reason')
+        if trial.state == TrialState.COMPLETE:
+            head += ': validation loss {:.6f}'.format(trial.value) + ''.join(', test {} {:.4f}'.format(
+                label, trial.user_attrs[key]) for key, label in metrics.shown(self.c.metric_set))
+        elif trial.state == TrialState.PRUNED:
+            head += ' after epoch {}'.format(max(trial.intermediate_values, default=None))
+        elif reason is None or reason.startswith('diverged'):
+            head += ' ({})'.format(reason or 'error')
+        else:
+            head = 'trial {} skipped ({}; recorded as FAIL)'.format(trial.number, reason)
+        print('{}{} | {}'.format(self.label, head, ' '.join('{}={}'.format(*p) for p in trial.params.items())),
+              flush=True)
         try:
             export_csv(study, self.c)
         except OSError as err:
-            self.say('could not write {}: {}'.format(self.c.csv, err))
+            print('{}could not write {}: {}'.format(self.label, self.c.csv, err), flush=True)
         if self.counted() >= self.c.trials:
             study.stop()
+
+    def thread_failed(self, args):
+        """threading.excepthook while the worker runs: Optuna's heartbeat thread dies with a traceback when the
+        database goes away; one line instead (the trial goes on)."""
+        if database_error(args.exc_value) is None:
+            return self.previous_hook(args)
+        print('{}--storage {}: a heartbeat lost the database ({}); the trial goes on without heartbeats, so other '
+              'workers may mark it failed'.format(self.label, self.where, one_line(
+                  database_error(args.exc_value), self.c.storage)), file=sys.stderr, flush=True)
 
     def run(self):
         self.previous_hook, threading.excepthook = threading.excepthook, self.thread_failed
         try:
-            self._run()
+            while self.counted(over=True) < self.c.trials:
+                if self.heartbeat:  # Optuna checks when a trial starts; a worker waiting for others' trials, here
+                    optuna.storages.fail_stale_trials(self.study)
+                else:
+                    fail_dead_local_trials(self.study, self.storage)
+                if self.counted() < self.c.trials or self.study.get_trials(states=(TrialState.WAITING,)):
+                    self.study.optimize(self.objective, catch=(SkipTrial, engine.TrainingDiverged),
+                                        callbacks=[self.after_trial])
+                    if self.counted() < self.c.trials:  # stopped for another reason (every setting tried)
+                        return
+                elif not self.heartbeat:
+                    return  # trials run elsewhere; without heartbeats a dead worker cannot be told from a live one
+                else:  # wait for the trials running elsewhere: if their worker died, their settings are tried again
+                    time.sleep(min(self.c.heartbeat_interval, 5))
         except Exception as err:
             if isinstance(err, UserError) or database_error(err) is None:
                 raise
@@ -319,49 +305,6 @@ class Worker:
                 self.where, one_line(database_error(err), self.c.storage)))
         finally:
             threading.excepthook = self.previous_hook
-
-    def thread_failed(self, args):
-        """threading.excepthook while the worker runs: Optuna's heartbeat thread dies with a traceback when the
-        database goes away; one line instead (the trial goes on). Any other thread's error as usual."""
-        if database_error(args.exc_value) is None:
-            return self.previous_hook(args)
-        print('{}--storage {}: a heartbeat lost the database ({}); the trial goes on without heartbeats, so other '
-              'workers may mark it failed'.format(self.label, self.where, one_line(
-                  database_error(args.exc_value), self.c.storage)), file=sys.stderr, flush=True)
-
-    def _run(self):
-        while self.counted(over=True) < self.c.trials:
-            if self.heartbeat:  # Optuna checks when a trial starts; a worker waiting for others' trials checks here
-                optuna.storages.fail_stale_trials(self.study)
-            else:
-                fail_dead_local_trials(self.study, self.storage)
-            if self.counted() < self.c.trials or self.study.get_trials(states=(TrialState.WAITING,)):
-                self.study.optimize(self.objective, catch=(SkipTrial, engine.TrainingDiverged),
-                                    callbacks=[self.after_trial])
-                if self.counted() < self.c.trials:  # stopped for another reason (every setting tried)
-                    return
-            elif not self.heartbeat:
-                return  # trials running elsewhere; without heartbeats a dead worker's cannot be told from a live one
-            else:  # wait for the trials running elsewhere: if their worker died, their settings are tried again
-                time.sleep(min(self.c.heartbeat_interval, 5))
-
-
-def describe(trial, metric_set):
-    head, reason = 'trial {} {}'.format(trial.number, trial.state.name), trial.user_attrs.get('fail_reason')
-    if trial.state == TrialState.COMPLETE:
-        head += ': validation loss {:.6f}'.format(trial.value) + ''.join(
-            ', test {} {:.4f}'.format(label, trial.user_attrs[key]) for key, label in metrics.shown(metric_set))
-    elif trial.state == TrialState.PRUNED:
-        head += ' after epoch {}'.format(max(trial.intermediate_values, default=None))
-    elif reason is None or reason.startswith('diverged'):
-        head += ' ({})'.format(reason or 'error')
-    else:
-        head = 'trial {} skipped ({}; recorded as FAIL)'.format(trial.number, reason)
-    return '{} | {}'.format(head, ' '.join('{}={}'.format(k, v) for k, v in trial.params.items()))
-
-
-def completed(study):
-    return sorted(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)), key=lambda t: t.number)
 
 
 def export_csv(study, c):
@@ -376,24 +319,10 @@ def export_csv(study, c):
     with atomic_write(c.csv, newline='') as f:
         writer = csv.writer(f)
         writer.writerow(list(hparams.SEARCH_HPARAMS) + [header for header, _ in columns])
-        for trial in completed(study):
+        for trial in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)):  # in number order
             hp, attrs = decode_params(trial.params, c.joint), trial.user_attrs
             writer.writerow([hp[name] for name in hparams.SEARCH_HPARAMS] + [
                 round(attrs[key[0]][key[1]], 3) if isinstance(key, tuple) else attrs[key] for _, key in columns])
-
-
-def reproduce_command(c, params, cpu_threads=None):
-    """The train.py command that retrains a setting, with the trial's CPU threads where train.py's default differs
-    (they change the last digits of the losses)."""
-    hp = settings(c, params)
-    words = ['python', 'train.py'] + (['--emotion', hp['emotion']] if hp['dataset'] == 'iemocap' else
-                                      ['--dataset', hp['dataset']] + ['--trait', hp.get('trait')] * ('trait' in hp))
-    words += ['--data_path', c.data_path] + ['--recipe', hp.get('recipe')] * (hp.get('recipe', 'ours') != 'ours')
-    for name in (n for n in hparams.names() if n in hparams.SEARCH_HPARAMS + hparams.SEARCH_FIXED):
-        words += ['--' + name, value_text(hp[name])]
-    words += ['--device', c.device] * (c.device != 'auto')
-    words += ['--cpu_threads', str(cpu_threads)] * (cpu_threads not in (None, utils.default_cpu_threads()))
-    return ' '.join(shlex.quote(w) for w in words)
 
 
 def summary(c, study, where):
@@ -405,25 +334,32 @@ def summary(c, study, where):
           'settings, budget reached, Ctrl-C, dead workers).'.format(
               c.study, where, count[TrialState.COMPLETE], count[TrialState.PRUNED], diverged,
               count[TrialState.RUNNING], count[TrialState.FAIL] - diverged))
-    if not completed(study):
+    if not count[TrialState.COMPLETE]:
         raise UserError('no trial of study {} completed; see the lines above and {}'.format(
             c.study, os.path.join(c.out, c.study)))
-    best = min(completed(study), key=lambda t: (t.value, t.number))
+    best = min((t for t in trials if t.state == TrialState.COMPLETE), key=lambda t: (t.value, t.number))
+    attrs, hp = best.user_attrs, settings(c, best.params)
     shown = (() if c.dataset in hparams.REGRESSION else (('test_loss', 'loss'),)) + metrics.shown(c.metric_set)
     print('Best trial {} by validation loss (test scores only reported, never used to choose): validation loss '
-          '{}{}'.format(best.number, best.value, ''.join(', test {} {}'.format(label, best.user_attrs[key])
-                                                         for key, label in shown)))
-    if best.user_attrs.get('run_dir'):
-        print('Its checkpoint: {}'.format(os.path.join(best.user_attrs['run_dir'], c.name + '.pdparams')))
-    print('Reproduce it (prints "Best validation loss is: {}"):'.format(best.value))
-    print(reproduce_command(c, best.params, best.user_attrs.get('cpu_threads')))
+          '{}{}'.format(best.number, best.value, ''.join(', test {} {}'.format(l, attrs[k]) for k, l in shown)))
+    if attrs.get('run_dir'):
+        print('Its checkpoint: {}'.format(os.path.join(attrs['run_dir'], c.name + '.pdparams')))
+    # the train.py command, with the trial's CPU threads where train.py's default differs (they change the last digits)
+    words = ['python', 'train.py'] + (['--emotion', hp['emotion']] if hp['dataset'] == 'iemocap' else
+                                      ['--dataset', hp['dataset']] + ['--trait', hp.get('trait')] * ('trait' in hp))
+    words += ['--data_path', c.data_path] + ['--recipe', hp.get('recipe')] * (hp.get('recipe', 'ours') != 'ours')
+    words += [w for n in hparams.names() if n in hparams.SEARCH_HPARAMS + hparams.SEARCH_FIXED
+              for w in ('--' + n, value_text(hp[n]))] + ['--device', c.device] * (c.device != 'auto')
+    threads = attrs.get('cpu_threads')
+    words += ['--cpu_threads', str(threads)] * (threads not in (None, utils.default_cpu_threads()))
+    print('Reproduce it (prints "Best validation loss is: {}"):\n{}'.format(best.value, shlex.join(words)))
     print('CSV: {}'.format(c.csv))
     if c.synthetic:
         print(engine.synthetic_note(c.dataset))
 
 
 def run_worker(c, index=None, cpu_threads=None):
-    """Trials until the study is done, in this process or (index) as one of --workers' processes."""
+    """Trials until the study is done, in this process or as process `index` of --workers."""
     label = '' if index is None else '[worker {}] '.format(index)
     try:
         device = utils.setup_device(c.device, cpu_threads)
@@ -458,29 +394,23 @@ def run_workers(c):
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    hparams.add_task_args(parser, trait_use='that gives the settings the search does not vary (seed) and names the '
-                                            'task in the study and the checkpoints')
+    hparams.add_task_args(parser, trait_use='that gives the fixed settings (seed) and names the study')
     utils.add_data_arg(parser)
     hparams.add_hparam_args(parser, hparams.SEARCH_FIXED)  # the same in every trial
     add = parser.add_argument
     add('--trials', type=int, default=50, help="the study's total number of settings (resuming runs the missing ones)")
-    add('--recipe', choices=hparams.RECIPES, default=None, help="MMSA's feature files: how every trial trains, as "
-        "train.py's --recipe: ours (default) or mmsa (MMSA's training exactly, both defects included)")
-    add('--space', help='JSON file {"rank": [1, 4], ...} replacing some lists of the grid; MMSA\'s joint choices are '
-        'replaced whole: {"hidden_sizes": [[16, 128, 128]], "dropouts": [[0.3, 0.3, 0.3]]} (audio, video, text)')
+    add('--recipe', choices=hparams.RECIPES, help="MMSA's files: every trial's train.py --recipe (default ours)")
+    add('--space', help='JSON file {"rank": [1, 4], "hidden_sizes": [[16, 128, 128]], ...} replacing lists of the grid')
     add('--sampler', choices=('random', 'tpe'), default='random', help='random: the grid in a seeded order')
     add('--search_seed', type=int, default=0, help="the sampler's seed (the grid's order; TPE's), kept by the study")
-    add('--prune', action='store_true', help="stop trials whose validation loss is worse than the median of earlier "
-        "trials' (Optuna MedianPruner)")
+    add('--prune', action='store_true', help="stop trials worse than earlier trials' median (Optuna MedianPruner)")
     add('--prune_warmup', type=int, default=10, help='epochs a trial runs before it may be pruned')
-    add('--study', help="study name (default lmf_<emotion> for iemocap, else lmf_<dataset>; lmf_mosi_mmsa for MMSA's "
-        'CMU-MOSI file; _recipe_mmsa appended with --recipe mmsa)')
-    add('--storage', help='Optuna storage: an RDB URL (postgresql://..., mysql://..., sqlite:///...) or a journal '
-        'file path (default <out>/<study>.journal)')
+    add('--study', help="default lmf_<emotion> or lmf_<dataset> (+ _mmsa: MMSA's CMU-MOSI file; + _recipe_mmsa)")
+    add('--storage', help='a journal file (default <out>/<study>.journal) or an RDB URL (postgresql://, sqlite:///...)')
     add('--workers', type=int, default=1, help='worker processes on this machine')
     add('--heartbeat_interval', type=int, default=60, help="RDB storages: seconds between a running trial's heartbeats")
-    add('--grace_period', type=int, default=180, help='RDB storages: a running trial without a heartbeat for this many '
-        'seconds is marked failed (its worker died) and its setting is tried again')
+    add('--grace_period', type=int, default=180, help='RDB storages: seconds without heartbeat after which a trial is '
+        'failed (its worker died) and its setting tried again')
     add('--out', default='search', help='folder for trial checkpoints (<out>/<study>/trial_<n>/) and the CSV')
     add('--csv', help='default <out>/<study>.csv')
     add('--device', choices=('auto', 'cpu', 'gpu'), default='auto')
@@ -502,9 +432,8 @@ def make_config(c):
         load_space(c.space, hparams.family(dataset))
     c.data_path = engine.default_data_path(c.data_path, dataset)
     # the file decides the layout, and so the grid and the metrics (bad data: one error now, not in every trial)
-    _LOADED.clear()
-    sets = _LOADED[c.data_path] = engine.load_data(dataset, c.data_path, task.get('emotion'), verbose=False,
-                                                   output_dim=task.get('output_dim'))
+    c.data = (dataset, c.data_path, task.get('emotion'), task.get('output_dim'), os.path.getsize(c.data_path))
+    sets = data_sets(*c.data)
     c.hp = hparams.resolve(dataset, c.emotion, c.trait, recipe=c.recipe, flags=c.flags, data=sets[0],
                            data_path=c.data_path)
     layout = sets[0].layout
@@ -512,30 +441,32 @@ def make_config(c):
     if c.trials > space_size(c.space):
         raise UserError('--trials {} exceeds the {} distinct settings of the search space'.format(
             c.trials, space_size(c.space)))
-    c.study = c.study or default_study(c.name, dataset, layout, c.hp.get('recipe'))
+    c.study = c.study or 'lmf_{}{}{}'.format(c.name, '_mmsa' * (layout == 'mmsa' and dataset in hparams.PAPER_FAMILIES),
+                                             '_recipe_mmsa' * (c.hp.get('recipe') == 'mmsa'))
     if not c.study or os.sep in c.study or c.study.startswith('.'):
         raise UserError('--study {!r}: use a plain name (it names files under {})'.format(c.study, c.out))
     c.meta = dict({k: c.hp.get(k) for k in STUDY_KEYS[:-3]}, layout=layout, space=c.space, search_seed=c.search_seed,
-                  data_bytes=os.path.getsize(c.data_path))
+                  data_bytes=c.data[-1])
     c.journal, c.csv = os.path.join(c.out, c.study + '.journal'), c.csv or os.path.join(c.out, c.study + '.csv')
     c.metric_set, c.label_count = metrics.metric_set(dataset, layout), int(sets[0].labels.shape[1])
     c.synthetic = sets[0].synthetic
     return c
 
 
-def default_study(name, dataset, layout, recipe):
-    """lmf_<name>; MMSA's file of a paper dataset (CMU-MOSI) lmf_mosi_mmsa; --recipe mmsa adds _recipe_mmsa."""
-    study = 'lmf_{}'.format(name) + '_mmsa' * (layout == 'mmsa' and dataset in hparams.PAPER_FAMILIES)
-    return study + '_recipe_{}'.format(recipe) * (recipe not in (None, 'ours'))
-
-
 def main(argv=None):
     c = make_config(parse_args(argv))
     study, _, where = open_study(c, create=True)
-    claim_run_folder(c, where)
+    marker = os.path.join(c.out, c.study, 'STORAGE')  # <out>/<study>/ holds the trials of one storage's study
+    with open(marker) if os.path.isfile(marker) else contextlib.nullcontext(None) as f:
+        owner = f.read().strip() if f else where
+    if owner != where:
+        raise UserError('{} holds the trials of study {} in {}, not {}; choose another --study or --out'.format(
+            os.path.dirname(marker), c.study, owner, where))
+    with atomic_write(marker) as f:
+        f.write(where + '\n')
     print('Study {} in {}: {} settings to try in all, {} sampler, space of {} settings; trials write to {}'.format(
         c.study, where, c.trials, c.sampler, space_size(c.space), os.path.join(c.out, c.study)), flush=True)
-    run_workers(c) if c.workers > 1 else run_worker(c)
+    (run_workers if c.workers > 1 else run_worker)(c)
     summary(c, study, where)
 
 
