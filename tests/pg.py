@@ -4,6 +4,7 @@ The server refuses to run as root, so as root its commands run as the `postgres`
 temporary folder owned by it. Password (scram-sha-256) authentication on TCP 127.0.0.1.
 """
 import glob
+import importlib.util
 import os
 import shutil
 import socket
@@ -89,9 +90,7 @@ def pg_cluster():
     bindir = server_bin()
     if bindir is None:
         pytest.skip('no PostgreSQL server binaries (/usr/lib/postgresql/<version>/bin/initdb)')
-    try:
-        import psycopg  # noqa: F401
-    except ImportError:
+    if importlib.util.find_spec('psycopg') is None:
         pytest.skip('psycopg is not installed (pip install -r requirements-dev.txt)')
     cluster = Cluster(bindir)
     try:

@@ -1,21 +1,28 @@
-"""search.py: Optuna search with several workers, resumption, duplicates, failures, CSV, best command;
-IEMOCAP, CMU-MOSI and POM, and MMSA's feature files (MMSA's grid with its joint choices, --recipe)."""
+"""search.py: Optuna search with several workers, resumption, the seeded order, duplicates, failures, dead
+workers, CSV, best command; IEMOCAP, CMU-MOSI and POM, and MMSA's feature files (MMSA's grid with its joint
+choices, --recipe). In this process wherever a separate one adds nothing (workers and kills need their own)."""
 import csv
 import json
 import math
 import os
 import re
 import shlex
+import signal
+import subprocess
+import sys
+import time
 
 import pytest
 
 from helpers import REPO, assert_clean_error, run_script, iemocap_data, write_pickle
 import search
+import train
 import utils
 from lmf import engine
 from lmf import checkpoints
 
-# 8 settings: small enough that random draws repeat (duplicates must not be retrained).
+pytestmark = pytest.mark.filterwarnings('ignore::optuna.exceptions.ExperimentalWarning')  # as search.py does
+# 8 settings: a grid small enough to be tried whole.
 SMALL_SPACE = {'audio_hidden': [4, 8], 'video_hidden': [4], 'text_hidden': [8, 16], 'audio_dropout': [0],
                'video_dropout': [0], 'text_dropout': [0], 'factor_learning_rate': [0.003],
                'learning_rate': [0.003], 'rank': [1, 2], 'batch_size': [16], 'weight_decay': [0]}
@@ -63,8 +70,30 @@ def write_space(tmp_path, space, name='space.json'):
 
 
 def search_args(tmp_path, data, space, *extra, task=('--emotion', 'happy')):
-    return ('search.py',) + tuple(task) + ('--data_path', data, '--epochs', '2', '--space', space,
-                                           '--out', str(tmp_path / 'search')) + extra
+    """search.py's flags (without the script's name)."""
+    return list(task) + ['--data_path', data, '--epochs', '2', '--space', space, '--out', str(tmp_path / 'search')] + \
+        list(extra)
+
+
+def run(capsys, argv):
+    """search.main(argv) in this process; its output."""
+    search.main(list(argv))
+    return capsys.readouterr().out
+
+
+def best_command(out):
+    lines = out.splitlines()
+    return shlex.split(lines[[i for i, line in enumerate(lines) if line.startswith('Reproduce it')][0] + 1])
+
+
+def retrain(capsys, tmp_path, words):
+    """The printed train.py command run in this process (its threads reset after); its output."""
+    assert words[:2] == ['python', 'train.py'], words
+    try:
+        train.main(words[2:] + ['--model_path', str(tmp_path / 'again'), '--log_dir', str(tmp_path / 'again')])
+    finally:
+        utils.setup_device('cpu')
+    return capsys.readouterr().out
 
 
 def read_csv(path):
@@ -80,9 +109,15 @@ def load_study(tmp_path, name='lmf_happy'):
     return optuna.load_study(study_name=name, storage=storage)
 
 
-def test_two_workers_six_distinct_settings_and_the_best_command_reproduces(tmp_path, happy_pkl):
+def grid_order(space, count, seed=0):
+    """The first `count` settings of the --space grid in the seeded order, as the CSV's first 11 columns."""
+    grid = search.ShuffledGridSampler(search.optuna_space(search.load_space(space))[0], seed)
+    return [tuple(str(grid.setting(i)[name]) for name in HPARAM_COLUMNS) for i in range(count)]
+
+
+def test_two_workers_try_the_seeded_grid_order_and_the_best_command_reproduces(tmp_path, happy_pkl, capsys):
     space = write_space(tmp_path, SMALL_SPACE)
-    proc = run_script(*search_args(tmp_path, happy_pkl, space, '--trials', '6', '--workers', '2'))
+    proc = run_script('search.py', *search_args(tmp_path, happy_pkl, space, '--trials', '6', '--workers', '2'))
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert 'Traceback' not in proc.stderr, proc.stderr
     # both workers trained
@@ -90,9 +125,10 @@ def test_two_workers_six_distinct_settings_and_the_best_command_reproduces(tmp_p
 
     header, rows = read_csv(tmp_path / 'search' / 'lmf_happy.csv')
     assert header == IEMOCAP_COLUMNS
-    assert len(rows) == 6 and len({tuple(r[:11]) for r in rows}) == 6, rows
+    # trial n tried setting n of the grid shuffled by --search_seed 0, whichever worker ran it: 6 distinct settings
+    assert [tuple(r[:11]) for r in rows] == grid_order(space, 6), rows
     trained = sorted(p.name for p in (tmp_path / 'search' / 'lmf_happy').glob('trial_*'))
-    assert len(trained) == 6, trained  # duplicates were skipped before training
+    assert len(trained) == 6, trained
 
     # selection is on validation loss: the best row has the smallest validation loss
     best_row = min(rows, key=lambda r: float(r[11]))
@@ -100,33 +136,52 @@ def test_two_workers_six_distinct_settings_and_the_best_command_reproduces(tmp_p
     assert recorded and float(recorded.group(2)) == float(best_row[11]), proc.stdout
     assert 'CSV: {}'.format(tmp_path / 'search' / 'lmf_happy.csv') in proc.stdout
 
-    # the printed command, run as printed (plus output folders), gives the recorded validation loss
-    lines = proc.stdout.splitlines()
-    command = lines[[i for i, l in enumerate(lines) if l.startswith('Reproduce it')][0] + 1]
-    words = shlex.split(command)
-    assert words[:2] == ['python', 'train.py']
-    again = run_script(*words[1:], '--model_path', str(tmp_path / 'again'), '--log_dir', str(tmp_path / 'again'))
-    assert again.returncode == 0, again.stderr
-    assert 'Best validation loss is: {}\n'.format(recorded.group(2)) in again.stdout, again.stdout
+    # the printed command, run as printed (with the workers' CPU threads), gives the recorded validation loss
+    words = best_command(proc.stdout)
     for name, value in zip(header[:11], best_row[:11]):
         assert words[words.index('--' + name) + 1] == value
+    worker_threads = max(1, utils.default_cpu_threads() // 2)
+    if worker_threads != utils.default_cpu_threads():  # train as the trial did: same last digits
+        assert words[words.index('--cpu_threads') + 1] == str(worker_threads), words
+    assert 'Best validation loss is: {}\n'.format(recorded.group(2)) in retrain(capsys, tmp_path, words)
 
     # rerun: nothing is trained again; a larger --trials resumes with exactly the missing trial
-    same = run_script(*search_args(tmp_path, happy_pkl, space, '--trials', '6'))
-    assert same.returncode == 0 and ' COMPLETE: ' not in same.stdout, same.stdout + same.stderr
-    more = run_script(*search_args(tmp_path, happy_pkl, space, '--trials', '7'))
-    assert more.returncode == 0, more.stderr
-    assert more.stdout.count(' COMPLETE: ') == 1, more.stdout
+    argv = search_args(tmp_path, happy_pkl, space, '--trials', '6')
+    assert ' COMPLETE: ' not in run(capsys, argv)
+    argv[argv.index('--trials') + 1] = '7'
+    assert run(capsys, argv).count(' COMPLETE: ') == 1
     assert len(read_csv(tmp_path / 'search' / 'lmf_happy.csv')[1]) == 7
 
     # the study remembers its settings: a different budget is refused instead of mixed in
-    other = run_script(*search_args(tmp_path, happy_pkl, space, '--trials', '7', '--patience', '3'))
-    assert_clean_error(other, 'study lmf_happy', 'patience')
+    with pytest.raises(utils.UserError, match='study lmf_happy .* was run with patience 20 but this command has 3'):
+        search.main(argv + ['--patience', '3'])
+
+
+def test_the_same_command_writes_the_same_csv_and_the_study_keeps_its_search_seed(tmp_path, happy_pkl, capsys):
+    """Two runs of one command on fresh folders (the authors' whole grid, one worker): the same settings and
+    scores, byte for byte. Another --search_seed is another order, and resuming with it is refused."""
+    argv = ['--emotion', 'happy', '--data_path', happy_pkl, '--trials', '2', '--epochs', '1', '--seed', '5']
+    csvs = []
+    for out in ('a', 'b'):
+        run(capsys, argv + ['--out', str(tmp_path / out)])
+        csvs.append((tmp_path / out / 'lmf_happy.csv').read_bytes())
+    assert csvs[0] == csvs[1] and csvs[0].count(b'\n') == 3, csvs
+    space = search.optuna_space(search.load_space(None, 'iemocap'))[0]
+    first = [search.ShuffledGridSampler(space, seed).setting(0) for seed in (0, 1)]
+    assert read_csv(tmp_path / 'a' / 'lmf_happy.csv')[1][0][:11] == [str(first[0][n]) for n in HPARAM_COLUMNS]
+    assert first[0] != first[1]
+    with pytest.raises(utils.UserError, match='was run with search_seed 0 but this command has 1'):
+        search.main(argv + ['--out', str(tmp_path / 'a'), '--search_seed', '1'])
+    # <out>/<study>/ holds one storage's trials: the same name in another storage is refused
+    url = 'sqlite:///{}'.format(tmp_path / 'other.db')
+    with pytest.raises(utils.UserError, match=r'lmf_happy holds the trials of study lmf_happy in .*a.lmf_happy'
+                                              r'\.journal, not sqlite:///.*other\.db; choose another --study or --out'):
+        search.main(argv + ['--out', str(tmp_path / 'a'), '--storage', url])
 
 
 def test_a_duplicate_of_a_completed_setting_is_not_trained(tmp_path, happy_pkl, capsys):
     space = write_space(tmp_path, dict(SMALL_SPACE, audio_hidden=[4], text_hidden=[8]))  # 2 settings
-    argv = list(search_args(tmp_path, happy_pkl, space, '--trials', '1'))[1:]
+    argv = search_args(tmp_path, happy_pkl, space, '--trials', '1')
     search.main(argv)
     study = load_study(tmp_path)
     first = study.trials[0]
@@ -138,7 +193,7 @@ def test_a_duplicate_of_a_completed_setting_is_not_trained(tmp_path, happy_pkl, 
     assert trials[1].state.name == 'FAIL' and trials[1].user_attrs['fail_reason'] == 'duplicate of trial 0'
     assert 'trial 1 skipped (duplicate of trial 0' in out
     done = [t for t in trials if t.state.name == 'COMPLETE']
-    assert len(done) == 2 and done[1].params != first.params  # random draws may repeat before the new one
+    assert len(done) == 2 and done[1].params != first.params
     assert all(t.user_attrs['fail_reason'].startswith('duplicate of trial') for t in trials if t.state.name == 'FAIL')
     trained = sorted(p.name for p in (tmp_path / 'search' / 'lmf_happy').glob('trial_*'))
     assert trained == ['trial_0', 'trial_{}'.format(done[1].number)]
@@ -152,8 +207,8 @@ def test_a_thread_that_loses_the_database_prints_one_line_and_other_errors_print
     from sqlalchemy.exc import OperationalError
     url = 'postgresql://lmf:secret-word@db:5432/study'
     seen = []
-    worker = types.SimpleNamespace(label='[worker 1] ', where=search.hide_password(url, url), config={'storage': url},
-                                   previous_hook=seen.append)
+    worker = types.SimpleNamespace(label='[worker 1] ', where=search.one_line(url, url), c=types.SimpleNamespace(
+        storage=url), previous_hook=seen.append)
 
     def fail(error):
         thread = threading.Thread(target=lambda: (_ for _ in ()).throw(error))
@@ -178,12 +233,12 @@ def test_a_thread_that_loses_the_database_prints_one_line_and_other_errors_print
     assert len(seen) == 1 and isinstance(seen[0].exc_value, ValueError)
 
 
-def test_diverged_trial_is_recorded_and_the_search_goes_on(tmp_path, happy_pkl):
+def test_diverged_trial_is_recorded_and_the_search_goes_on(tmp_path, happy_pkl, capsys):
     space = write_space(tmp_path, dict(SMALL_SPACE, audio_hidden=[4], text_hidden=[8], rank=[1],
                                        learning_rate=[1e30, 0.003], factor_learning_rate=[1e30, 0.003]))
-    proc = run_script(*search_args(tmp_path, happy_pkl, space, '--trials', '4'))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert re.search(r'trial \d+ FAIL \(diverged: (training|validation) loss became nan', proc.stdout), proc.stdout
+    out = run(capsys, search_args(tmp_path, happy_pkl, space, '--trials', '4'))
+    assert re.search(r'trial \d+ FAIL \(diverged: (training|validation) loss became nan', out), out
+    assert ': 1 complete, 0 pruned, 3 diverged, 0 running elsewhere; 0 not counted' in out, out
     _, rows = read_csv(tmp_path / 'search' / 'lmf_happy.csv')
     assert [(r[6], r[7]) for r in rows] == [('0.003', '0.003')]  # only the completed trial has a row
     study = load_study(tmp_path)
@@ -193,12 +248,50 @@ def test_diverged_trial_is_recorded_and_the_search_goes_on(tmp_path, happy_pkl):
 
 def test_prune_reports_the_validation_loss_of_every_epoch(tmp_path, happy_pkl):
     space = write_space(tmp_path, SMALL_SPACE)
-    search.main(list(search_args(tmp_path, happy_pkl, space, '--trials', '2', '--prune', '--prune_warmup', '0'))[1:])
+    search.main(search_args(tmp_path, happy_pkl, space, '--trials', '2', '--prune', '--prune_warmup', '0'))
     done = [t for t in load_study(tmp_path).trials if t.state.name == 'COMPLETE']
     assert len(done) == 2
     for trial in done:
         assert sorted(trial.intermediate_values) == [0, 1]
         assert min(trial.intermediate_values.values()) == trial.user_attrs['best_valid_loss']
+
+
+STALLS = """import sys, time
+import search, utils
+from lmf import engine
+stalled = sys.argv.pop(1)
+def stall(*args, **kwargs):  # holds its trial until it is killed; the test kills it then, not mid-write
+    open(stalled, 'w').close()
+    time.sleep(3600)
+engine.train_and_test = stall
+utils.run_cli(search.main)
+"""
+
+
+def test_a_killed_worker_trial_is_failed_by_pid_and_its_setting_retried(tmp_path, happy_pkl, capsys):
+    """The journal file has no heartbeat: the next command on this machine finds the dead pid, fails its trial
+    ('worker process N died', not counted) and trains its setting once more, then goes on in the grid's order."""
+    argv = search_args(tmp_path, happy_pkl, write_space(tmp_path, SMALL_SPACE), '--trials', '2', '--epochs', '1')
+    stalled = tmp_path / 'stalled'
+    victim = subprocess.Popen([sys.executable, '-c', STALLS, str(stalled)] + argv, cwd=REPO,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 60
+        while not stalled.exists() and time.time() < deadline and victim.poll() is None:
+            time.sleep(0.05)
+        assert stalled.exists(), 'the victim never started a trial'
+    finally:
+        if victim.poll() is None:
+            os.kill(victim.pid, signal.SIGKILL)
+        victim.wait(timeout=30)
+    out = run(capsys, argv)
+    trials = load_study(tmp_path).trials
+    assert [t.state.name for t in trials] == ['FAIL', 'COMPLETE', 'COMPLETE'], out
+    assert trials[0].user_attrs['fail_reason'] == 'worker process {} died'.format(victim.pid)
+    assert trials[1].params == trials[0].params and trials[1].system_attrs['failed_trial'] == 0
+    assert [tuple(str(trials[2].params[n]) for n in HPARAM_COLUMNS)] == grid_order(argv[argv.index('--space') + 1],
+                                                                                   3)[2:]
+    assert ': 2 complete, 0 pruned, 0 diverged, 0 running elsewhere; 1 not counted' in out, out
 
 
 @pytest.mark.parametrize('extra,space,fragments', [
@@ -214,13 +307,24 @@ def test_prune_reports_the_validation_loss_of_every_epoch(tmp_path, happy_pkl):
      ['--grace_period must be greater than --heartbeat_interval (5)']),
     (['--trials', '2', '--dataset', 'mosi'], None, ['--emotion', 'mosi']),  # --emotion happy is in search_args
     (['--trials', '2', '--trait', 'Vivid'], None, ['--trait', 'iemocap']),
+    (['--trials', '2', '--workers', '0'], None, ['--workers must be >= 1, got 0']),
+    (['--trials', '2', '--prune_warmup', '-1'], None, ['--prune_warmup must be >= 0, got -1']),
+    (['--trials', '2', '--study', '.hidden'], None, ["--study '.hidden': use a plain name"]),
 ])
 def test_bad_input_is_one_line(tmp_path, happy_pkl, extra, space, fragments):
     path = write_space(tmp_path, space if space is not None else SMALL_SPACE)
-    proc = run_script(*search_args(tmp_path, happy_pkl, path, *extra))
-    line = assert_clean_error(proc, *fragments)
-    assert 'secret' not in line
+    with pytest.raises(utils.UserError) as err:  # utils.run_cli prints it as one 'error:' line (exit 2)
+        search.main(search_args(tmp_path, happy_pkl, path, *extra))
+    assert all(f in str(err.value) for f in fragments) and '\n' not in str(err.value), str(err.value)
+    assert 'secret' not in str(err.value)
     assert not (tmp_path / 'search' / 'lmf_happy').exists()
+
+
+def test_a_bad_storage_is_one_error_line_from_the_command(tmp_path, happy_pkl):
+    proc = run_script('search.py', *search_args(tmp_path, happy_pkl, write_space(tmp_path, SMALL_SPACE), '--trials',
+                                                '2', '--storage', 'postgresql://lmf:secret@127.0.0.1:9/lmf'))
+    assert proc.returncode == 2 and 'secret' not in proc.stdout + proc.stderr
+    assert '***' in assert_clean_error(proc, '--storage postgresql://lmf:***@127.0.0.1:9/lmf: cannot open')
 
 
 def test_the_grids_are_the_authors():
@@ -236,13 +340,10 @@ def test_the_grids_are_the_authors():
     assert search.space_size(search.load_space(None, 'mosi')) == 8957952
 
 
-def test_mosi_search_writes_the_authors_csv_and_the_best_command_reproduces(tmp_path, mosi_pkl, pom_pkl):
+def test_mosi_search_writes_the_authors_csv_and_the_best_command_reproduces(tmp_path, mosi_pkl, pom_pkl, capsys):
     space = write_space(tmp_path, SMALL_SPACE)
-    mosi = ('--dataset', 'mosi')
-    proc = run_script(*search_args(tmp_path, mosi_pkl, space, '--trials', '4', '--workers', '2', task=mosi))
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert 'Traceback' not in proc.stderr, proc.stderr
-    assert 'Study lmf_mosi in ' in proc.stdout, proc.stdout
+    out = run(capsys, search_args(tmp_path, mosi_pkl, space, '--trials', '4', task=('--dataset', 'mosi')))
+    assert 'Study lmf_mosi in ' in out, out
 
     csv_path = tmp_path / 'search' / 'lmf_mosi.csv'
     header, rows = read_csv(csv_path)
@@ -251,37 +352,33 @@ def test_mosi_search_writes_the_authors_csv_and_the_best_command_reproduces(tmp_
     assert len(rows) == len(done) == 4 and len({tuple(r[:11]) for r in rows}) == 4, rows
     trial_line = re.compile(r'trial \d+ COMPLETE: validation loss [0-9.]+, test MAE [0-9.]+, test Corr \S+, '
                             r'test binary accuracy [0-9.]+, test F1 [0-9.]+ \| audio_hidden=')
-    assert len(trial_line.findall(proc.stdout)) == 4, proc.stdout
+    assert len(trial_line.findall(out)) == 4, out
 
     # chosen by validation MAE; the summary shows the CSV's test scores of that row
     best_row = min(rows, key=lambda r: float(r[11]))
     recorded = re.search(r'Best trial (\d+) by validation loss .*: validation loss (\S+), test MAE (\S+), '
-                         r'test Corr (\S+), test binary accuracy (\S+), test F1 (\S+)\n', proc.stdout)
-    assert recorded, proc.stdout
+                         r'test Corr (\S+), test binary accuracy (\S+), test F1 (\S+)\n', out)
+    assert recorded, out
     assert list(recorded.groups()[1:]) == [best_row[i] for i in (11, 12, 13, 15, 16)]
     assert (tmp_path / 'search' / 'lmf_mosi' / 'trial_{}'.format(recorded.group(1)) / 'mosi.pdparams').is_file()
-    assert '(These scores are on SYNTHETIC sample data, not CMU-MOSI results.)' in proc.stdout
+    assert '(These scores are on SYNTHETIC sample data, not CMU-MOSI results.)' in out
 
     # the printed command, run as printed, gives the recorded validation MAE and the row's test scores
-    lines = proc.stdout.splitlines()
-    words = shlex.split(lines[[i for i, l in enumerate(lines) if l.startswith('Reproduce it')][0] + 1])
+    words = best_command(out)
     assert words[:4] == ['python', 'train.py', '--dataset', 'mosi'] and '--emotion' not in words, words
+    assert '--cpu_threads' not in words  # one worker trains with train.py's default threads
     for name, value in zip(HPARAM_COLUMNS, best_row):
         assert words[words.index('--' + name) + 1] == value
-    worker_threads = max(1, utils.default_cpu_threads() // 2)
-    if worker_threads != utils.default_cpu_threads():  # train as the trial did: same last digits
-        assert words[words.index('--cpu_threads') + 1] == str(worker_threads), words
-    again = run_script(*words[1:], '--model_path', str(tmp_path / 'again'), '--log_dir', str(tmp_path / 'again'))
-    assert again.returncode == 0, again.stderr
-    assert 'Best validation loss is: {}\n'.format(recorded.group(2)) in again.stdout, again.stdout
+    again = retrain(capsys, tmp_path, words)
+    assert 'Best validation loss is: {}\n'.format(recorded.group(2)) in again, again
     for column, line in ((12, 'MAE'), (13, 'Correlation w.r.t human evaluation'), (14, 'Multiclass accuracy'),
                          (15, 'Binary accuracy'), (16, 'F1-score')):
-        assert '\n{} on test set is {}\n'.format(line, best_row[column]) in again.stdout, (line, again.stdout)
+        assert '\n{} on test set is {}\n'.format(line, best_row[column]) in again, (line, again)
 
     # the study is CMU-MOSI's: resuming it as another dataset is refused, nothing is trained
-    other = run_script(*search_args(tmp_path, pom_pkl, space, '--trials', '5', '--study', 'lmf_mosi',
-                                    task=('--dataset', 'pom')))
-    assert_clean_error(other, 'study lmf_mosi', 'dataset mosi', 'pom')
+    with pytest.raises(utils.UserError, match='study lmf_mosi .* was run with dataset mosi but this command has pom'):
+        search.main(search_args(tmp_path, pom_pkl, space, '--trials', '5', '--study', 'lmf_mosi',
+                                task=('--dataset', 'pom')))
     assert read_csv(csv_path)[1] == rows
     assert len(list((tmp_path / 'search' / 'lmf_mosi').glob('trial_*'))) == 4
 
@@ -293,9 +390,8 @@ def same(value, expected):
 def test_pom_csv_has_every_trait_rounded_as_the_authors(tmp_path, pom_pkl, capsys):
     # a high rate, so that 2 epochs reach the traits (about 4) and the accuracies are not all 0
     space = write_space(tmp_path, dict(SMALL_SPACE, batch_size=[8], learning_rate=[0.1], factor_learning_rate=[0.1]))
-    argv = list(search_args(tmp_path, pom_pkl, space, '--trials', '2', task=('--dataset', 'pom', '--trait', 'vivid')))
-    search.main(argv[1:])
-    out = capsys.readouterr().out
+    argv = search_args(tmp_path, pom_pkl, space, '--trials', '2', task=('--dataset', 'pom', '--trait', 'vivid'))
+    out = run(capsys, argv)
     header, rows = read_csv(tmp_path / 'search' / 'lmf_pom.csv')
     assert len(header) == 11 + 1 + 48 and header == POM_COLUMNS
     done = sorted((t for t in load_study(tmp_path, 'lmf_pom').trials if t.state.name == 'COMPLETE'),
@@ -305,9 +401,7 @@ def test_pom_csv_has_every_trait_rounded_as_the_authors(tmp_path, pom_pkl, capsy
                           r'test mean accuracy [0-9.]+ \|', out)) == 2, out
     assert re.search(r'Best trial \d+ by validation loss .*: validation loss \S+, test mean MAE \S+, '
                      r'test mean Corr \S+, test mean accuracy \S+\n', out), out
-    words = shlex.split(out.splitlines()[[i for i, l in enumerate(out.splitlines())
-                                          if l.startswith('Reproduce it')][0] + 1])
-    assert words[2:6] == ['--dataset', 'pom', '--trait', 'Vivid'], words
+    assert best_command(out)[2:6] == ['--dataset', 'pom', '--trait', 'Vivid'], out
 
     # each row: the trial's checkpoint evaluated again on test, per trait, rounded to 3 decimals
     test_set = engine.load_data('pom', pom_pkl, verbose=False)[2]
@@ -322,7 +416,7 @@ def test_pom_csv_has_every_trait_rounded_as_the_authors(tmp_path, pom_pkl, capsy
     # the study remembers its trait: another --trait is refused instead of mixed in
     argv[argv.index('--trait') + 1] = 'Nervous'
     with pytest.raises(utils.UserError, match='trait Vivid but this command has Nervous'):
-        search.main(argv[1:])
+        search.main(argv)
 
 
 def test_a_study_from_before_datasets_is_iemocap(tmp_path, mosi_pkl):
@@ -333,10 +427,10 @@ def test_a_study_from_before_datasets_is_iemocap(tmp_path, mosi_pkl):
     study = optuna.create_study(study_name='old', storage=storage, direction='minimize')
     for key, value in dict(emotion='happy', epochs=2, patience=20, seed=2967694878).items():  # no dataset
         study.set_user_attr(key, value)
-    argv = list(search_args(tmp_path, mosi_pkl, write_space(tmp_path, SMALL_SPACE), '--trials', '2', '--study', 'old',
-                            task=('--dataset', 'mosi')))
+    argv = search_args(tmp_path, mosi_pkl, write_space(tmp_path, SMALL_SPACE), '--trials', '2', '--study', 'old',
+                       task=('--dataset', 'mosi'))
     with pytest.raises(utils.UserError, match='was run with dataset iemocap but this command has mosi'):
-        search.main(argv[1:])
+        search.main(argv)
 
 
 # ---------------------------------------------------------------- MMSA's feature files
@@ -362,24 +456,17 @@ MMSA_PARAMS = {'factor_learning_rate', 'learning_rate', 'rank', 'batch_size', 'w
 
 @pytest.fixture(scope='module')
 def mmsa_files(tmp_path_factory):
-    """Tiny files in MMSA's layout (data/make_sample_data.py): CMU-MOSEI, CH-SIMS and MMSA's CMU-MOSI."""
+    """Tiny SYNTHETIC files in MMSA's layout (data/mmsa.py): CMU-MOSEI, CH-SIMS and MMSA's CMU-MOSI."""
+    from data import mmsa
     folder = tmp_path_factory.mktemp('mmsa')
-    files = {}
-    for dataset, layout in (('mosei', ()), ('sims', ()), ('mosi', ('--layout', 'mmsa'))):
-        files[dataset] = str(folder / '{}.pkl'.format(dataset))
-        proc = run_script('data/make_sample_data.py', '--dataset', dataset, *layout, '--out', files[dataset],
-                          '--train', '32', '--valid', '16', '--test', '16')
-        assert proc.returncode == 0, proc.stderr
+    files = {dataset: str(folder / '{}.pkl'.format(dataset)) for dataset in ('mosei', 'sims', 'mosi')}
+    for dataset, path in files.items():
+        mmsa.write_sample_data(path, dataset, 0, (('train', 32), ('valid', 16), ('test', 16)))
     return files
 
 
 def mmsa_args(tmp_path, dataset, data, *extra):
     return ['--dataset', dataset, '--data_path', data, '--epochs', '2', '--out', str(tmp_path / 'search')] + list(extra)
-
-
-def best_command(out):
-    lines = out.splitlines()
-    return shlex.split(lines[[i for i, line in enumerate(lines) if line.startswith('Reproduce it')][0] + 1])
 
 
 def decoded(trial):
@@ -457,7 +544,7 @@ def test_mmsa_search_samples_the_grid_writes_the_csv_and_the_best_command_reprod
     out = capsys.readouterr().out
     assert 'Study lmf_mosei in ' in out and 'space of 8640 settings' in out, out
     done = [t for t in load_study(tmp_path, 'lmf_mosei').trials if t.state.name == 'COMPLETE']
-    assert len(done) == 3 and len({search.setting(t.params) for t in done}) == 3
+    assert len(done) == 3 and len({tuple(sorted(t.params.items())) for t in done}) == 3
     for trial in done:
         assert set(trial.params) == MMSA_PARAMS, trial.params
         hp = decoded(trial)
@@ -490,11 +577,10 @@ def test_mmsa_search_samples_the_grid_writes_the_csv_and_the_best_command_reprod
     for name, value in zip(HPARAM_COLUMNS, best_row):
         assert words[words.index('--' + name) + 1] == value
     assert words[words.index('--seed') + 1] == '1111' and words[words.index('--patience') + 1] == '8'
-    again = run_script(*words[1:], '--model_path', str(tmp_path / 'again'), '--log_dir', str(tmp_path / 'again'))
-    assert again.returncode == 0, again.stderr
-    assert 'Best validation loss is: {}\n'.format(recorded.group(2)) in again.stdout, again.stdout
+    again = retrain(capsys, tmp_path, words)
+    assert 'Best validation loss is: {}\n'.format(recorded.group(2)) in again, again
     for column, value in zip(header[12:], best_row[12:]):
-        assert '\n{} on test set is {:.4f}\n'.format(column[len('Test '):], float(value)) in again.stdout, column
+        assert '\n{} on test set is {:.4f}\n'.format(column[len('Test '):], float(value)) in again, column
 
     # resume: nothing is trained again; the study remembers its recipe
     search.main(argv)
@@ -520,9 +606,7 @@ def test_recipe_reaches_the_trials_and_the_command_and_the_file_decides_the_grid
     words = best_command(out)
     assert words[2:4] == ['--dataset', 'sims'] and words[words.index('--recipe') + 1] == 'mmsa', words
     recorded = re.search(r'prints "Best validation loss is: (\S+)"', out).group(1)
-    again = run_script(*words[1:], '--model_path', str(tmp_path / 'again'), '--log_dir', str(tmp_path / 'again'))
-    assert again.returncode == 0, again.stderr
-    assert 'Best validation loss is: {}\n'.format(recorded) in again.stdout, again.stdout
+    assert 'Best validation loss is: {}\n'.format(recorded) in retrain(capsys, tmp_path, words)
 
     # CMU-MOSI in MMSA's layout: MMSA's grid, metrics and columns (the authors' pickle keeps theirs: see above)
     search.main(mmsa_args(tmp_path, 'mosi', mmsa_files['mosi'], '--trials', '1'))
@@ -536,9 +620,8 @@ def test_recipe_reaches_the_trials_and_the_command_and_the_file_decides_the_grid
 
 def test_test_scores_never_choose_and_a_joint_duplicate_is_not_trained(tmp_path, mmsa_files, monkeypatch, capsys):
     """Trials whose test scores are best where their validation loss is worst: the validation loss chooses, and of
-    equal (4-decimal) validation losses the earlier trial. A setting drawn twice (joint choices included) trains
-    once."""
-    import train
+    equal (4-decimal) validation losses the earlier trial. A setting handed out twice (joint choices included)
+    trains once; TPE, which samples with replacement, trains every setting of the grid once."""
     valid = {3: 0.7, 4: 0.7, 5: 0.8, 6: 0.9}  # rank 3 and 4 tie, as MMSA's rounded losses can
     test_mae = {3: 0.9, 4: 0.8, 5: 0.1, 6: 0.2}
     trained = []
@@ -551,7 +634,7 @@ def test_test_scores_never_choose_and_a_joint_duplicate_is_not_trained(tmp_path,
                     test_loss=test_mae[hp['rank']], checkpoint=os.path.join(model_path, 'mosei.pdparams'),
                     synthetic=True)
 
-    monkeypatch.setattr(train, 'train_and_test', fake_train_and_test)
+    monkeypatch.setattr(engine, 'train_and_test', fake_train_and_test)
     # 8 settings: 4 ranks x 2 hidden-size lists; one dropout list, the rest single values
     space = write_space(tmp_path, {'rank': [3, 4, 5, 6], 'hidden_sizes': [[16, 128, 128], [32, 64, 64]],
                                    'dropouts': [[0.2, 0.2, 0.2]], 'batch_size': [32], 'learning_rate': [0.001],
@@ -561,7 +644,7 @@ def test_test_scores_never_choose_and_a_joint_duplicate_is_not_trained(tmp_path,
     out = capsys.readouterr().out
     study = load_study(tmp_path, 'lmf_mosei_recipe_mmsa')
     done = sorted((t for t in study.trials if t.state.name == 'COMPLETE'), key=lambda t: t.number)
-    assert len(done) == len(trained) == 7  # random draws repeat settings; those were not trained
+    assert len(done) == len(trained) == 7
     assert len({tuple(sorted(hp.items())) for hp in trained}) == 7
     assert all(hp['recipe'] == 'mmsa' and hp['layout'] == 'mmsa' for hp in trained)
     first_tied = min((t for t in done if t.params['rank'] in (3, 4)), key=lambda t: t.number)
@@ -574,7 +657,7 @@ def test_test_scores_never_choose_and_a_joint_duplicate_is_not_trained(tmp_path,
     assert words[words.index('--recipe') + 1] == 'mmsa'
     assert [words[words.index('--' + n) + 1] for n in HIDDEN] == first_tied.params['hidden_sizes'].split('/')
 
-    # the sampler hands out a trained setting again (joint choices included): skipped, not trained; a new one is
+    # an enqueued trial repeats a trained setting (joint choices included): skipped, not trained; a new one is
     enqueued = len(study.trials)  # the number the enqueued trial gets
     study.enqueue_trial(done[0].params)
     argv[argv.index('--trials') + 1] = '8'
@@ -582,3 +665,9 @@ def test_test_scores_never_choose_and_a_joint_duplicate_is_not_trained(tmp_path,
     trials = load_study(tmp_path, 'lmf_mosei_recipe_mmsa').trials
     assert trials[enqueued].user_attrs['fail_reason'] == 'duplicate of trial {}'.format(done[0].number)
     assert len(trained) == 8 and len({tuple(sorted(hp.items())) for hp in trained}) == 8
+
+    # TPE proposes settings it has tried: each such trial is skipped and an untried setting enqueued in its place
+    del trained[:]
+    out = run(capsys, argv + ['--sampler', 'tpe', '--study', 'tpe'])
+    assert len(trained) == 8 and len({tuple(sorted(hp.items())) for hp in trained}) == 8, out
+    assert 'skipped (duplicate of trial' in out, out
