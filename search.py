@@ -17,13 +17,17 @@ import time
 import warnings
 
 import numpy as np
-import optuna
-from optuna.trial import TrialState
 
 import utils
-from lmf import engine, hparams, metrics
-from lmf.search_space import decode_params, load_space, optuna_space, space_size, value_text
-from safe_io import UserError, atomic_write
+
+if __name__ == '__main__':  # Optuna is an extra (requirements-search.txt): without it, one line instead of a traceback
+    utils.run_cli(lambda: utils.require('optuna', 'search', 'search.py'))
+import optuna  # noqa: E402
+from optuna.trial import TrialState  # noqa: E402
+
+from lmf import engine, hparams, metrics  # noqa: E402
+from lmf.search_space import decode_params, load_space, optuna_space, space_size, value_text  # noqa: E402
+from safe_io import UserError, atomic_write  # noqa: E402
 
 warnings.filterwarnings('ignore', category=optuna.exceptions.ExperimentalWarning)  # heartbeat_interval
 # The CSV's loss columns (the test metrics' are metrics.METRICS' csv): the validation loss, IEMOCAP's test loss.

@@ -144,3 +144,14 @@ def test_a_missing_optional_package_is_one_line_and_nothing_written(name, argv, 
     cli_error(main, argv, 'needs {}, which is not installed'.format(package),
               'pip install -r requirements-{}.txt'.format(extra))
     assert os.listdir(str(tmp_path)) == []
+
+
+def test_search_without_optuna_is_one_line(tmp_path):
+    """search.py imports Optuna at the top: where it is missing, the command line still says so in one line."""
+    code = ("import runpy, sys; sys.modules['optuna'] = None; sys.argv = ['search.py', '--out', sys.argv[1]]; "
+            "runpy.run_path('search.py', run_name='__main__')")
+    proc = run_script(sys.executable, '-c', code, str(tmp_path / 'out'))
+    assert proc.returncode == 2
+    assert assert_clean_error(proc) == ('error: search.py needs optuna, which is not installed: '
+                                        'pip install -r requirements-search.txt')
+    assert os.listdir(str(tmp_path)) == []
