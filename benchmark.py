@@ -20,7 +20,7 @@ Sections (each compares within the same run, alternating the contenders, median 
 With --dataset mosi or pom, sections 1 and 2 run that dataset's task on a SYNTHETIC pickle of its real split sizes
 (CMU-MOSI 1284/229/686, POM 600/100/203) at the table's batch size, with the summed L1 loss.
 PyTorch columns appear when torch is installed (pip install -r requirements-bench.txt), the ONNX Runtime
-rows when onnxruntime and paddle2onnx are (requirements.txt); otherwise the report says they were left out.
+rows when onnxruntime and paddle2onnx are (requirements-onnx.txt); otherwise the report says they were left out.
 """
 import argparse
 import os
@@ -208,7 +208,7 @@ def inference(checkpoint, test_set, workdir, repeats, rows, check_rows, dataset=
             contenders['ONNX Runtime'](*sample) - paddle_inference(*sample)).max()))
     else:
         check_rows.append('ONNX Runtime rows left out: onnxruntime and paddle2onnx are not both installed '
-                          '(pip install -r requirements.txt)')
+                          '(pip install -r requirements-onnx.txt)')
     if TORCH:
         import torch
         from benchmarks import torch_lmf, torch_train

@@ -91,7 +91,7 @@ def pg_cluster():
     if bindir is None:
         pytest.skip('no PostgreSQL server binaries (/usr/lib/postgresql/<version>/bin/initdb)')
     if importlib.util.find_spec('psycopg') is None:
-        pytest.skip('psycopg is not installed (pip install -r requirements-dev.txt)')
+        pytest.skip('psycopg is not installed (pip install -r requirements-search.txt)')
     cluster = Cluster(bindir)
     try:
         yield cluster
