@@ -136,12 +136,12 @@ def training_steps(batches, steps, repeats, rows, dataset='iemocap'):
         contenders = {'paddle': paddle_step}
         if TORCH:
             import torch
-            from benchmarks import torch_train
-            torch_model = torch_train.build(hp, dims)
-            torch_optimizer = torch_train.make_optimizer(torch_model, hp)
+            from benchmarks import torch_lmf
+            torch_model = torch_lmf.build(hp, dims)
+            torch_optimizer = torch_lmf.make_optimizer(torch_model, hp)
 
             def torch_step():
-                loss = torch_train.summed_loss(torch_model(*(torch.from_numpy(a) for a in arrays[:3])),
+                loss = torch_lmf.summed_loss(torch_model(*(torch.from_numpy(a) for a in arrays[:3])),
                                                torch.from_numpy(arrays[3]), regression)
                 torch_optimizer.zero_grad()
                 loss.backward()
@@ -211,8 +211,8 @@ def inference(checkpoint, test_set, workdir, repeats, rows, check_rows, dataset=
                           '(pip install -r requirements-onnx.txt)')
     if TORCH:
         import torch
-        from benchmarks import torch_lmf, torch_train
-        torch_model = torch_train.build(hp, dims).eval()  # with the Paddle weights (eval: its dropouts do nothing)
+        from benchmarks import torch_lmf
+        torch_model = torch_lmf.build(hp, dims).eval()  # with the Paddle weights (eval: its dropouts do nothing)
         state = {k: torch.from_numpy(np.ascontiguousarray(v))
                  for k, v in torch_lmf.from_paddle(checkpoints.load_checkpoint(checkpoint)[0]).items()}
         torch_model.load_state_dict(dict(state, **{k: v for k, v in torch_model.state_dict().items()

@@ -158,11 +158,11 @@ def lockstep(hp, train_set, dims, steps, seed=0, recipe='mmsa'):
     import paddle
     import torch
     import utils
-    from benchmarks import torch_lmf, torch_train
+    from benchmarks import torch_lmf
     hp = dict(hp, audio_dropout=0.0, video_dropout=0.0, text_dropout=0.0, recipe=recipe)
-    torch_train.mmsa_seed(seed)
-    torch_model = torch_train.build(hp, dims, mmsa_text=recipe == 'mmsa')
-    torch_opt = torch_train.mmsa_optimizer(torch_model, hp, recipe)
+    torch_lmf.mmsa_seed(seed)
+    torch_model = torch_lmf.build(hp, dims, mmsa_text=recipe == 'mmsa')
+    torch_opt = torch_lmf.mmsa_optimizer(torch_model, hp, recipe)
     utils.set_seed(seed)
     paddle_model = checkpoints.build_model(engine.model_hparams(hp), dims)
     initial, torch_initial = {}, {k: v.detach().numpy() for k, v in torch_model.state_dict().items()}

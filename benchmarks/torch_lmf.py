@@ -2,9 +2,14 @@
 and learning comparisons. mmsa_text=True is MMSA's variant: a one-layer LSTM text subnetwork has dropout 0.0.
 LMF.parameters() starts with FUSION_ORDER (MMSA's optimizer groups are parameters()[:3] and [5:]).
 """
+import random
+
+import numpy as np
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
+
+from lmf import engine, hparams
 
 
 class SubNet(nn.Module):
@@ -79,3 +84,44 @@ class LMF(nn.Module):
         out = torch.matmul(self.fusion_weights, fused.permute(1, 0, 2))
         return out.reshape(-1, self.output_dim) + self.fusion_bias
 
+
+# ---------------------------------------------------------------- training pieces (torch_train.py, benchmark.py)
+
+def summed_loss(out, target, regression):
+    """engine.summed_loss in PyTorch: L1 over samples and outputs, or cross-entropy over samples."""
+    return (F.l1_loss if regression else F.cross_entropy)(out, target, reduction='sum')
+
+
+def build(hp, dims, mmsa_text=False):
+    return LMF(dims, (hp['audio_hidden'], hp['video_hidden'], hp['text_hidden']), hp['text_hidden'] // 2,
+               (hp['audio_dropout'], hp['video_dropout'], hp['text_dropout'], hparams.POST_FUSION_DROPOUT),
+               hp['output_dim'], hp['rank'], mmsa_text=mmsa_text)
+
+
+def make_optimizer(model, hp):
+    """Adam with the three factors at factor_learning_rate and the rest at learning_rate; L2 weight decay."""
+    named = list(model.named_parameters())
+    return torch.optim.Adam(
+        [{'params': [p for n, p in named if n in engine.FACTOR_NAMES], 'lr': hp['factor_learning_rate']},
+         {'params': [p for n, p in named if n not in engine.FACTOR_NAMES], 'lr': hp['learning_rate']}],
+        weight_decay=hp['weight_decay'])
+
+
+def mmsa_seed(seed):
+    """MMSA's setup_seed on CPU: torch, numpy and random."""
+    torch.manual_seed(seed)
+    np.random.seed(seed)
+    random.seed(seed)
+
+
+def mmsa_optimizer(model, hp, recipe='mmsa'):
+    """MMSA's Adam: parameters()[:3] (the three factors) at factor_learning_rate, parameters()[5:]
+    (the subnetworks) at learning_rate, coupled weight decay on both; parameters()[3:5]
+    (fusion_weights, fusion_bias) are in no group. recipe 'ours': [3:] at learning_rate."""
+    names = [n for n, _ in model.named_parameters()]
+    if tuple(names[:5]) != FUSION_ORDER:  # MMSA's slices mean these only in this order
+        raise AssertionError('LMF parameter order {} is not {}'.format(names[:5], FUSION_ORDER))
+    params = list(model.parameters())
+    rest = params[5:] if recipe == 'mmsa' else params[3:]
+    return torch.optim.Adam([{'params': params[:3], 'lr': hp['factor_learning_rate']},
+                             {'params': rest, 'lr': hp['learning_rate']}], weight_decay=hp['weight_decay'])

@@ -16,7 +16,6 @@ MMSA's procedure; --recipe ours trains the fusion weights and applies the text d
 import argparse
 import math
 import os
-import random
 import sys
 import time
 
@@ -31,16 +30,11 @@ import utils  # noqa: E402
 try:
     import torch
     import torch.nn.functional as F
-    from benchmarks.torch_lmf import FUSION_ORDER, LMF
+    from benchmarks.torch_lmf import build, make_optimizer, mmsa_optimizer, mmsa_seed, summed_loss
 except ImportError:  # --help works without PyTorch; main() says what to install
     torch = F = None
 
 IEMOCAP_DEFAULT_EPOCHS = 5
-
-
-def summed_loss(out, target, regression):
-    """engine.summed_loss in PyTorch: L1 over samples and outputs, or cross-entropy over samples."""
-    return (F.l1_loss if regression else F.cross_entropy)(out, target, reduction='sum')
 
 
 def evaluate(model, dataset, metric_set=None):
@@ -52,21 +46,6 @@ def evaluate(model, dataset, metric_set=None):
         total = summed_loss(out, torch.from_numpy(np.array(dataset.targets)), dataset.regression).item()
     loss = total / (dataset.targets.size if dataset.regression else len(dataset))
     return loss, metrics.task_metrics(metric_set, dataset.targets, out.numpy()) if metric_set else {}
-
-
-def build(hp, dims, mmsa_text=False):
-    return LMF(dims, (hp['audio_hidden'], hp['video_hidden'], hp['text_hidden']), hp['text_hidden'] // 2,
-               (hp['audio_dropout'], hp['video_dropout'], hp['text_dropout'], hparams.POST_FUSION_DROPOUT),
-               hp['output_dim'], hp['rank'], mmsa_text=mmsa_text)
-
-
-def make_optimizer(model, hp):
-    """Adam with the three factors at factor_learning_rate and the rest at learning_rate; L2 weight decay."""
-    named = list(model.named_parameters())
-    return torch.optim.Adam(
-        [{'params': [p for n, p in named if n in engine.FACTOR_NAMES], 'lr': hp['factor_learning_rate']},
-         {'params': [p for n, p in named if n not in engine.FACTOR_NAMES], 'lr': hp['learning_rate']}],
-        weight_decay=hp['weight_decay'])
 
 
 def finish(args, name, hp, test_set, metric_set, result, best_valid, start):
@@ -83,26 +62,6 @@ def finish(args, name, hp, test_set, metric_set, result, best_valid, start):
 
 
 # ---------------------------------------------------------------- MMSA's feature files, MMSA's way
-
-def mmsa_seed(seed):
-    """MMSA's setup_seed on CPU: torch, numpy and random."""
-    torch.manual_seed(seed)
-    np.random.seed(seed)
-    random.seed(seed)
-
-
-def mmsa_optimizer(model, hp, recipe='mmsa'):
-    """MMSA's Adam: parameters()[:3] (the three factors) at factor_learning_rate, parameters()[5:]
-    (the subnetworks) at learning_rate, coupled weight decay on both; parameters()[3:5]
-    (fusion_weights, fusion_bias) are in no group. recipe 'ours': [3:] at learning_rate."""
-    names = [n for n, _ in model.named_parameters()]
-    if tuple(names[:5]) != FUSION_ORDER:  # MMSA's slices mean these only in this order
-        raise AssertionError('LMF parameter order {} is not {}'.format(names[:5], FUSION_ORDER))
-    params = list(model.parameters())
-    rest = params[5:] if recipe == 'mmsa' else params[3:]
-    return torch.optim.Adam([{'params': params[:3], 'lr': hp['factor_learning_rate']},
-                             {'params': rest, 'lr': hp['learning_rate']}], weight_decay=hp['weight_decay'])
-
 
 def mmsa_loader(split, batch_size, shuffle=True):
     """MMSA's DataLoader (every split shuffled, the global torch generator) over the prepared arrays

@@ -153,12 +153,12 @@ def test_torch_mmsa_way_never_trains_fusion_weights_and_has_no_text_dropout(tmp_
     while the factors and subnetworks train; its text subnetwork has dropout 0 (deterministic in train mode) while
     the audio subnetwork's dropout acts. --recipe ours trains the fusion weights."""
     torch = torch_one_thread
-    from benchmarks import torch_train
+    from benchmarks import torch_lmf, torch_train
     from benchmarks.torch_lmf import FUSION_ORDER
     train, valid, _, dims = _mmsa_splits()
     hp = _mmsa_hp()
-    torch_train.mmsa_seed(hp['seed'])  # train_mmsa seeds and builds the same way: these are its initial values
-    initial = {k: v.clone() for k, v in torch_train.build(hp, dims, mmsa_text=True).state_dict().items()}
+    torch_lmf.mmsa_seed(hp['seed'])  # train_mmsa seeds and builds the same way: these are its initial values
+    initial = {k: v.clone() for k, v in torch_lmf.build(hp, dims, mmsa_text=True).state_dict().items()}
     run = torch_train.train_mmsa(hp, train, valid, dims, str(tmp_path / 'm.pt'), epochs=2, log=lambda line: None)
     model = run['model']
     assert [n for n, _ in model.named_parameters()][:5] == list(FUSION_ORDER)
@@ -168,7 +168,7 @@ def test_torch_mmsa_way_never_trains_fusion_weights_and_has_no_text_dropout(tmp_
     for name in ('audio_factor', 'video_factor', 'text_factor', 'text_subnet.rnn.weight_ih_l0',
                  'audio_subnet.linear_1.weight'):
         assert not torch.equal(final[name], initial[name]), name
-    groups = torch_train.mmsa_optimizer(model, hp).param_groups
+    groups = torch_lmf.mmsa_optimizer(model, hp).param_groups
     assert [g['lr'] for g in groups] == [hp['factor_learning_rate'], hp['learning_rate']]
     assert all(g['weight_decay'] == hp['weight_decay'] for g in groups)
     in_groups = {id(p) for g in groups for p in g['params']}
