@@ -8,6 +8,7 @@ records      run records: what a run was and what it scored, as JSON beside its 
 robustness   missing and noisy modalities at test time, and the robustness study's tables
 parallel     data-parallel training under paddle.distributed.launch
 deploy       export to Paddle Inference and ONNX, and run an export on either (Predictor)
+search_space search.py's grid, as Optuna samples it, and --space files
 speed        LMF against TFN at the paper's efficiency setting (benchmark.py, reproduce.py)
 """
 import utils  # noqa: F401  (the CPU runtime defaults must be in the environment before paddle is imported)

@@ -49,7 +49,7 @@ def missing_packages(*packages):
 
 # What the ONNX side needs, and the one line that says how to get it (paddle2onnx has no wheel past Python 3.12).
 ONNX_PACKAGES = ('paddle2onnx', 'onnxruntime')
-ONNX_INSTALL = 'pip install -r requirements-onnx.txt (paddle2onnx has wheels for Python 3.12 and older only)'
+ONNX_INSTALL = 'pip install -r requirements-onnx.txt; paddle2onnx has wheels for Python 3.12 and older only'
 
 
 # ---------------------------------------------------------------- export
@@ -142,16 +142,15 @@ def export_onnx(program, params, onnx_path):
 # ---------------------------------------------------------------- reading an export
 
 def onnx_input_shapes(onnx_path):
-    """{input name: shape} of an ONNX file, a symbolic or unknown dimension None; a file that is not ONNX is refused."""
-    import onnx
+    """{input name: shape} of an ONNX file, a symbolic or unknown dimension None; a file that is not ONNX is refused.
+    Read by ONNX Runtime: the onnx package comes only with paddle2onnx, which Python 3.13 does not have."""
+    import onnxruntime
     try:
-        model = onnx.load(onnx_path, load_external_data=False)
-    except Exception as err:  # onnx raises DecodeError and others for a damaged file
+        session = onnxruntime.InferenceSession(onnx_path, providers=['CPUExecutionProvider'])
+    except Exception as err:  # onnxruntime's Fail / InvalidGraph / NoSuchFile for a damaged file
         raise UserError('{} is not a readable ONNX model ({}); re-export the model'.format(
             onnx_path, str(err).splitlines()[0] if str(err) else type(err).__name__))
-    initializers = {init.name for init in model.graph.initializer}
-    return {value.name: [d.dim_value if d.HasField('dim_value') else None for d in value.type.tensor_type.shape.dim]
-            for value in model.graph.input if value.name not in initializers}
+    return {value.name: [d if isinstance(d, int) else None for d in value.shape] for value in session.get_inputs()}
 
 
 def program_input_shapes(program_path):
@@ -179,8 +178,8 @@ def read_info(save_inference_dir, dataset, name, use_onnx=False):
     if use_onnx and missing_packages('onnxruntime'):
         raise UserError('--use_onnx True needs onnxruntime, which is not installed: {}'.format(ONNX_INSTALL))
     if use_onnx and not os.path.isfile(onnx_path):
-        raise UserError('--use_onnx True: {} does not exist; export it with paddle2onnx installed ({}): {}'.format(
-            onnx_path, ONNX_INSTALL, command))
+        raise UserError('--use_onnx True: {} does not exist; export it with paddle2onnx installed: {} ({})'.format(
+            onnx_path, command, ONNX_INSTALL))
     missing = [os.path.basename(p) for p in ((onnx_path, info_path) if use_onnx else (program, params, info_path))
                if not os.path.isfile(p)]
     if missing:

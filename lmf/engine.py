@@ -275,7 +275,7 @@ def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_ep
 
     Returns dict(best_valid_loss, test_loss, checkpoint, synthetic, and the dataset's test
     metrics: f1 and accuracy for IEMOCAP, see metrics.mosi_metrics / pom_metrics otherwise).
-    on_epoch goes to fit; sets, if given, is load_for_training's result for this data_path, and hp
+    on_epoch goes to fit; sets, if given, is (train, valid, test, input_dims) of this data_path, and hp
     has its output_dim (reproduce.py loads a task once for all its runs). On ranks other than 0 of a
     data-parallel run the test entries are missing (rank 0 tests and writes the log). Bad data raises
     before anything is written.
@@ -295,6 +295,8 @@ def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_ep
     os.makedirs(log_dir, exist_ok=True)
     start = time.perf_counter()
     record = dict(settings=hp, data=records.data_identity(data_path, test_set.synthetic))
+    if os.path.exists(records.path_of(log_path)):  # an earlier run's record must not outlive a rerun cut short
+        os.remove(records.path_of(log_path))
     with open(log_path, 'w') as log_file:
         def log(line):
             print(line, flush=True)
@@ -380,8 +382,10 @@ def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log', s
     checkpoint = os.path.join(model_path, '{}.pdparams'.format(name))
     with open(best['checkpoint'], 'rb') as source, atomic_write(checkpoint, 'wb') as target:
         shutil.copyfileobj(source, target)
-    for source in (best['log'], records.path_of(best['log'])):  # the best seed's log and record
-        shutil.copyfile(source, os.path.join(log_dir, os.path.basename(source)))
+    for source_path in (best['log'], records.path_of(best['log'])):  # the best seed's log and record
+        with open(source_path, 'rb') as source, atomic_write(os.path.join(log_dir, os.path.basename(source_path)),
+                                                             'wb') as target:
+            shutil.copyfileobj(source, target)
     print('Best seed by validation loss: {} (validation loss {}); its checkpoint is {}'.format(
         best['seed'], best['best_valid_loss'], checkpoint))
     metrics.show_results(metric_set, best)

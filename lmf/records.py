@@ -1,8 +1,8 @@
 """Run records: what one training run was and what it scored, as data.
 
 train.py (engine.train_and_test) writes <log_dir>/train_<name>.json beside its log, atomically, when the
-run ends; reproduce.py, search.py, the robustness study and RESULTS.md read scores from these records,
-never from the log's text (the log keeps the seed's format, for people). A record:
+run ends; reproduce.py, the robustness study, RESULTS.md and the benchmarks read scores from these records
+(search.py takes train_and_test's returned scores, the same dict), never from the log's text (the log keeps the seed's format, for people). A record:
 
     {"format": "lmf-run-v1", "status": "finished" or "diverged", "seconds": 12.3,
      "settings": {...},                       # the run's resolved settings (hparams.resolve)

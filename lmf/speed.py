@@ -12,7 +12,7 @@ PAPER_SETTING = dict(audio_hidden=32, video_hidden=32, text_hidden=128, rank=4, 
 
 
 def alternate(contenders, repeats):
-    """Run each callable in turn, `repeats` rounds; median of each one's results."""
+    """Run each callable in turn, `repeats` rounds: {name: [its result of each round]}."""
     results = {name: [] for name in contenders}
     for _ in range(repeats):
         for name, fn in contenders.items():

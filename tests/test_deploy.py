@@ -371,7 +371,7 @@ def test_without_the_onnx_packages(deployed, tmp_path, monkeypatch):
              tmp_path)
     assert [line for line in out.splitlines() if 'ONNX' in line] == [
         'ONNX file skipped: paddle2onnx is not installed; the Paddle Inference model is complete. For inference.onnx: '
-        'pip install -r requirements-onnx.txt (paddle2onnx has wheels for Python 3.12 and older only)']
+        'pip install -r requirements-onnx.txt; paddle2onnx has wheels for Python 3.12 and older only']
     assert sorted(os.listdir(str(folder))) == ['inference.json', 'inference.pdiparams', 'inference_info.json']
     with open(str(folder / 'inference_info.json')) as f:
         assert json.load(f)['onnx'] is None

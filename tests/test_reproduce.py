@@ -30,8 +30,6 @@ COMMITTED = os.path.join(REPO, 'results')
 COMMITTED_RUNS = 205  # 5 seeds: 4 emotions, mosi at 7 ranks, pom, 8 MMSA tasks, 21 study tasks on 3 files
 RUN_RECORDS = os.path.join('runs', '*', '*', 'rank_*', 'seed_*', 'train_*.json')  # <task>/<data>/rank_<r>/seed_<s>
 CELL_FORMAT = r'^(-?[\d.]+) ± ([\d.]+) \((-?[\d.]+)(?:–| to )(-?[\d.]+)\)$'
-# export_model.py and infer.py call utils.inference_model_files, which the lmf/ commit removed from utils.py
-# before the deploy scripts moved onto lmf/ (WIP on this branch): exporting fails with that AttributeError.
 
 def run_main(module, *argv):
     """A script's command line in this process, as utils.run_cli runs it: a CompletedProcess (exit code, output)."""

@@ -23,8 +23,6 @@ from data import common, iemocap
 
 F1 = re.compile(r'^F1-score on test set is ([0-9.]+)$', re.MULTILINE)
 SIZES = (('train', 600), ('valid', 100), ('test', 240))
-# export_model.py and infer.py call utils.inference_model_files, which the lmf/ commit removed from utils.py
-# before the deploy scripts moved onto lmf/ (WIP on this branch): their tests fail with that AttributeError.
 
 def run_main(module, *argv):
     """A script's command line in this process, as utils.run_cli runs it: a CompletedProcess (exit code, output)."""
