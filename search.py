@@ -1,7 +1,7 @@
 """Hyperparameter search for LMF on Optuna: the authors' random search over their grid, or MMSA's.
 
-Trial n tries setting n of the grid shuffled by --search_seed; the best VALIDATION loss chooses (test scores are
-recorded, never used to choose). The same command resumes the study. docs/search.md has the details."""
+The n-th trial drawn tries setting n of the grid shuffled by --search_seed; the best VALIDATION loss chooses (test
+scores are recorded, never used to choose). The same command resumes the study. docs/search.md has the details."""
 import argparse
 import contextlib
 import csv
@@ -46,12 +46,10 @@ class ShuffledGridSampler(optuna.samplers.RandomSampler):
     # and rescans it after every trial
 
     def __init__(self, space, seed):
-        super().__init__(seed)
-        self.space, self.seed, self.order = space, seed, None
+        super().__init__(seed)  # legacy RandomState: the same permutation under every numpy version
+        self.space, self.order = space, np.random.RandomState(seed).permutation(space_size(space))
 
     def setting(self, index):
-        if self.order is None:  # legacy RandomState: the same permutation under every numpy version
-            self.order = np.random.RandomState(self.seed).permutation(space_size(self.space))
         index, params = int(self.order[index]), {}
         for name, values in reversed(list(self.space.items())):
             index, i = divmod(index, len(values))
