@@ -1,13 +1,14 @@
 """Hyperparameter search for LMF on Optuna: the authors' random search over their grid, or MMSA's.
 
-Trial n tries setting n of the grid shuffled by --search_seed; the best VALIDATION loss chooses (test scores are
-recorded, never used to choose). The same command resumes the study. docs/search.md has the details."""
+The n-th trial drawn tries setting n of the grid shuffled by --search_seed; the best VALIDATION loss chooses (test
+scores are recorded, never used to choose). The same command resumes the study. docs/search.md has the details."""
 import argparse
 import contextlib
 import csv
 import functools
 import json
 import os
+import pathlib
 import random
 import shlex
 import socket
@@ -43,17 +44,16 @@ class SkipTrial(Exception):
 
 
 class ShuffledGridSampler(optuna.samplers.RandomSampler):
-    """Trial n tries setting n of the grid shuffled by seed (past its end, the first one no trial has)."""
+    """The n-th trial it draws for (enqueued and retried trials take no place) tries setting n of the grid shuffled
+    by seed; past the grid's end, the first setting no trial has."""
     # not GridSampler: it lists the whole grid in every process (1 GB and 3-6 s for the authors' 7.5-9M settings)
     # and rescans it after every trial
 
     def __init__(self, space, seed):
-        super().__init__(seed)
-        self.space, self.seed, self.order = space, seed, None
+        super().__init__(seed)  # legacy RandomState: the same permutation under every numpy version
+        self.space, self.order = space, np.random.RandomState(seed).permutation(space_size(space))
 
     def setting(self, index):
-        if self.order is None:  # legacy RandomState: the same permutation under every numpy version
-            self.order = np.random.RandomState(self.seed).permutation(space_size(self.space))
         index, params = int(self.order[index]), {}
         for name, values in reversed(list(self.space.items())):
             index, i = divmod(index, len(values))
@@ -65,7 +65,8 @@ class ShuffledGridSampler(optuna.samplers.RandomSampler):
         return next((p for p in map(self.setting, range(space_size(self.space))) if p not in tried), None)
 
     def sample_independent(self, study, trial, name, distribution):
-        n = trial.number
+        n = sum(t.number < trial.number and not {'fixed_params', 'failed_trial'} & set(t.system_attrs)
+                for t in study.get_trials(deepcopy=False))
         return (self.setting(n) if n < space_size(self.space) else self.untried(study) or self.setting(0))[name]
 
 
@@ -141,8 +142,14 @@ def open_study(c, create=False, sampler=None):
 
 # JournalStorage has no heartbeat (Optuna 5.0): this machine's dead workers are found by pid and start time.
 
-def _start_time(pid):
-    """A process's start time (Linux /proc), to tell a live pid from a reused one; '' elsewhere."""
+def _started(pid):
+    """Process pid's start time (Linux /proc: a reused pid has another one; '' elsewhere), None if there is none."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    except PermissionError:  # another user's
+        pass
     try:
         with open('/proc/{}/stat'.format(pid)) as f:
             return f.read().rsplit(')', 1)[1].split()[19]
@@ -150,21 +157,11 @@ def _start_time(pid):
         return ''
 
 
-def _alive(pid, start):
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # another user's
-        pass
-    return _start_time(pid) in ('', start)
-
-
 def fail_dead_local_trials(study, storage):
     """Fail the RUNNING trials of this machine's dead workers; RETRY their settings as the heartbeat would."""
     for trial in study.get_trials(states=(TrialState.RUNNING,)):  # copies
         parts = trial.user_attrs.get('worker', '').split(':')
-        if len(parts) != 3 or parts[0] != socket.gethostname() or _alive(int(parts[1]), parts[2]):
+        if len(parts) != 3 or parts[0] != socket.gethostname() or _started(int(parts[1])) in ('', parts[2]):
             continue
         trial.user_attrs.pop('worker')  # retried without the dead worker's id (and without the fail_reason)
         with contextlib.suppress(optuna.exceptions.UpdateFinishedTrialError):  # another worker got there first
@@ -215,7 +212,7 @@ class Worker:  # trials of one study in this process until the study has --trial
 
     def objective(self, trial):
         c = self.c
-        trial.set_user_attr('worker', '{}:{}:{}'.format(socket.gethostname(), os.getpid(), _start_time(os.getpid())))
+        trial.set_user_attr('worker', '{}:{}:{}'.format(socket.gethostname(), os.getpid(), _started(os.getpid())))
         params = {name: trial.suggest_categorical(name, values) for name, values in c.space.items()}
         trials = self.study.get_trials(deepcopy=False)
         # Optuna never refuses a tried setting: TPESampler samples with replacement, enqueued trials may repeat one
@@ -236,8 +233,7 @@ class Worker:  # trials of one study in this process until the study has --trial
             raise SkipTrial()
         run_dir = os.path.join(c.out, c.study, 'trial_{}'.format(trial.number))
         trial.set_user_attr('run_dir', run_dir)
-        if self.cpu_threads is not None:  # the last digits of the losses depend on it
-            trial.set_user_attr('cpu_threads', self.cpu_threads)
+        trial.set_user_attr('cpu_threads', self.cpu_threads)  # the last digits of the losses depend on it
 
         def on_epoch(epoch, valid_loss):
             trial.report(valid_loss, epoch)
@@ -247,9 +243,12 @@ class Worker:  # trials of one study in this process until the study has --trial
             with open(os.devnull, 'w') as devnull, contextlib.redirect_stdout(sys.stdout if c.verbose else devnull):
                 result = engine.train_and_test(settings(c, params), c.data_path, run_dir, run_dir,  # its log there
                                                sets=data_sets(*c.data), on_epoch=on_epoch if c.prune else None)
-        except (engine.TrainingDiverged, KeyboardInterrupt) as err:
-            trial.set_user_attr('fail_reason', 'interrupted' if isinstance(err, KeyboardInterrupt) else
-                                'diverged: {}'.format(err))
+        except engine.TrainingDiverged as err:
+            trial.set_user_attr('fail_reason', 'diverged: {}'.format(err))
+            raise
+        except KeyboardInterrupt:  # its setting runs first when the command is run again
+            trial.set_user_attr('fail_reason', 'interrupted')
+            self.study.enqueue_trial(params)
             raise
         for key, value in result.items():  # every test score (what the CSV needs, and the rest), the checkpoint
             if key != 'synthetic':
@@ -460,12 +459,11 @@ def make_config(c):
 def main(argv=None):
     c = make_config(parse_args(argv))
     study, _, where = open_study(c, create=True)
-    marker = os.path.join(c.out, c.study, 'STORAGE')  # <out>/<study>/ holds the trials of one storage's study
-    with open(marker) if os.path.isfile(marker) else contextlib.nullcontext(None) as f:
-        owner = f.read().strip() if f else where
+    marker = pathlib.Path(c.out, c.study, 'STORAGE')  # <out>/<study>/ holds the trials of one storage's study
+    owner = marker.read_text().strip() if marker.is_file() else where
     if owner != where:
         raise UserError('{} holds the trials of study {} in {}, not {}; choose another --study or --out'.format(
-            os.path.dirname(marker), c.study, owner, where))
+            marker.parent, c.study, owner, where))
     with atomic_write(marker) as f:
         f.write(where + '\n')
     print('Study {} in {}: {} settings to try in all, {} sampler, space of {} settings; trials write to {}'.format(

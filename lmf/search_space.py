@@ -11,8 +11,7 @@ JOINT_NAMES = {('audio_hidden', 'video_hidden', 'text_hidden'): 'hidden_sizes',
                ('audio_dropout', 'video_dropout', 'text_dropout'): 'dropouts'}
 
 
-def value_text(value):
-    """A value as train.py's flag takes it (floats by repr)."""
+def value_text(value):  # as train.py's flag takes it
     return repr(value) if isinstance(value, float) else str(value)
 
 
@@ -36,8 +35,7 @@ def space_size(space):
 
 
 def load_space(path, family='iemocap'):
-    """The family's grid, with the lists of the JSON file {name: [values]} at path (if any) in place of its own; a
-    joint choice is given whole under its Optuna name, as lists in its order or 'a/v/t' strings."""
+    """The family's grid, the lists of the JSON file {name: [values]} at path (if any) in place of its own."""
     space = hparams.search_space(family)
     if path is None:
         return space
@@ -68,8 +66,7 @@ def load_space(path, family='iemocap'):
 
 
 def _value(path, name, key, value):
-    """One value of --space for key: a hyperparameter, or a joint choice (a tuple of them, called name) given as a
-    list or an 'a/v/t' string."""
+    """One value of --space for key: a hyperparameter, or a joint choice (called name) as a list or 'a/v/t'."""
     joint, names = isinstance(key, tuple), key if isinstance(key, tuple) else (key,)
     if joint and isinstance(value, str):
         parts = value.split('/')

@@ -270,7 +270,8 @@ utils.run_cli(search.main)
 
 def test_a_killed_worker_trial_is_failed_by_pid_and_its_setting_retried(tmp_path, happy_pkl, capsys):
     """The journal file has no heartbeat: the next command on this machine finds the dead pid, fails its trial
-    ('worker process N died', not counted) and trains its setting once more, then goes on in the grid's order."""
+    ('worker process N died', not counted) and trains its setting once more, then goes on in the grid's order as
+    if nothing had happened."""
     argv = search_args(tmp_path, happy_pkl, write_space(tmp_path, SMALL_SPACE), '--trials', '2', '--epochs', '1')
     stalled = tmp_path / 'stalled'
     victim = subprocess.Popen([sys.executable, '-c', STALLS, str(stalled)] + argv, cwd=REPO,
@@ -289,9 +290,33 @@ def test_a_killed_worker_trial_is_failed_by_pid_and_its_setting_retried(tmp_path
     assert [t.state.name for t in trials] == ['FAIL', 'COMPLETE', 'COMPLETE'], out
     assert trials[0].user_attrs['fail_reason'] == 'worker process {} died'.format(victim.pid)
     assert trials[1].params == trials[0].params and trials[1].system_attrs['failed_trial'] == 0
-    assert [tuple(str(trials[2].params[n]) for n in HPARAM_COLUMNS)] == grid_order(argv[argv.index('--space') + 1],
-                                                                                   3)[2:]
+    assert [tuple(str(t.params[n]) for n in HPARAM_COLUMNS) for t in trials[1:]] == grid_order(
+        argv[argv.index('--space') + 1], 2)
     assert ': 2 complete, 0 pruned, 0 diverged, 0 running elsewhere; 1 not counted' in out, out
+
+
+def test_an_interrupted_trial_runs_its_setting_first_when_the_command_is_run_again(tmp_path, happy_pkl, monkeypatch,
+                                                                                    capsys):
+    """Ctrl-C during a trial: FAIL ('interrupted', not counted); the same command then tries the settings an
+    uninterrupted run would have tried (training replaced by fixed numbers)."""
+    calls = []
+
+    def fake_train_and_test(hp, data_path, model_path, log_dir, on_epoch=None, sets=None):
+        calls.append(hp)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return dict(best_valid_loss=0.5, test_loss=0.5, f1=0.5, accuracy=0.5, synthetic=False,
+                    checkpoint=os.path.join(model_path, 'happy.pdparams'))
+    monkeypatch.setattr(engine, 'train_and_test', fake_train_and_test)
+    space = write_space(tmp_path, SMALL_SPACE)
+    argv = search_args(tmp_path, happy_pkl, space, '--trials', '3')
+    with pytest.raises(KeyboardInterrupt):
+        search.main(argv)
+    out = run(capsys, argv)
+    trials = load_study(tmp_path).trials
+    assert trials[1].state.name == 'FAIL' and trials[1].user_attrs['fail_reason'] == 'interrupted'
+    assert [tuple(r[:11]) for r in read_csv(tmp_path / 'search' / 'lmf_happy.csv')[1]] == grid_order(space, 3)
+    assert ': 3 complete, 0 pruned, 0 diverged, 0 running elsewhere; 1 not counted' in out, out
 
 
 @pytest.mark.parametrize('extra,space,fragments', [
