@@ -382,10 +382,9 @@ def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log', s
     checkpoint = os.path.join(model_path, '{}.pdparams'.format(name))
     with open(best['checkpoint'], 'rb') as source, atomic_write(checkpoint, 'wb') as target:
         shutil.copyfileobj(source, target)
-    for source_path in (best['log'], records.path_of(best['log'])):  # the best seed's log and record
-        with open(source_path, 'rb') as source, atomic_write(os.path.join(log_dir, os.path.basename(source_path)),
-                                                             'wb') as target:
-            shutil.copyfileobj(source, target)
+    # the best seed's log and record (a copy cut short is no record to records.read: it is never half-read)
+    for source in (best['log'], records.path_of(best['log'])):
+        shutil.copyfile(source, os.path.join(log_dir, os.path.basename(source)))
     print('Best seed by validation loss: {} (validation loss {}); its checkpoint is {}'.format(
         best['seed'], best['best_valid_loss'], checkpoint))
     metrics.show_results(metric_set, best)
