@@ -190,6 +190,18 @@ def run_main(name, argv):
     return out.getvalue()
 
 
+def run_command(module, *argv):
+    """A script's command line in this process, as utils.run_cli runs it: a CompletedProcess (exit code, output)."""
+    import utils
+    out, err, code = io.StringIO(), io.StringIO(), 0
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            utils.run_cli(lambda: module.main([str(a) for a in argv]))
+        except SystemExit as stop:
+            code = stop.code
+    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
+
+
 def cli_error(name, argv, *fragments):
     """script(name).main(argv) under utils.run_cli in this process, as the script's `__main__` runs it: exit code 2
     and nothing on stderr but one 'error:' line, which mentions every fragment; returns that line. An exception

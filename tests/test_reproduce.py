@@ -1,10 +1,7 @@
 """reproduce.py: every table cell is the runs' records, a rerun trains nothing twice (on the committed results/
 too), a killed or interrupted run finishes with the same numbers, --only picks parts, bad input is one line.
 reproduce.main runs in this process; only the interrupted and killed runs need processes of their own."""
-import contextlib
-import functools
 import glob
-import io
 import json
 import os
 import pathlib
@@ -18,9 +15,8 @@ import time
 import numpy as np
 import pytest
 
-from helpers import REPO, assert_clean_error
+from helpers import REPO, assert_clean_error, run_command
 import reproduce
-import utils
 from lmf import checkpoints
 
 # 2 seeds each of: 4 emotions, CMU-MOSI (ranks 1..64), POM, 4 MMSA files x 2 recipes, and the robustness study's
@@ -31,19 +27,9 @@ COMMITTED_RUNS = 205  # 5 seeds: 4 emotions, mosi at 7 ranks, pom, 8 MMSA tasks,
 RUN_RECORDS = os.path.join('runs', '*', '*', 'rank_*', 'seed_*', 'train_*.json')  # <task>/<data>/rank_<r>/seed_<s>
 CELL_FORMAT = r'^(-?[\d.]+) ± ([\d.]+) \((-?[\d.]+)(?:–| to )(-?[\d.]+)\)$'
 
-def run_main(module, *argv):
-    """A script's command line in this process, as utils.run_cli runs it: a CompletedProcess (exit code, output)."""
-    out, err, code = io.StringIO(), io.StringIO(), 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            utils.run_cli(functools.partial(module.main, [str(a) for a in argv]))
-        except SystemExit as stop:
-            code = stop.code
-    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
-
 
 def quick(out, *extra):
-    return run_main(reproduce, '--quick', '--out', out, *extra)
+    return run_command(reproduce, '--quick', '--out', out, *extra)
 
 
 @pytest.fixture(scope='module')
@@ -213,10 +199,10 @@ def test_every_checkpoint_exports_as_trained(quick_run, tmp_path):
             'seq_len'], record
     (checkpoint,) = glob.glob(os.path.join(str(out), 'runs', 'mmsa-sims-ours', '*', 'rank_3', 'seed_1111', '*.pdparams'))
     data, inference = out / 'data' / 'mmsa-sims_quick.pkl', tmp_path / 'inference'
-    export = run_main(export_model, '--dataset', 'sims', '--check_path', checkpoint, '--data_path', data,
+    export = run_command(export_model, '--dataset', 'sims', '--check_path', checkpoint, '--data_path', data,
                       '--save_inference_dir', inference)
     assert export.returncode == 0, export.stdout + export.stderr
-    predicted = run_main(infer, '--dataset', 'sims', '--save_inference_dir', inference, '--data_path', data,
+    predicted = run_command(infer, '--dataset', 'sims', '--save_inference_dir', inference, '--data_path', data,
                          '--output_dir', tmp_path / 'pred')
     assert predicted.returncode == 0, predicted.stdout + predicted.stderr
 
@@ -379,7 +365,7 @@ def test_tables_only_rewrites_the_committed_results_byte_for_byte_from_their_rec
     shutil.copytree(COMMITTED, str(copy))
     for path in glob.glob(str(copy / '*.png')):
         os.remove(path)
-    proc = run_main(reproduce, '--tables_only', '--out', copy)
+    proc = run_command(reproduce, '--tables_only', '--out', copy)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     for name in ['RESULTS.md'] + [os.path.basename(p) for p in glob.glob(os.path.join(COMMITTED, '*.png'))]:
         with open(os.path.join(COMMITTED, name), 'rb') as f:

@@ -2,44 +2,29 @@
 without a modality (train.py --modalities), on data where only the text carries the label: removing it costs
 nearly all the skill, removing another almost none. The scripts' main() runs in this process (no Paddle start
 per call). The robustness study's records (reproduce.py) are tested by test_reproduce.py's quick run."""
-import contextlib
-import functools
-import io
 import os
 import re
-import subprocess
 
 import numpy as np
 import pytest
 
-from helpers import assert_clean_error, write_pickle
+from helpers import assert_clean_error, run_command, write_pickle
 import export_model
 import infer
 import test as test_script
 import train
-import utils
 from lmf import records, robustness
 from data import common, iemocap
 
 F1 = re.compile(r'^F1-score on test set is ([0-9.]+)$', re.MULTILINE)
 SIZES = (('train', 600), ('valid', 100), ('test', 240))
 
-def run_main(module, *argv):
-    """A script's command line in this process, as utils.run_cli runs it: a CompletedProcess (exit code, output)."""
-    out, err, code = io.StringIO(), io.StringIO(), 0
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            utils.run_cli(functools.partial(module.main, [str(a) for a in argv]))
-        except SystemExit as stop:
-            code = stop.code
-    return subprocess.CompletedProcess(argv, code, out.getvalue(), err.getvalue())
-
 
 def trained(text_only, modalities=None):
     """The happy model train.py trains on the text-only file in 20 epochs (on `modalities`; default all three)."""
     check = str(text_only['tmp'] / 'check_{}'.format((modalities or 'all').replace(',', '_')))
     flags = ['--modalities', modalities] if modalities else []
-    proc = run_main(train, '--emotion', 'happy', '--data_path', text_only['data'], '--epochs', '20',
+    proc = run_command(train, '--emotion', 'happy', '--data_path', text_only['data'], '--epochs', '20',
                     '--model_path', check, '--log_dir', text_only['tmp'] / 'log', *flags)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return dict(text_only, check=check)
@@ -68,7 +53,7 @@ def text_model(text_only):
 
 def f1_of(text_only, *flags):
     """test.py's F1 and output."""
-    proc = run_main(test_script, '--emotion', 'happy', '--data_path', text_only['data'], '--check_path',
+    proc = run_command(test_script, '--emotion', 'happy', '--data_path', text_only['data'], '--check_path',
                     text_only['check'], *flags)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     return float(F1.search(proc.stdout).group(1)), proc.stdout
@@ -117,7 +102,7 @@ def test_a_model_without_a_modality_notes_perturbing_it_and_refuses_removing_all
         assert score == clean and note + named + ' changes nothing' in out, (flags, out)
     score, out = f1_of(text_model, '--noise', '0.9', '--noise_modality', 'all')
     assert 'Note:' not in out and score != clean
-    proc = run_main(test_script, '--emotion', 'happy', '--data_path', text_model['data'], '--check_path',
+    proc = run_command(test_script, '--emotion', 'happy', '--data_path', text_model['data'], '--check_path',
                     text_model['check'], '--missing', 'text')
     assert_clean_error(proc, '--missing text', 'fuses only text', 'nothing would be left')
 
@@ -126,20 +111,20 @@ def test_infer_saves_perturbed_predictions_beside_the_clean_ones_and_refuses_rem
         text_only, text_model):
     tmp = text_only['tmp']
     for model, inference in ((text_only, tmp / 'inference'), (text_model, tmp / 'inference_text_only')):
-        proc = run_main(export_model, '--emotion', 'happy', '--check_path', model['check'],
+        proc = run_command(export_model, '--emotion', 'happy', '--check_path', model['check'],
                         '--save_inference_dir', inference)
         assert proc.returncode == 0, proc.stderr
     out = tmp / 'prob'
     common_flags = ['--emotion', 'happy', '--save_inference_dir', tmp / 'inference', '--data_path', text_only['data'],
                     '--output_dir', out]
-    clean = run_main(infer, *common_flags)
-    missing = run_main(infer, *common_flags, '--missing', 'text', '--noise', '0.2', '--noise_modality', 'audio')
+    clean = run_command(infer, *common_flags)
+    missing = run_command(infer, *common_flags, '--missing', 'text', '--noise', '0.2', '--noise_modality', 'audio')
     assert clean.returncode == 0 and missing.returncode == 0, clean.stderr + missing.stderr
     assert sorted(os.listdir(str(out))) == ['happy_prob.npy', 'happy_prob_missing-text_noise-audio-0.2_seed-0.npy']
     assert 'Perturbation: text missing (set to zero); noise 0.2 on audio' in missing.stdout
     assert not np.allclose(np.load(str(out / 'happy_prob.npy')),
                            np.load(str(out / 'happy_prob_missing-text_noise-audio-0.2_seed-0.npy')))
-    proc = run_main(infer, '--emotion', 'happy', '--save_inference_dir', tmp / 'inference_text_only', '--data_path',
+    proc = run_command(infer, '--emotion', 'happy', '--save_inference_dir', tmp / 'inference_text_only', '--data_path',
                     text_only['data'], '--output_dir', tmp / 'prob_text_only', '--missing', 'text,video')
     assert_clean_error(proc, '--missing video,text', 'fuses only text')
     assert not os.path.exists(str(tmp / 'prob_text_only'))
@@ -157,7 +142,7 @@ def test_infer_saves_perturbed_predictions_beside_the_clean_ones_and_refuses_rem
 ])
 def test_bad_perturbations_are_one_line(tmp_path, flags, fragments):
     for script, where in ((test_script, '--check_path'), (infer, '--save_inference_dir')):
-        proc = run_main(script, '--emotion', 'happy', where, tmp_path / 'none', *flags)
+        proc = run_command(script, '--emotion', 'happy', where, tmp_path / 'none', *flags)
         assert_clean_error(proc, *fragments)
         assert proc.returncode == 2
 
