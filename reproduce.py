@@ -6,7 +6,8 @@
     python reproduce.py --tables_only       # rewrite RESULTS.md and the figure from the recorded runs
 
 Parts: the IEMOCAP emotions (happy, sad, angry, neutral; `iemocap` is all four), mosi, pom, rank (CMU-MOSI
-at every --ranks value, as the paper's rank study), efficiency (LMF against TFN at the paper's setting), and
+at every --ranks value, as the paper's rank study), efficiency (LMF against TFN at the paper's setting; `paper` is
+these five), robustness (lmf/robustness.py), and
 MMSA's feature files (`mmsa` is all of them; `mmsa-mosi`, `mmsa-mosei`, `mmsa-sims`, `mmsa-simsv2` one each),
 each trained under --recipe mmsa and under the default, beside MMSA's published LMF row.
 Each dataset's real file is used when present (data/iemocap.pkl, data/mosi.pkl, data/pom.pkl,
@@ -18,14 +19,14 @@ all three whose record has the planned settings (after Ctrl-C or a kill, the sam
 and retrains one whose settings changed; runs on another data file keep their own folder. Every number in
 RESULTS.md is read from records: the runs', the robustness study's robustness.json beside them and
 runs/efficiency/efficiency.json; the logs are for people. One reproduce.py at a time per --out (a lock file
-says which process holds it).
+says which process holds it). Runs train side by side (--jobs; lmf/jobs.py): one per core by default, each seeding
+itself, so the numbers are those of --jobs 1 at the same --cpu_threads.
 """
 import argparse
 import collections
 import contextlib
 import glob
 import os
-import shutil
 import sys
 import time
 
@@ -34,6 +35,7 @@ import numpy as np
 import safe_io
 import utils
 from lmf import engine, hparams, metrics, records, robustness, speed
+from lmf import jobs as lmf_jobs
 
 EMOTIONS = hparams.EMOTIONS
 # A task of MMSA's files: 'mmsa-<dataset>-<recipe>', trained on that dataset's MMSA file.
@@ -43,6 +45,7 @@ MMSA_TASKS = tuple('mmsa-{}-{}'.format(d, r) for d in hparams.MMSA_DATASETS for 
 STUDY_TASKS = tuple(t for base in robustness.STUDY for t in robustness.study_tasks(base))
 TASKS = EMOTIONS + ('mosi', 'pom') + MMSA_TASKS + STUDY_TASKS
 PARTS = TASKS + ('rank', 'efficiency', 'robustness')
+PAPER_PARTS = EMOTIONS + ('mosi', 'pom', 'rank', 'efficiency')  # --only paper: the paper's Tables 1-3, rank study
 MMSA_SOURCES = tuple('mmsa-' + d for d in hparams.MMSA_DATASETS)  # the --only names of MMSA's files
 RANKS = (1, 2, 4, 8, 16, 32, 64)
 RANK_TASK = 'mosi'  # the paper studies rank on CMU-MOSI (section 5.4)
@@ -108,6 +111,8 @@ def parse_only(text):
     for item in (t.strip() for t in text.split(',') if t.strip()):
         if item == 'iemocap':
             parts.extend(EMOTIONS)
+        elif item == 'paper':
+            parts.extend(PAPER_PARTS)
         elif item == 'mmsa':
             parts.extend(MMSA_TASKS)
         elif item in MMSA_SOURCES:
@@ -117,7 +122,7 @@ def parse_only(text):
         elif item in PARTS:
             parts.append(item)
         else:
-            raise utils.UserError('--only: unknown part {!r}; choose from iemocap, mmsa, {}, {}'.format(
+            raise utils.UserError('--only: unknown part {!r}; choose from paper, iemocap, mmsa, {}, {}'.format(
                 item, ', '.join(MMSA_SOURCES), ', '.join(p for p in PARTS if p not in MMSA_TASKS + STUDY_TASKS)))
     if not parts:
         raise utils.UserError('--only: no part given')
@@ -247,54 +252,23 @@ def exclusive(out):
         yield
 
 
-class Loader:
-    """The splits of the task being trained, loaded once for all its seeds and ranks."""
-    key = sets = None
-
-    def get(self, hp, path):
-        """(splits, hp with what the file decides (DATA_DECIDED), which the record and the checkpoint hold)."""
-        if (hp['dataset'], hp.get('emotion'), path) != self.key:
-            self.key = self.sets = None  # free the previous task's arrays first
-            self.sets = engine.load_for_training(hp, path, verbose=False)[0]
-            self.key = (hp['dataset'], hp.get('emotion'), path)
-        return self.sets, hparams.with_data(hp, self.sets[0], path)
-
-
-def train_run(run, data_path, loader):
-    """Train one run into its folder (emptied first: killed before its record, or recorded with other settings);
-    the engine writes the record last. Returns the record."""
-    task, _, _, hp, directory = run
-    if os.path.isdir(directory):
-        shutil.rmtree(directory)
-    os.makedirs(directory)
-    sets, hp_of_file = loader.get(hp, data_path)
-    with open(os.devnull, 'w') as null, contextlib.redirect_stdout(null):
-        try:
-            engine.train_and_test(hp_of_file, data_path, directory, directory, sets=sets)
-        except engine.TrainingDiverged as err:  # recorded as 'diverged'; the log says why, for people
-            with open(os.path.join(directory, 'train_{}.txt'.format(INFO[task].name)), 'a') as log:
-                log.write('Training diverged: {}\n'.format(err))
-    return record_of(directory, task)
+def studied(run, quick):
+    """Whether the robustness study evaluates the run once finished: an LMF or TFN run on all three modalities of
+    a study file, at the rank its tables show (not CMU-MOSI's other ranks: the rank study's)."""
+    task, rank = run[:2]
+    return (robustness.perturbed(task) and INFO[task].base in robustness.study_bases(quick)
+            and rank == task_hparams(task, quick).get('rank', 0))
 
 
 def unevaluated(runs, quick):
-    """The runs the robustness study evaluates that have no robustness record yet: finished LMF and TFN runs on all
-    three modalities of a study file, at the rank its tables show (not CMU-MOSI's other ranks: the rank study's)."""
-    return [r for r in runs if robustness.perturbed(r[0]) and INFO[r[0]].base in robustness.study_bases(quick)
-            and r[1] == task_hparams(r[0], quick).get('rank', 0)
-            and (record_of(r[4], r[0]) or {}).get('status') == 'finished' and robustness.read_results(r[4]) is None]
+    """The finished runs the robustness study evaluates that have no robustness record yet."""
+    return [r for r in runs if studied(r, quick) and (record_of(r[4], r[0]) or {}).get('status') == 'finished'
+            and robustness.read_results(r[4]) is None]
 
 
-def evaluate_study(todo, paths, loader):
-    """Write the robustness record of each run of `todo` (unevaluated's), from its checkpoint: no retraining;
-    written atomically, so an interrupted evaluation is redone, never half-read."""
-    for i, (task, rank, seed, hp, directory) in enumerate(todo):
-        start = time.perf_counter()
-        sets, _ = loader.get(hp, paths[INFO[task].source])
-        robustness.evaluate_run(directory, os.path.join(directory, INFO[task].name + '.pdparams'), INFO[task].name,
-                                INFO[task].dataset, INFO[task].metric_set, sets)
-        print('[robustness {}/{}] {} seed {}: {} conditions in {:.1f} s'.format(
-            i + 1, len(todo), task, seed, len(robustness.conditions()), time.perf_counter() - start), flush=True)
+def print_evaluated(run, seconds, number, count):
+    print('[robustness {}/{}] {} seed {}: {} conditions in {:.1f} s'.format(
+        number, count, run[0], run[2], len(robustness.conditions()), seconds), flush=True)
 
 
 # ---------------------------------------------------------------- efficiency
@@ -324,13 +298,14 @@ def efficiency_table(out, quick):
 
 # ---------------------------------------------------------------- progress
 
-def eta(remaining, seconds_by_task):
-    """Seconds left: each remaining run at its task's mean recorded time (else the mean of all)."""
+def eta(remaining, seconds_by_task, jobs=1):
+    """Seconds left: each remaining run at its task's mean recorded time (else the mean of all), `jobs` at a
+    time."""
     every = [s for times in seconds_by_task.values() for s in times]
     if not every:
         return None
     overall = sum(every) / len(every)
-    return sum(np.mean(seconds_by_task[task]) if seconds_by_task.get(task) else overall for task in remaining)
+    return sum(np.mean(seconds_by_task[task]) if seconds_by_task.get(task) else overall for task in remaining) / jobs
 
 
 def minutes(seconds):
@@ -576,14 +551,17 @@ def parse_args(argv=None):
     parser.add_argument('--ranks', type=str, default=','.join(str(r) for r in RANKS),
                         help='ranks of the rank study (default 1,2,4,8,16,32,64)')
     parser.add_argument('--only', type=str, default=None,
-                        help='comma-separated parts: iemocap or happy,sad,angry,neutral; mosi; pom; rank; efficiency; '
-                             'mmsa or mmsa-mosi, mmsa-mosei, mmsa-sims, mmsa-simsv2 (MMSA\'s feature files)')
+                        help='comma-separated parts: paper (the next five); iemocap or happy,sad,angry,neutral; mosi; '
+                             'pom; rank; efficiency; robustness; mmsa or mmsa-mosi, mmsa-mosei, mmsa-sims, mmsa-simsv2 (MMSA\'s feature files)')
     parser.add_argument('--quick', action='store_true',
                         help='tiny SYNTHETIC data, {} epochs, 2 seeds: seconds, to check the chain'.format(QUICK_EPOCHS))
     parser.add_argument('--out', type=str, default=None,
                         help='folder for RESULTS.md, {} and runs/ (default results; --quick results_quick)'.format(FIGURE))
     parser.add_argument('--tables_only', action='store_true',
                         help='train nothing: rewrite RESULTS.md and the figure from the recorded runs')
+    parser.add_argument('--jobs', type=int, default=None,
+                        help='runs trained side by side (default: one per core at 1 CPU thread each, at most the '
+                             'runs to train and one per GiB of free memory; 1 on a GPU)')
     utils.add_device_args(parser)
     return parser.parse_args(argv)
 
@@ -649,20 +627,32 @@ def train_and_write(out, parts, seeds, ranks, args):
         record = record_of(directory, task)
         if recorded(record, hp):
             seconds_by_task.setdefault(task, []).append(record['seconds'])
-    loader = Loader()
+    jobs, threads = lmf_jobs.settle(args.jobs, max(1, len(todo)), args.cpu_threads, device)
+    evaluate = unevaluated([r for r in runs if r not in todo], args.quick) if 'robustness' in parts else []
+    if jobs > 1 and (todo or evaluate):
+        print('{} runs side by side, {} CPU thread{} each'.format(jobs, threads, 's' if threads > 1 else ''))
+        for source in dict.fromkeys(INFO[r[0]].source for r in todo + evaluate):  # the cache filled once, here
+            hp = next(r[3] for r in todo + evaluate if INFO[r[0]].source == source)
+            engine.load_data(hp['dataset'], paths[source], hp.get('emotion'), verbose=False)
     try:
-        if 'robustness' in parts:  # runs trained before (or by another part) that the study has not evaluated
-            evaluate_study(unevaluated([r for r in runs if r not in todo], args.quick), paths, loader)
-        for i, run in enumerate(todo):
-            task, rank, seed = run[:3]
-            record = train_run(run, paths[INFO[task].source], loader)
-            seconds_by_task.setdefault(task, []).append(record['seconds'])
-            if 'robustness' in parts:  # evaluated as soon as trained: an interrupted study keeps what it measured
-                evaluate_study(unevaluated([run], args.quick), paths, loader)
-            left = [r[0] for r in todo[i + 1:]]
-            print('[{}/{}] {} rank {} seed {}: {} in {:.1f} s | {} left, {}'.format(
-                len(runs) - len(todo) + i + 1, len(runs), task, rank, seed, headline(task, record),
-                record['seconds'], len(left), minutes(eta(left, seconds_by_task))), flush=True)
+        with lmf_jobs.pool(jobs, device, threads) as side_by_side:
+            # runs trained before (or by another part) that the study has not evaluated
+            for i, seconds in side_by_side(lmf_jobs.evaluate_study, [
+                    (hp, paths[INFO[task].source], directory) for task, _, _, hp, directory in evaluate]):
+                print_evaluated(evaluate[i], seconds, i + 1, len(evaluate))
+            finished = set()
+            for i, (record, seconds) in side_by_side(lmf_jobs.train_run, [
+                    (hp, paths[INFO[task].source], directory, 'robustness' in parts and studied(run, args.quick))
+                    for run in todo for task, _, _, hp, directory in [run]]):
+                task, rank, seed = todo[i][:3]
+                seconds_by_task.setdefault(task, []).append(record['seconds'])
+                if seconds is not None:  # evaluated as soon as trained: an interrupted study keeps what it measured
+                    print_evaluated(todo[i], seconds, 1, 1)
+                finished.add(i)
+                left = [r[0] for j, r in enumerate(todo) if j not in finished]
+                print('[{}/{}] {} rank {} seed {}: {} in {:.1f} s | {} left, {}'.format(
+                    len(runs) - len(left), len(runs), task, rank, seed, headline(task, record), record['seconds'],
+                    len(left), minutes(eta(left, seconds_by_task, jobs))), flush=True)
         if measure:  # parameters and samples/s of each, recorded when measured (Ctrl-C keeps the previous record)
             print('measuring LMF against TFN ...', flush=True)
             start = time.perf_counter()

@@ -86,9 +86,14 @@ def add_device_args(parser):
 
 # ---------------------------------------------------------------- paddle side
 
-def default_cpu_threads():
+def available_cores():
+    """The cores this process may use (its affinity where the OS says, else the machine's)."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
+
+
+def default_cpu_threads(jobs=1):
     """CPU math threads for training and evaluation: $LMF_CPU_THREADS, else the cores this
-    process may use (at most 4), shared among data-parallel processes.
+    process may use (at most 4), shared among data-parallel processes and among `jobs` runs side by side.
 
     Paddle itself defaults to one thread; two made a training step 1.4x faster on the
     2-core reference machine (BENCHMARKS.md).
@@ -98,10 +103,9 @@ def default_cpu_threads():
             return int(os.environ['LMF_CPU_THREADS'])
         except ValueError:
             raise UserError('LMF_CPU_THREADS must be an integer, got {!r}'.format(os.environ['LMF_CPU_THREADS']))
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, 'sched_getaffinity') else (os.cpu_count() or 1)
     # processes of this job on this machine (paddle.distributed.launch sets these)
     processes = int(os.environ.get('PADDLE_LOCAL_SIZE') or os.environ.get('PADDLE_TRAINERS_NUM') or 1)
-    return max(1, min(4, cores // max(1, processes)))
+    return max(1, min(4, available_cores() // max(1, processes * jobs)))
 
 
 def gpu_available():

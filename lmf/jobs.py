@@ -1,0 +1,148 @@
+"""Independent runs side by side (reproduce.py --jobs, train.py --seeds N --jobs): a pool of worker processes,
+each training one run at a time with its share of the CPU threads.
+
+A model this small does not scale across threads (BENCHMARKS.md: per core, a run on one thread trains the most
+samples per second), so the cores serve runs side by side instead. Workers are fresh processes (spawn: nothing of
+the parent's Paddle state), set their threads once, and every run seeds itself: a run's numbers never depend on
+what ran beside it, and with the same threads per run --jobs 1 and --jobs N give identical numbers (a test).
+Workers ignore Ctrl-C (the parent stops them) and die with the parent (prctl PR_SET_PDEATHSIG on Linux), so a
+killed command leaves no run training on: the same command trains again what had no record.
+"""
+import contextlib
+import os
+import shutil
+import signal
+import sys
+
+import utils
+from lmf import engine, hparams, metrics, parallel, records, robustness
+
+THREADS_PER_JOB = 1  # the fastest per core for these models (BENCHMARKS.md, "Runs side by side")
+JOB_MEMORY = 2 ** 30  # bytes a job may need beyond the shared, memory-mapped data (a process with paddle: ~0.3 GB)
+
+
+def available_memory():
+    """MemAvailable of /proc/meminfo in bytes, or None where there is none."""
+    try:
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('MemAvailable:'):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
+
+
+def default_jobs(runs, cpu_threads=None, device='cpu'):
+    """Runs side by side by default: the cores at `cpu_threads` per run (default THREADS_PER_JOB, or
+    $LMF_CPU_THREADS), at most `runs`, at most one per JOB_MEMORY of available memory; 1 on a GPU and under
+    paddle.distributed.launch (one device, one data-parallel run)."""
+    if device == 'gpu' or parallel.world()[1] > 1:
+        return 1
+    threads = cpu_threads or (utils.default_cpu_threads() if os.environ.get('LMF_CPU_THREADS') else THREADS_PER_JOB)
+    memory = available_memory()
+    by_memory = memory // JOB_MEMORY if memory else runs
+    return max(1, min(runs, utils.available_cores() // threads, by_memory))
+
+
+def settle(jobs, runs, cpu_threads, device):
+    """(jobs, CPU threads per run) from --jobs and --cpu_threads (None: the defaults above); a bad --jobs is a
+    UserError."""
+    if jobs is not None and jobs < 1:
+        raise utils.UserError('--jobs must be >= 1, got {}'.format(jobs))
+    if jobs is not None and jobs > 1 and parallel.world()[1] > 1:
+        raise utils.UserError('--jobs {}: runs side by side do not mix with paddle.distributed.launch; '
+                              'use --jobs 1 there'.format(jobs))
+    jobs = jobs or default_jobs(runs, cpu_threads, device)
+    return jobs, cpu_threads or utils.default_cpu_threads(jobs)
+
+
+def _die_with_parent(parent):
+    """Linux: SIGKILL when the parent dies (a killed command leaves no worker training on)."""
+    try:
+        import ctypes
+        ctypes.CDLL(None).prctl(1, signal.SIGKILL)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before prctl
+        os._exit(1)
+
+
+def _start(parent, device, cpu_threads):
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C reaches the parent, which stops the pool
+    _die_with_parent(parent)
+    sys.stdout = open(os.devnull, 'w')  # the runs' logs are their files; the parent prints progress
+    utils.setup_device(device, cpu_threads)
+
+
+def _call(indexed):
+    index, function, args = indexed
+    return index, function(*args)
+
+
+@contextlib.contextmanager
+def pool(jobs, device, cpu_threads):
+    """A function run(function, [args, ...]) that yields (index, function(*args)) as each finishes: in this
+    process one after the other for jobs == 1, else in `jobs` workers (function: a module-level function,
+    pickled by name). A worker's exception is raised here; leaving the block stops the workers."""
+    if jobs == 1:
+        yield lambda function, arguments: ((i, function(*args)) for i, args in enumerate(arguments))
+        return
+    import multiprocessing
+    workers = multiprocessing.get_context('spawn').Pool(jobs, _start, (os.getpid(), device, cpu_threads))
+    try:
+        yield lambda function, arguments: workers.imap_unordered(
+            _call, [(i, function, args) for i, args in enumerate(arguments)], chunksize=1)
+    except BaseException:  # Ctrl-C or a run's error: stop the runs still training
+        workers.terminate()
+        raise
+    else:
+        workers.close()
+    finally:
+        workers.join()
+
+
+# ---------------------------------------------------------------- reproduce.py's runs
+
+_task_data = dict(key=None, sets=None)  # this process's splits of the last task: a task's runs share them
+
+
+def task_data(hp, path):
+    """(splits, hp with what the file decides) of hp's task, loaded once for all its seeds and ranks."""
+    key = (hp['dataset'], hp.get('emotion'), path)
+    if _task_data['key'] != key:
+        _task_data.update(key=None, sets=None)  # free the previous task's arrays first
+        _task_data.update(key=key, sets=engine.load_for_training(hp, path, verbose=False)[0])
+    return _task_data['sets'], hparams.with_data(hp, _task_data['sets'][0], path)
+
+
+def evaluate_study(hp, path, directory):
+    """Write the run's robustness record (lmf/robustness.py) from its checkpoint; returns seconds taken."""
+    import time
+    start = time.perf_counter()
+    name = hparams.model_name(hp['dataset'], hp.get('emotion'))
+    sets, _ = task_data(hp, path)
+    robustness.evaluate_run(directory, os.path.join(directory, name + '.pdparams'), name, hp['dataset'],
+                            metrics.metric_set(hp['dataset'], hp.get('layout', 'authors')), sets)
+    return time.perf_counter() - start
+
+
+def train_run(hp, path, directory, study):
+    """Train one run into its folder (emptied first: killed before its record, or recorded with other settings);
+    the engine writes the record last. With `study`, the finished run is then evaluated by the robustness study.
+    Returns (the record, seconds of the study's evaluation or None)."""
+    name = hparams.model_name(hp['dataset'], hp.get('emotion'))
+    if os.path.isdir(directory):
+        shutil.rmtree(directory)
+    os.makedirs(directory)
+    sets, hp_of_file = task_data(hp, path)
+    with open(os.devnull, 'w') as null, contextlib.redirect_stdout(null):
+        try:
+            engine.train_and_test(hp_of_file, path, directory, directory, sets=sets)
+        except engine.TrainingDiverged as err:  # recorded as 'diverged'; the log says why, for people
+            with open(os.path.join(directory, 'train_{}.txt'.format(name)), 'a') as log:
+                log.write('Training diverged: {}\n'.format(err))
+    record = records.read(os.path.join(directory, 'train_{}.json'.format(name)))
+    if study and record['status'] == 'finished':
+        return record, evaluate_study(hp, path, directory)
+    return record, None
