@@ -256,6 +256,32 @@ def wait_for_runs(out, count, proc, timeout=120):
     raise AssertionError('the run did not record {} runs'.format(count))
 
 
+def children(pid):
+    """The pids of pid's child processes (Linux /proc)."""
+    found = []
+    for stat in glob.glob('/proc/[0-9]*/stat'):
+        try:
+            with open(stat) as f:
+                if int(f.read().rsplit(')', 1)[1].split()[1]) == pid:
+                    found.append(int(stat.split('/')[2]))
+        except (OSError, ValueError, IndexError):
+            pass
+    return found
+
+
+def test_runs_side_by_side_give_the_numbers_of_runs_one_at_a_time(tmp_path):
+    numbers = []
+    for jobs in ('1', '2'):
+        out = tmp_path / ('jobs' + jobs)
+        proc = quick(out, '--only', 'happy,mosi', '--jobs', jobs, '--cpu_threads', '1')
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        assert ('2 runs side by side, 1 CPU thread each' in proc.stdout) == (jobs == '2'), proc.stdout
+        numbers.append({os.path.relpath(p, str(out)): read_json(p)['metrics']
+                        for p in glob.glob(os.path.join(str(out), RUN_RECORDS))})
+        numbers[-1]['RESULTS.md'] = (out / 'RESULTS.md').read_text()
+    assert len(numbers[0]) == 4 + 1 and numbers[0] == numbers[1]
+
+
 # The interrupted run trains IEMOCAP's four emotions at 2 seeds: enough runs to stop it twice in the middle, and
 # their folders are the full quick run's, to compare with.
 RESUMED_PARTS, RESUMED_RUNS = 'iemocap', 8
@@ -263,7 +289,8 @@ RESUMED_PARTS, RESUMED_RUNS = 'iemocap', 8
 
 def test_interrupted_and_killed_runs_finish_without_retraining_and_with_the_same_numbers(quick_run, tmp_path):
     out = tmp_path / 'resumed'
-    cmd = [sys.executable, 'reproduce.py', '--quick', '--out', str(out), '--only', RESUMED_PARTS]
+    cmd = [sys.executable, 'reproduce.py', '--quick', '--out', str(out), '--only', RESUMED_PARTS,
+           '--jobs', '2', '--cpu_threads', '1']  # runs side by side; quick_run's default threads
     # Ctrl-C: one line saying what is kept, exit 130 (SIGINT at its default in the child: a shell that started
     # this suite in the background hands it down ignored, and Python then installs no KeyboardInterrupt)
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -277,8 +304,14 @@ def test_interrupted_and_killed_runs_finish_without_retraining_and_with_the_same
     # a kill (no chance to clean up), later in the next attempt
     proc = subprocess.Popen(cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     wait_for_runs(out, kept + 3, proc)
+    workers = children(proc.pid)
+    assert len(workers) >= 2
     proc.kill()
     proc.communicate(timeout=60)
+    deadline = time.time() + 10
+    while any(os.path.exists('/proc/{}'.format(w)) for w in workers) and time.time() < deadline:
+        time.sleep(0.05)
+    assert not any(os.path.exists('/proc/{}'.format(w)) for w in workers), 'a worker trains on after the kill'
     before = files_of(out)
     finished = len(glob.glob(os.path.join(str(out), RUN_RECORDS)))
     assert kept + 3 <= finished < RESUMED_RUNS
@@ -330,6 +363,7 @@ def test_only_trains_the_parts_named_and_says_what_is_missing(tmp_path):
     (('--only', 'happy,joy'), ("'joy'", 'iemocap', 'efficiency')),
     (('--only', ','), ('--only', 'no part given')),
     (('--seeds', '0'), ('--seeds', '>= 1')),
+    (('--jobs', '0'), ('--jobs', '>= 1')),
     (('--ranks', '4,x'), ('--ranks', 'integers')),
     (('--ranks', '0,4'), ('--ranks', '>= 1')),
 ])
