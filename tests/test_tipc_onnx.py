@@ -82,7 +82,9 @@ def test_benchmark_train(tmp_path):
             match = re.search(pattern.format(batch_size, batch_size), text, re.M)
             assert match, text
             train_time, ips = float(match.group(1)), float(match.group(2))
-            assert train_time > 0 and abs(ips - 96 / train_time) <= 0.01 * ips + 0.1, match.group(0)
+            # train_time is printed to 1 ms: ips is 96 samples over a time within half of that of it
+            low, high = 96 / (train_time + 0.0005) - 0.1, 96 / max(train_time - 0.0005, 1e-9) + 0.1
+            assert train_time > 0 and low <= ips <= high, match.group(0)
         assert re.search(r'^epoch: 0, batch_size: {}, loss: [0-9.]+, ips: [0-9.]+ samples/s$'.format(batch_size),
                          speed_log, re.M), speed_log
     results = (repo / 'log' / 'lmf' / 'benchmark_train' / 'results_benchmark_train.log').read_text().splitlines()
