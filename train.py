@@ -30,6 +30,7 @@ import argparse
 
 import utils
 from lmf import engine, hparams, parallel
+from lmf import jobs as lmf_jobs
 from safe_io import UserError
 
 
@@ -56,6 +57,9 @@ def parse_args(argv=None):
     parser.add_argument('--seeds', type=int, default=None,
                         help='train under N seeds (--seed, --seed+1, ...; MMSA\'s files: 1111, 1112, ... as MMSA), '
                              'print mean +- std of every test metric, keep the best one by validation loss')
+    parser.add_argument('--jobs', type=int, default=None,
+                        help='with --seeds: seeds trained side by side, each on --cpu_threads threads (default 1 '
+                             'job, the seeds one after the other; lmf/jobs.py)')
     return parser.parse_args(argv)
 
 
@@ -74,14 +78,19 @@ def main(argv=None):
     early = settings(args)  # bad flags fail before the data is read
     if args.seeds is not None and args.seeds < 1:
         raise UserError('--seeds must be >= 1, got {}'.format(args.seeds))
+    if args.jobs is not None and args.seeds is None:
+        raise UserError('--jobs {}: needs --seeds (one run has nothing to run beside it)'.format(args.jobs))
+    jobs, threads = lmf_jobs.settle(1 if args.jobs is None else args.jobs, args.seeds or 1, args.cpu_threads,
+                                    args.device)
     data_path = engine.default_data_path(args.data_path, args.dataset)
-    utils.setup_device(args.device, args.cpu_threads)
+    device = utils.setup_device(args.device, args.cpu_threads)
     sets = engine.load_data(args.dataset, data_path, early.get('emotion'), verbose=parallel.is_main(),
                             output_dim=early.get('output_dim'))
     hp = settings(args, sets[0])
     try:
         if args.seeds is not None:
-            engine.train_seeds(hp, data_path, args.seeds, args.model_path, args.log_dir, sets=sets)
+            engine.train_seeds(hp, data_path, args.seeds, args.model_path, args.log_dir, sets=sets, jobs=jobs,
+                               threads=threads, device=device)
         else:
             engine.train_and_test(hp, data_path, args.model_path, args.log_dir, sets=sets)
     except engine.TrainingDiverged as err:

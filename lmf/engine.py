@@ -339,12 +339,14 @@ def mean_std(values, ddof):
     return '{:.4f} +- {:.4f}'.format(values.mean(), values.std(ddof=ddof))
 
 
-def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log', sets=None):
+def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log', sets=None, jobs=1, threads=None,
+                device='cpu'):
     """Train the same setting under `count` seeds; report mean +- std of every test metric.
 
     Seed s trains into <model_path>/<name>_seeds/seed_<s>/ (log in <log_dir>/<name>_seeds/seed_<s>/).
     The seed with the best VALIDATION loss is copied to <model_path>/<name>.pdparams and its log to
-    <log_dir>/train_<name>.txt. Returns (results per seed, best result).
+    <log_dir>/train_<name>.txt. With jobs > 1 the seeds train side by side in worker processes on `threads`
+    CPU threads each (lmf/jobs.py; their epochs are in their logs). Returns (results per seed, best result).
     """
     dataset = hp['dataset']
     name = hparams.model_name(dataset, hp.get('emotion'))
@@ -352,12 +354,21 @@ def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log', s
     main = parallel.is_main()
     if main:
         print('Seeds: {}'.format(', '.join(str(s) for s in seeds)))
-    results = []
-    for seed in seeds:
-        sub = os.path.join('{}_seeds'.format(name), 'seed_{}'.format(seed))
-        result = train_and_test(dict(hp, seed=seed), data_path, os.path.join(model_path, sub),
-                                os.path.join(log_dir, sub), sets=sets)
-        results.append(dict(result, seed=seed, log=os.path.join(log_dir, sub, 'train_{}.txt'.format(name))))
+    subs = [os.path.join('{}_seeds'.format(name), 'seed_{}'.format(seed)) for seed in seeds]
+    if jobs == 1:
+        trained = [train_and_test(dict(hp, seed=seed), data_path, os.path.join(model_path, sub),
+                                  os.path.join(log_dir, sub), sets=sets) for seed, sub in zip(seeds, subs)]
+    else:
+        from lmf import jobs as lmf_jobs  # lmf.jobs runs this module's functions
+        trained = [None] * count
+        with lmf_jobs.pool(jobs, device, threads) as side_by_side:
+            for i, result in side_by_side(train_and_test, [
+                    (dict(hp, seed=seed), data_path, os.path.join(model_path, sub), os.path.join(log_dir, sub))
+                    for seed, sub in zip(seeds, subs)]):
+                trained[i] = result
+                print('seed {} trained ({} of {})'.format(seeds[i], count - trained.count(None), count), flush=True)
+    results = [dict(result, seed=seed, log=os.path.join(log_dir, sub, 'train_{}.txt'.format(name)))
+               for result, seed, sub in zip(trained, seeds, subs)]
     if not main:
         return results, None
     print()

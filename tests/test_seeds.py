@@ -43,3 +43,22 @@ def test_three_seeds(tmp_path, tiny_pkl):
 
 def test_seeds_must_be_positive():
     cli_error('train', ['--emotion', 'sad', '--seeds', '0'], '--seeds must be >= 1')
+
+
+def test_seeds_side_by_side_give_the_numbers_of_seeds_one_after_the_other(tmp_path, tiny_pkl):
+    summaries = []
+    for jobs in ('1', '2'):
+        out = run_main('train', ['--emotion', 'sad', '--data_path', tiny_pkl, '--epochs', '2', '--text_hidden', '8',
+                                 '--seeds', '2', '--jobs', jobs, '--cpu_threads', '1',
+                                 '--model_path', tmp_path / jobs / 'check', '--log_dir', tmp_path / jobs / 'log'])
+        assert ('trained (2 of 2)' in out) == (jobs == '2'), out
+        summary = [line.replace(str(tmp_path / jobs), '') for line in out.splitlines()
+                   if re.match(r'(seed \d+: |Test |Best seed )', line)]
+        assert len(summary) == 2 + 2 + 1, out
+        summaries.append(summary)
+    assert summaries[0] == summaries[1]
+
+
+def test_jobs_needs_seeds_and_is_positive():
+    cli_error('train', ['--emotion', 'sad', '--jobs', '2'], '--jobs 2: needs --seeds')
+    cli_error('train', ['--emotion', 'sad', '--seeds', '2', '--jobs', '0'], '--jobs must be >= 1')
