@@ -36,6 +36,7 @@ import safe_io
 import utils
 from lmf import engine, hparams, metrics, records, robustness, speed
 from lmf import jobs as lmf_jobs
+from lmf import runs as lmf_runs
 
 EMOTIONS = hparams.EMOTIONS
 # A task of MMSA's files: 'mmsa-<dataset>-<recipe>', trained on that dataset's MMSA file.
@@ -638,11 +639,11 @@ def train_and_write(out, parts, seeds, ranks, args):
     try:
         with lmf_jobs.pool(jobs, device, threads) as side_by_side:
             # runs trained before (or by another part) that the study has not evaluated
-            for i, seconds in side_by_side(lmf_jobs.evaluate_study, [
+            for i, seconds in side_by_side(lmf_runs.evaluate_study, [
                     (hp, paths[INFO[task].source], directory) for task, _, _, hp, directory in evaluate]):
                 print_evaluated(evaluate[i], seconds, i + 1, len(evaluate))
             finished = set()
-            for i, (record, seconds) in side_by_side(lmf_jobs.train_run, [
+            for i, (record, seconds) in side_by_side(lmf_runs.train_run, [
                     (hp, paths[INFO[task].source], directory, 'robustness' in parts and studied(run, args.quick))
                     for run in todo for task, _, _, hp, directory in [run]]):
                 task, rank, seed = todo[i][:3]

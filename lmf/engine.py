@@ -10,6 +10,7 @@ import time
 import numpy as np
 
 import utils
+from lmf import jobs as lmf_jobs
 from lmf import checkpoints, hparams, metrics, parallel, records
 from safe_io import UserError, atomic_write
 
@@ -359,7 +360,6 @@ def train_seeds(hp, data_path, count, model_path='check', log_dir='train_log', s
         trained = [train_and_test(dict(hp, seed=seed), data_path, os.path.join(model_path, sub),
                                   os.path.join(log_dir, sub), sets=sets) for seed, sub in zip(seeds, subs)]
     else:
-        from lmf import jobs as lmf_jobs  # lmf.jobs runs this module's functions
         trained = [None] * count
         with lmf_jobs.pool(jobs, device, threads) as side_by_side:
             for i, result in side_by_side(train_and_test, [
