@@ -590,7 +590,7 @@ def main(argv=None):
         raise utils.UserError('--seeds must be >= 1, got {}'.format(seeds))
     ranks = parse_ranks(args.ranks)
     parts = parse_only(args.only)
-    lmf_jobs.settle(args.jobs, 1, args.cpu_threads, 'cpu')  # a bad --jobs is refused before --out is touched
+    lmf_jobs.check(args.jobs)  # before --out is touched
     out = args.out or ('results_quick' if args.quick else 'results')
     if os.path.exists(out) and not os.path.isdir(out):
         raise utils.UserError('--out {} is a file, not a folder'.format(out))

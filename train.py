@@ -80,12 +80,12 @@ def main(argv=None):
         raise UserError('--seeds must be >= 1, got {}'.format(args.seeds))
     if args.jobs is not None and args.seeds is None:
         raise UserError('--jobs {}: needs --seeds (one run has nothing to run beside it)'.format(args.jobs))
-    jobs, threads = lmf_jobs.settle(1 if args.jobs is None else args.jobs, args.seeds or 1, args.cpu_threads,
-                                    args.device)
+    lmf_jobs.check(args.jobs)
     data_path = engine.default_data_path(args.data_path, args.dataset)
     device = utils.setup_device(args.device, args.cpu_threads)
     sets = engine.load_data(args.dataset, data_path, early.get('emotion'), verbose=parallel.is_main(),
                             output_dim=early.get('output_dim'))
+    jobs, threads = lmf_jobs.settle(args.jobs or 1, args.seeds or 1, args.cpu_threads, device)
     hp = settings(args, sets[0])
     try:
         if args.seeds is not None:

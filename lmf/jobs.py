@@ -44,14 +44,18 @@ def default_jobs(runs, cpu_threads=None, device='cpu'):
     return max(1, min(runs, utils.available_cores() // threads, by_memory))
 
 
-def settle(jobs, runs, cpu_threads, device):
-    """(jobs, CPU threads per run) from --jobs and --cpu_threads (None: the defaults above); a bad --jobs is a
-    UserError."""
+def check(jobs):
+    """A bad --jobs (None: the default) is a UserError."""
     if jobs is not None and jobs < 1:
         raise utils.UserError('--jobs must be >= 1, got {}'.format(jobs))
     if jobs is not None and jobs > 1 and parallel.world()[1] > 1:
         raise utils.UserError('--jobs {}: runs side by side do not mix with paddle.distributed.launch; '
                               'use --jobs 1 there'.format(jobs))
+
+
+def settle(jobs, runs, cpu_threads, device):
+    """(jobs, CPU threads per run) from --jobs and --cpu_threads (None: the defaults above)."""
+    check(jobs)
     jobs = jobs or default_jobs(runs, cpu_threads, device)
     return jobs, cpu_threads or utils.default_cpu_threads(jobs)
 
