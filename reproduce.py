@@ -639,9 +639,9 @@ def train_and_write(out, parts, seeds, ranks, args):
     try:
         with lmf_jobs.pool(jobs, device, threads) as side_by_side:
             # runs trained before (or by another part) that the study has not evaluated
-            for i, seconds in side_by_side(lmf_runs.evaluate_study, [
-                    (hp, paths[INFO[task].source], directory) for task, _, _, hp, directory in evaluate]):
-                print_evaluated(evaluate[i], seconds, i + 1, len(evaluate))
+            for number, (i, seconds) in enumerate(side_by_side(lmf_runs.evaluate_study, [
+                    (hp, paths[INFO[task].source], directory) for task, _, _, hp, directory in evaluate]), 1):
+                print_evaluated(evaluate[i], seconds, number, len(evaluate))
             finished = set()
             for i, (record, seconds) in side_by_side(lmf_runs.train_run, [
                     (hp, paths[INFO[task].source], directory, 'robustness' in parts and studied(run, args.quick))
