@@ -553,7 +553,8 @@ def parse_args(argv=None):
                         help='ranks of the rank study (default 1,2,4,8,16,32,64)')
     parser.add_argument('--only', type=str, default=None,
                         help='comma-separated parts: paper (the next five); iemocap or happy,sad,angry,neutral; mosi; '
-                             'pom; rank; efficiency; robustness; mmsa or mmsa-mosi, mmsa-mosei, mmsa-sims, mmsa-simsv2 (MMSA\'s feature files)')
+                             'pom; rank; efficiency; robustness; mmsa or mmsa-mosi, mmsa-mosei, mmsa-sims, '
+                             'mmsa-simsv2 (MMSA\'s feature files)')
     parser.add_argument('--quick', action='store_true',
                         help='tiny SYNTHETIC data, {} epochs, 2 seeds: seconds, to check the chain'.format(QUICK_EPOCHS))
     parser.add_argument('--out', type=str, default=None,
@@ -644,8 +645,8 @@ def train_and_write(out, parts, seeds, ranks, args):
                 print_evaluated(evaluate[i], seconds, number, len(evaluate))
             finished = set()
             for i, (record, seconds) in side_by_side(lmf_runs.train_run, [
-                    (hp, paths[INFO[task].source], directory, 'robustness' in parts and studied(run, args.quick))
-                    for run in todo for task, _, _, hp, directory in [run]]):
+                    (run[3], paths[INFO[run[0]].source], run[4], 'robustness' in parts and studied(run, args.quick))
+                    for run in todo]):
                 task, rank, seed = todo[i][:3]
                 seconds_by_task.setdefault(task, []).append(record['seconds'])
                 if seconds is not None:  # evaluated as soon as trained: an interrupted study keeps what it measured
