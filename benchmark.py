@@ -4,19 +4,23 @@
     python benchmark.py --quick              # seconds: keeps the script working (the tests run it)
     python benchmark.py --markdown out.md --plot benchmarks/rank_speed.png
     python benchmark.py --dataset mosi --sections train,step   # CMU-MOSI (or pom): its sizes, model and L1 loss
+    python benchmark.py --sections jobs --repeats 1   # reproduce.py --only paper, --jobs 1 against the default
 
 Sections (each compares within the same run, alternating the contenders, median of repeats):
  0. Data loading: the first load (unpickle, prepare, write the cache of prepared arrays) and the second (the cached
     arrays, memory-mapped) of an IEMOCAP-size pickle and of a CMU-MOSEI-size MMSA feature file (16326/1871/4659
     samples, about 8.5 GB), each in its own process: seconds and peak RSS.
  1. train.py's whole process (load, train a fixed number of epochs, keep the best, test) on an IEMOCAP-sized
-    synthetic pickle (4 emotions x 2717/798/938 samples; happy's published hyperparameters), at batch 128 and 16,
-    against the same process in PyTorch (benchmarks/torch_train.py), with peak RSS; and the steady-state training
-    step of the same model in both, in this process.
+    synthetic pickle (4 emotions x 2717/798/938 samples; happy at batch 128 and neutral at batch 16, the published
+    hyperparameters), against the same process in PyTorch (benchmarks/torch_train.py), with peak RSS; and the
+    steady-state training step of the same models in both, in this process, at the same CPU threads, with the
+    share of the machine's measured sgemm peak each reaches (the step's matrix-product FLOPs, lmf/speed.py).
  2. Inference over the 938-sample test split: infer.py's Paddle Inference path, the Paddle dynamic graph, ONNX
     Runtime (CPU) on the exported inference.onnx, and PyTorch eval of the same weights; batch-1 latency p50/p99.
  3. LMF against TFN at the paper's setting (lmf/speed.py): parameters, training and inference samples/s.
  4. LMF training samples/s against rank 1..64 beside TFN (the plot).
+ 5. (jobs, not run by default: about 10 minutes a round at 5 seeds on 2 cores) reproduce.py --only paper --seeds N
+    at --jobs 1 against its default jobs (runs side by side, lmf/jobs.py), each into a fresh folder.
 With --dataset mosi or pom, sections 1 and 2 run that dataset's task on a SYNTHETIC pickle of its real split sizes
 (CMU-MOSI 1284/229/686, POM 600/100/203) at the table's batch size, with the summed L1 loss.
 PyTorch columns appear when torch is installed (pip install -r requirements-bench.txt), the ONNX Runtime
@@ -25,6 +29,7 @@ rows when onnxruntime and paddle2onnx are (requirements-onnx.txt); otherwise the
 import argparse
 import os
 import platform
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -33,6 +38,7 @@ import time
 import numpy as np
 
 from lmf import checkpoints, deploy, engine, hparams, speed
+from lmf import jobs as lmf_jobs
 import safe_io
 import utils
 
@@ -40,8 +46,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 IEMOCAP_SIZES = (('train', 2717), ('valid', 798), ('test', 938))
 MOSEI_SIZES = (('train', 16326), ('valid', 1871), ('test', 4659))  # MMSA's CMU-MOSEI split
 QUICK_SIZES = (('train', 96), ('valid', 32), ('test', 48))
-SECTIONS = ('load', 'train', 'step', 'infer', 'tfn', 'rank')
+SECTIONS = ('load', 'train', 'step', 'infer', 'tfn', 'rank', 'jobs')
+DEFAULT_SECTIONS = SECTIONS[:-1]  # jobs trains the paper's runs twice: about 10 minutes a round at 5 seeds
 TORCH = not deploy.missing_packages('torch')  # the PyTorch columns
+FRAMEWORKS = {'paddle': 'Paddle', 'torch': 'PyTorch'}
 
 
 def run_measured(script, *args, env=None):
@@ -84,9 +92,11 @@ def loading(workdir, quick, rows, notes):
 # ---------------------------------------------------------------- 1. train.py
 
 def train_process(data_path, workdir, epochs, repeats, rows, dataset='iemocap'):
-    """train.py against torch_train.py, fixed-length runs (patience = epochs: early stopping never acts)."""
-    task = ['--emotion', 'happy'] if dataset == 'iemocap' else ['--dataset', dataset]
+    """train.py against torch_train.py, fixed-length runs (patience = epochs: early stopping never acts); on
+    IEMOCAP happy at batch 128 and neutral at 16 (their published batch sizes)."""
     for batch_size in (128, 16) if dataset == 'iemocap' else (hparams.published_hparams(dataset)['batch_size'],):
+        task = ['--dataset', dataset] if dataset in hparams.REGRESSION else [
+            '--emotion', 'neutral' if batch_size == 16 else 'happy']
         common = task + ['--data_path', data_path, '--epochs', str(epochs), '--batch_size', str(batch_size),
                          '--patience', str(epochs), '--model_path', workdir]
         contenders = {'paddle': lambda: run_measured('train.py', *common, '--log_dir', workdir)}
@@ -98,7 +108,7 @@ def train_process(data_path, workdir, epochs, repeats, rows, dataset='iemocap'):
         # For scale: the memory of a process that only imports paddle and makes one tensor.
         import_rss = run_measured(os.path.join('benchmarks', 'import_only.py'))[1]
         row = dict(section='train.py whole process', case='{}, batch {}, {} epochs'.format(
-            'happy' if dataset == 'iemocap' else dataset, batch_size, epochs), paddle='{:.2f} s'.format(wall['paddle']),
+            task[1], batch_size, epochs), paddle='{:.2f} s'.format(wall['paddle']),
                    peak='{:.0f} MB (import alone {:.0f} MB, pickle {:.0f} MB)'.format(
                        peak['paddle'], import_rss, os.path.getsize(data_path) / 2 ** 20))
         if 'torch' in results:
@@ -107,18 +117,34 @@ def train_process(data_path, workdir, epochs, repeats, rows, dataset='iemocap'):
         rows.append(row)
 
 
+def step_model(dataset, reader, batch):
+    """(hparams, case name) of the step at this batch: IEMOCAP's emotion trained at it (happy at 128, neutral at
+    16), CMU-MOSI's or POM's published model (reader: its data module)."""
+    if dataset in hparams.REGRESSION:
+        hp = hparams.published_hparams(dataset)
+        return dict(hp, output_dim=1 if dataset == 'mosi' else len(reader.TRAITS)), dataset
+    emotion = 'neutral' if batch == 16 else 'happy'
+    return hparams.emotion_hparams(emotion), emotion
+
+
 def training_steps(batches, steps, repeats, rows, dataset='iemocap'):
-    """Steady-state training samples/s of happy's model (or CMU-MOSI's / POM's, with the summed L1
-    loss), Paddle against PyTorch (torch_train.py's model and optimizer groups), in one process."""
+    """Steady-state training samples/s, Paddle against PyTorch (torch_train.py's model and optimizer groups) at the
+    same CPU threads, in one process, with each one's share of the machine's measured sgemm peak (the step's
+    matrix-product FLOPs per second over the best 1024^3 product of either framework)."""
     import paddle
     import data
     regression, reader = dataset in hparams.REGRESSION, data.module(dataset)
-    hp = hparams.published_hparams(dataset) if regression else hparams.emotion_hparams('happy')
-    if regression:
-        hp['output_dim'] = 1 if dataset == 'mosi' else len(reader.TRAITS)
-    dims, rng = (reader.AUDIO_DIM, reader.VIDEO_DIM, 300), np.random.RandomState(0)
+    dims, text_steps, rng = (reader.AUDIO_DIM, reader.VIDEO_DIM, 300), 20, np.random.RandomState(0)
+    threads = utils.default_cpu_threads()  # what main's setup_device gave Paddle
+    peaks = [speed.sgemm_peak(lambda a, b: paddle.matmul(paddle.to_tensor(a), paddle.to_tensor(b)).numpy())]
+    if TORCH:
+        import torch
+        torch.set_num_threads(threads)  # the threads Paddle has: a step against a step, not cores against cores
+        peaks.append(speed.sgemm_peak(lambda a, b: torch.from_numpy(a) @ torch.from_numpy(b)))
+    peak = max(peaks)
     for batch in batches:
-        arrays = [rng.randn(batch, *shape).astype('float32') for shape in ((dims[0],), (dims[1],), (20, dims[2]))] + [
+        hp, name = step_model(dataset, reader, batch)
+        arrays = [rng.randn(batch, *shape).astype('float32') for shape in ((dims[0],), (dims[1],), (text_steps, dims[2]))] + [
             rng.randn(batch, hp['output_dim']).astype('float32') if regression else rng.randint(0, 2, batch).astype('int64')]
         paddle.seed(0)
         model = checkpoints.build_model(hp, dims)
@@ -135,7 +161,6 @@ def training_steps(batches, steps, repeats, rows, dataset='iemocap'):
 
         contenders = {'paddle': paddle_step}
         if TORCH:
-            import torch
             from benchmarks import torch_lmf
             torch_model = torch_lmf.build(hp, dims)
             torch_optimizer = torch_lmf.make_optimizer(torch_model, hp)
@@ -151,8 +176,12 @@ def training_steps(batches, steps, repeats, rows, dataset='iemocap'):
             contenders['torch'] = torch_step
         results = {k: speed.median(v) for k, v in speed.alternate(
             {k: (lambda s=s: speed.samples_per_second(s, batch, steps)) for k, s in contenders.items()}, repeats).items()}
-        row = dict(section='training step (steady state)', case='{} model, batch {}'.format(
-            'happy' if dataset == 'iemocap' else dataset, batch), paddle='{:.0f} samples/s'.format(results['paddle']))
+        flops = speed.lmf_training_flops(hp, dims, text_steps)  # per sample
+        row = dict(section='training step (steady state, {} thread{})'.format(threads, 's' if threads > 1 else ''),
+                   case='{} model, batch {} ({:.0f} MFLOP per step)'.format(name, batch, flops * batch / 1e6),
+                   paddle='{:.0f} samples/s'.format(results['paddle']))
+        row['share'] = '{} of {:.0f} GFLOP/s'.format(', '.join('{} {:.0%}'.format(
+            FRAMEWORKS[k], results[k] * flops / peak) for k in results), peak / 1e9)
         if 'torch' in results:
             row.update(torch='{:.0f} samples/s'.format(results['torch']),
                        ratio='{:.2f}'.format(results['paddle'] / results['torch']))
@@ -282,10 +311,33 @@ def rank_sweep(ranks, batch, steps, repeats, rows, plot_path):
         print('wrote {}'.format(plot_path))
 
 
+# ---------------------------------------------------------------- 5. reproduce.py side by side
+
+def reproduce_jobs(workdir, quick, seeds, repeats, rows):
+    """reproduce.py --only paper at --jobs 1 (one run at a time, at the default threads) against its default jobs
+    (lmf/jobs.py: one run per core at 1 thread), each into a fresh --out, so nothing is skipped: wall seconds."""
+    args = ['--only', 'paper', '--seeds', str(seeds)] + (['--quick'] if quick else [])
+    outs = iter(range(2 * repeats))
+
+    def wall(*jobs):
+        out = os.path.join(workdir, 'reproduce_{}'.format(next(outs)))
+        seconds = run_measured('reproduce.py', *args, '--out', out, *jobs)[0]
+        shutil.rmtree(out)
+        return seconds
+
+    results = speed.alternate({'one': lambda: wall('--jobs', '1'), 'default': wall}, repeats)
+    one, default = (speed.median(results[k]) for k in ('one', 'default'))
+    section = 'reproduce.py --only paper --seeds {}{}'.format(seeds, ' --quick' if quick else '')
+    rows.append(dict(section=section, case='--jobs 1 ({} CPU threads per run)'.format(utils.default_cpu_threads()),
+                     paddle='{:.1f} s'.format(one)))
+    rows.append(dict(section=section, case='default --jobs ({} side by side, 1 CPU thread each)'.format(
+        lmf_jobs.default_jobs(runs=10 ** 6)), paddle='{:.1f} s'.format(default), ratio='{:.2f}'.format(one / default)))
+
+
 # ---------------------------------------------------------------- report
 
 COLUMNS = (('section', 'section'), ('case', 'case'), ('paddle', 'measured (Paddle)'), ('torch', 'PyTorch'),
-           ('ratio', 'ratio'), ('latency', 'batch-1 latency'), ('peak', 'peak RSS'))
+           ('ratio', 'ratio'), ('share', 'share of sgemm peak'), ('latency', 'batch-1 latency'), ('peak', 'peak RSS'))
 
 
 def markdown(rows):
@@ -301,14 +353,16 @@ def main():
     parser.add_argument('--epochs', type=int, default=None, help='train.py epochs (default 5, quick 1)')
     parser.add_argument('--markdown', type=str, default=None, help='also write the report to this file')
     parser.add_argument('--plot', type=str, default=None, help='PNG of training speed against rank')
-    parser.add_argument('--sections', type=str, default=','.join(SECTIONS),
-                        help='comma-separated subset of ' + ','.join(SECTIONS))
+    parser.add_argument('--sections', type=str, default=','.join(DEFAULT_SECTIONS),
+                        help='comma-separated subset of {} (default all but jobs)'.format(','.join(SECTIONS)))
+    parser.add_argument('--seeds', type=int, default=None,
+                        help='seeds of reproduce.py --only paper in section jobs (default 5, quick 1)')
     parser.add_argument('--dataset', choices=hparams.DATASETS, default='iemocap',
                         help="the task of sections train, step and infer: iemocap (default; happy), mosi or pom "
                              "(at the real split sizes and the table's batch size, summed L1 loss, regression "
                              "scores). tfn and rank do not depend on it")
     args = parser.parse_args()
-    for name in ('repeats', 'epochs'):
+    for name in ('repeats', 'epochs', 'seeds'):
         if getattr(args, name) is not None and getattr(args, name) < 1:
             parser.error('--{} must be >= 1'.format(name))
     repeats = args.repeats if args.repeats is not None else (1 if args.quick else 3)
@@ -316,6 +370,8 @@ def main():
     if sections - set(SECTIONS):
         parser.error('--sections: unknown {}'.format(', '.join(sorted(sections - set(SECTIONS)))))
     epochs = args.epochs if args.epochs is not None else (1 if args.quick else 5)
+    if args.seeds is not None and 'jobs' not in sections:
+        parser.error('--seeds: only section jobs reads it')
     if args.plot:
         utils.require('matplotlib', 'plots', 'benchmark.py --plot')
     import paddle
@@ -348,6 +404,9 @@ def main():
     if 'rank' in sections:
         rank_sweep([1, 4] if args.quick else [1, 2, 4, 8, 16, 32, 64], batch=8 if args.quick else 64,
                    steps=2 if args.quick else 10, repeats=repeats, rows=rows, plot_path=args.plot)
+    if 'jobs' in sections:
+        with tempfile.TemporaryDirectory() as workdir:
+            reproduce_jobs(workdir, args.quick, args.seeds or (1 if args.quick else 5), repeats, rows)
 
     header = ['# benchmark.py{} on {} ({} cores), Python {}, Paddle {}{}'.format(
         ' --quick' if args.quick else '', utils.cpu_model(), os.cpu_count(), platform.python_version(), paddle.__version__,
@@ -355,7 +414,8 @@ def main():
     header.append('runtime: ' + ', '.join('{}={}'.format(k, os.environ.get(k)) for k in ('MKL_DEBUG_CPU_TYPE', 'LMF_CPU_THREADS')))
     header += notes
     header.append('ratio: train.py = PyTorch time / Paddle time; training step = Paddle speed / PyTorch speed; inference = Paddle Inference speed / row speed; '
-                  'LMF vs TFN = LMF / TFN (higher favours the first); median of {} alternating rounds'.format(repeats))
+                  'LMF vs TFN = LMF / TFN (higher favours the first); reproduce.py = --jobs 1 time / default time; '
+                  'median of {} alternating rounds'.format(repeats))
     report = '\n'.join(header) + '\n\n' + markdown(rows) + '\n'
     print(report)
     if args.markdown:

@@ -2,6 +2,7 @@
 (the machines are shared and noisy: a ratio of medians of alternating rounds holds when a single time does not).
 benchmark.py and reproduce.py's efficiency table use it.
 """
+import math
 import statistics
 import time
 
@@ -65,6 +66,34 @@ def samples_per_second(step, batch, steps):
     for _ in range(steps):
         step()
     return batch * steps / (time.perf_counter() - start)
+
+
+def lmf_training_flops(hp, dims, text_steps):
+    """FLOPs one sample's training step through LMF with hp's sizes must do, counting the matrix products only
+    (element-wise work is a few percent). Forward: the audio and video subnetworks' three Linear layers, the text
+    LSTM over text_steps steps and its Linear, the fusion. Backward: every weight's gradient (a forward's products
+    again) and the gradient of every input that needs one, which the layers reading the data do not (the LSTM's
+    input projection, a subnetwork's first Linear). 2 FLOPs per multiply-add. dims: (audio_in, video_in, text_in)."""
+    audio, video, text = hp['audio_hidden'], hp['video_hidden'], hp['text_hidden']
+    text_out, rank, out = text // 2, hp['rank'], hp['output_dim']
+    reading_data = dims[0] * audio + dims[1] * video + text_steps * 4 * text * dims[2]
+    rest = (2 * audio * audio + 2 * video * video + text_steps * 4 * text * text + text * text_out
+            + rank * out * (audio + video + text_out + 3) + rank * out)
+    return 2 * (2 * reading_data + 3 * rest)
+
+
+def sgemm_peak(matmul, size=1024, repeats=5):
+    """The machine's measured sgemm peak, FLOP/s: the best of `repeats` timed [size, size] @ [size, size]
+    float32 products by matmul(a, b) (which must finish its work before returning), at the caller's threads."""
+    rng = np.random.RandomState(0)
+    a, b = (rng.randn(size, size).astype('float32') for _ in range(2))
+    matmul(a, b)
+    best = math.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        matmul(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2 * size ** 3 / best
 
 
 def parameters(model):

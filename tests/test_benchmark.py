@@ -15,9 +15,13 @@ def test_benchmark_quick_runs_every_section(tmp_path):
     proc = run_script('benchmark.py', '--quick', '--markdown', str(out))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     report = out.read_text()
-    for section in ('train.py whole process', 'training step (steady state)', 'inference, 48 test samples', "LMF vs TFN, paper's setting",
+    for section in ('train.py whole process', 'training step (steady state', 'inference, 48 test samples', "LMF vs TFN, paper's setting",
                     'training samples/s vs rank'):
         assert section in report, report
+    assert '| train.py whole process | happy, batch 128, 1 epochs |' in report, report
+    assert '| train.py whole process | neutral, batch 16, 1 epochs |' in report, report
+    assert re.search(r'\| neutral model, batch 16 \(131 MFLOP per step\) \| [0-9]+ samples/s \|.*\| Paddle [0-9]+%'
+                     r'(, PyTorch [0-9]+%)? of [0-9]+ GFLOP/s \|', report), report
     assert re.search(r'\| parameters \| LMF 237,157 / TFN 9,313,877 \| .*1/39\.3', report), report
     assert 'p50' in report and 'p99' in report and 'MB' in report
     if 'PyTorch mirror' in report:  # torch installed: the mirror must compute the same probabilities
@@ -51,7 +55,7 @@ def test_benchmark_regression_sections_quick(tmp_path):
     report = out.read_text()
     assert 'CMU-MOSI layout, 96/32/48 samples' in report, report
     assert '| train.py whole process | mosi, batch 32, 1 epochs |' in report, report
-    assert '| training step (steady state) | mosi model, batch 32 |' in report, report
+    assert re.search(r'\| training step \(steady state, [0-9]+ threads?\) \| mosi model, batch 32 \(', report), report
     assert '| inference, 48 test samples | Paddle Inference, batch 1 |' in report, report
     assert 'happy' not in report, report
     if 'PyTorch mirror' in report:  # the mirror computes the same (unsoftmaxed) scores
@@ -59,6 +63,43 @@ def test_benchmark_regression_sections_quick(tmp_path):
                                r'([0-9.e+-]+)', report).group(1))
         assert diff < 1e-4
     assert_onnx_rows(report, 'output')
+
+
+def test_training_flops_count_every_weight_of_the_built_model():
+    """lmf_training_flops against a count from the parameters of the model train.py builds: a weight of shape
+    [i, o] costs i * o multiply-adds a sample (the LSTM's per time step); backward repeats them for the weight's
+    gradient and again for its input's, except where the input is the data."""
+    import numpy as np
+    from lmf import checkpoints, hparams, speed
+    dims, steps = (74, 35, 300), 20
+    for emotion in ('happy', 'neutral'):
+        hp = hparams.emotion_hparams(emotion)
+        model = checkpoints.build_model(hp, dims)
+        reading_data = ('audio_subnet.linear_1.weight', 'video_subnet.linear_1.weight', 'text_subnet.rnn.weight_ih_l0')
+        total = 0
+        for name, p in model.named_parameters():
+            if len(p.shape) < 2 or 'norm' in name or name.endswith('bias'):
+                continue  # biases (fusion_bias is [1, out]) and BatchNorm: element-wise
+            macs = int(np.prod(p.shape)) * (steps if '.rnn.' in name else 1)
+            if name == 'fusion_weights':
+                macs *= hp['output_dim']
+            total += 2 * macs * (2 if name in reading_data else 3)
+        assert speed.lmf_training_flops(hp, dims, steps) == total, emotion
+
+
+def test_benchmark_jobs_section_quick(tmp_path):
+    """--sections jobs: reproduce.py --only paper at --jobs 1 and at the default, both rows and their ratio; --seeds
+    is refused where that section does not run."""
+    out = tmp_path / 'report.md'
+    proc = run_script('benchmark.py', '--quick', '--sections', 'jobs', '--markdown', str(out))
+    assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
+    report = out.read_text()
+    assert re.search(r'\| reproduce.py --only paper --seeds 1 --quick \| --jobs 1 \([0-9]+ CPU threads? per run\) '
+                     r'\| [0-9.]+ s \|', report), report
+    assert re.search(r'\| default --jobs \([0-9]+ side by side, 1 CPU thread each\) \| [0-9.]+ s \| [0-9.]+ \|',
+                     report), report
+    refused = run_script('benchmark.py', '--quick', '--sections', 'step', '--seeds', '2')
+    assert refused.returncode == 2 and '--seeds: only section jobs reads it' in refused.stderr, refused.stderr
 
 
 def test_learning_parity_reads_the_run_record(tmp_path):
