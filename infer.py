@@ -121,7 +121,8 @@ def benchmark_report(settings, batch_size, n_samples, data_path, times, model_di
 def main(argv=None):
     args = parse_args(argv)
     dataset, name, _ = hparams.task_of(args)  # validates --dataset and --emotion
-    perturbation = robustness.Perturbation(args.missing, args.noise, args.noise_modality, args.seed)
+    perturbation = robustness.Perturbation(args.missing, args.noise, args.noise_modality, args.seed,
+                                           args.missing_rate, args.missing_seed)
     if args.cpu_threads is None and args.batch_size >= 1:
         args.cpu_threads = deploy.default_cpu_threads(args.batch_size)
     for flag, low in (('batch_size', 1), ('cpu_threads', 1), ('warmup', 0)):
@@ -159,7 +160,7 @@ def main(argv=None):
     print('Start inference {} on {} test samples of {} (batch size {})......'.format(
         name, len(test_set), data_path, args.batch_size))
     if perturbation:
-        print(perturbation.describe())
+        print(perturbation.describe(test_set.layout))
         test_set = perturbation.apply(test_set, train_set)
     outputs, times = predictor.predict(test_set, args.batch_size, warmup=args.warmup if args.benchmark else 0)
 

@@ -34,7 +34,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     dataset, name, _ = hparams.task_of(args)  # validates --dataset and --emotion
-    perturbation = robustness.Perturbation(args.missing, args.noise, args.noise_modality, args.seed)
+    perturbation = robustness.Perturbation(args.missing, args.noise, args.noise_modality, args.seed,
+                                           args.missing_rate, args.missing_seed)
     if args.batch_size < 1:
         raise utils.UserError('--batch_size must be >= 1, got {}'.format(args.batch_size))
     data_path = engine.default_data_path(args.data_path, dataset)
@@ -51,7 +52,7 @@ def main(argv=None):
         model=(hp.get('layout', 'authors'), 'checkpoint ' + check_path))
     print('Model initialized')
     if perturbation:
-        print(perturbation.describe())
+        print(perturbation.describe(test_set.layout))
         test_set = perturbation.apply(test_set, train_set)
     metric_set = metrics.metric_set(dataset, hp.get('layout', 'authors'))
     result = engine.evaluate(model, test_set, batch_size=args.batch_size, metrics_for=metric_set)

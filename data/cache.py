@@ -7,6 +7,7 @@ maps (np.load(mmap_mode='r')) instead of unpickling the file again.
     <cache>/<stem>.<dataset>.<hash of path and dataset>.<hash of the identity>/
         manifest.json                           format, identity, info, one record per array
         <task>.<split>.<audio|video|text|labels>.npy      (task: its index in info['tasks'])
+        <task>.<split>.<audio_seq|video_seq|..._lengths>.npy   MMSA's files: common.SEQUENCES
 
 <cache> is $LMF_CACHE_DIR, else data/cache/ in the repository. A data file's identity is its real
 path, size, mtime_ns, inode, device, a SHA-256 of its first, middle and last 64 KiB (a file rewritten
@@ -168,8 +169,10 @@ def open_entry(entry, ident, reader, data_path, task):
     sets = []
     for split in common.SPLITS:
         arrays = [open_array(entry, manifest, array_name(index, split, m)) for m in common.MODALITIES]
+        sequences = {name: open_array(entry, manifest, array_name(index, split, name)) for name in common.SEQUENCES
+                     if array_name(index, split, name) in manifest['arrays']} or None
         sets.append(common.Split(*arrays, regression=info['regression'], synthetic=info['synthetic'],
-                                 layout=info['layout']))
+                                 layout=info['layout'], sequences=sequences))
     return info, key, sets
 
 
@@ -213,7 +216,7 @@ def build(reader, data_path, task, ident, root, name, prefix):
         manifest = dict(format=FORMAT, identity=ident, info=info, arrays={})
         for task_name, split, arrays in prepared:
             index = info['tasks'].index(task_name)
-            for modality in common.MODALITIES:
+            for modality in common.MODALITIES + tuple(n for n in common.SEQUENCES if n in arrays):
                 file_name = array_name(index, split, modality)
                 # popped: the raw array is freed as soon as it is saved
                 manifest['arrays'][file_name] = write_array(os.path.join(tmp, file_name), arrays.pop(modality))

@@ -27,6 +27,10 @@ SYNTHETIC_KEY = 'synthetic'  # top-level marker that the sample generators write
 SPLITS = ('train', 'valid', 'test')
 FEATURES = ('covarep', 'facet', 'glove', 'label')  # the authors' names of audio, video, text, label
 MODALITIES = ('audio', 'video', 'text', 'labels')  # the prepared arrays of a split
+# What an MMSA feature file's split keeps beside them for random missing (lmf/missing.py): the audio and video frame
+# sequences [N, T, D] (non-finite values zeroed) whose time means are audio and video, and the lengths [N] of the
+# audio, video and text sequences (float32, as every cached array).
+SEQUENCES = ('audio_seq', 'video_seq', 'audio_lengths', 'video_lengths', 'text_lengths')
 CHUNK_BYTES = 32 << 20  # features are converted this much at a time (no second copy of a large array)
 LAYOUT_NAMES = {'authors': "the authors' processed pickle", 'mmsa': "MMSA's feature file"}
 
@@ -36,11 +40,13 @@ class Split:
 
     targets is what the loss compares with: the class index [N] int64 of one-hot labels
     (classification), or the labels themselves [N, K] float32 (regression). Arrays served from
-    the cache are read-only memory maps. layout: 'authors' (the paper's pickles) or 'mmsa'.
+    the cache are read-only memory maps. layout: 'authors' (the paper's pickles) or 'mmsa'. sequences: MMSA's
+    files' {SEQUENCES name: array}, None for the authors' pickles.
     """
 
-    def __init__(self, audio, video, text, labels, regression=False, synthetic=False, layout='authors'):
-        self.audio, self.video, self.text, self.labels = audio, video, text, labels
+    def __init__(self, audio, video, text, labels, regression=False, synthetic=False, layout='authors',
+                 sequences=None):
+        self.audio, self.video, self.text, self.labels, self.sequences = audio, video, text, labels, sequences
         self.targets = labels if regression else labels.argmax(axis=1).astype('int64')
         self.regression, self.synthetic, self.layout = regression, synthetic, layout  # synthetic: a generator's
 
@@ -172,8 +178,9 @@ def in_memory(prepared, info, key):
     sets = {}
     for task, split, arrays in prepared:
         if task == key:
+            sequences = {name: clean(arrays.pop(name)) for name in SEQUENCES if name in arrays} or None
             sets[split] = Split(clean(arrays.pop('audio')), clean(arrays.pop('video')), clean(arrays.pop('text')),
-                                arrays.pop('labels'), info['regression'], info['synthetic'], info['layout'])
+                                arrays.pop('labels'), info['regression'], info['synthetic'], info['layout'], sequences)
     return [sets[split] for split in SPLITS]
 
 

@@ -5,13 +5,15 @@ them as MMSA prepares them for LMF, and a generator of SYNTHETIC samples in thei
         'audio':  [N, T_a, D_a],  'vision': [N, T_v, D_v]   float32 or float64 (MMSA-FET),
         'text':   [N, T_t, 768] BERT features, zero-padded at the end,
         'regression_labels': [N] in [-3, 3] (CMU-MOSI/MOSEI) or [-1, 1] (CH-SIMS),
-        and, not used here: 'raw_text', 'id', 'text_bert' [N, 3, T_t], 'audio_lengths' and
-        'vision_lengths' (unaligned files only), 'annotations', 'classification_labels',
+        'text_bert' [N, 3, T_t], 'audio_lengths' and 'vision_lengths' (unaligned files only): the
+        lengths, read for random missing only; not used here: 'raw_text', 'id', 'annotations', 'classification_labels',
         CH-SIMS also 'regression_labels_T', '_A', '_V'}}
 
 Preparation, as MMSA's data loader does for LMF: features as float32; audio -inf -> 0; audio
 and vision averaged over the whole padded time axis (the lengths are not used) -> [N, D];
-then NaN -> 0. Deviation: +-inf left after the mean (MMSA keeps them) and non-finite text
+then NaN -> 0. Kept beside them for random missing (lmf/missing.py): the audio and vision frame
+sequences (non-finite values zeroed) and the lengths of the three sequences (audio_lengths and
+vision_lengths; the text's from text_bert's attention mask; common.SEQUENCES). Deviation: +-inf left after the mean (MMSA keeps them) and non-finite text
 values are zeroed too, as every reader here does. Text stays the full padded sequence
 [N, T_t, 768]; labels are regression_labels as float32 [N, 1] (CH-SIMS: the multimodal label).
 
@@ -55,7 +57,7 @@ PUBLISHED_SHA256 = {(d, name): ('{}/Processed/{}'.format(d.upper(), name), diges
     ('mosei', 'unaligned_50.pkl', 'ad8b23d50557045e7d47959ce6c5b955d8d983f2979c7d9b7b9226f6dd6fec1f'),
     ('mosei', 'aligned_50.pkl', '45eccfb748a87c80ecab9bfac29582e7b1466bf6605ff29d3b338a75120bf791'),
     ('sims', 'unaligned_39.pkl', 'c9e20c13ec0454d98bb9c1e520e490c75146bfa2dfeeea78d84de047dbdd442f'))}
-CACHE_VERSION = 1  # bump when the preparation changes: cached entries are then rebuilt
+CACHE_VERSION = 2  # bump when the preparation changes: cached entries are then rebuilt
 
 
 def sha256_file(path):
@@ -144,9 +146,52 @@ def check_split(path, split, original):
             path, split, ', '.join('{} {}'.format(k, n) for k, n in counts.items())))
     labels = common.finite_labels(path, split + '/regression_labels', labels)
     unaligned = 'audio_lengths' in raw or 'vision_lengths' in raw
+    n = labels.shape[0]
+    lengths = {key: file_lengths(path, split, key, raw[key], n, arrays[modality].shape[1])
+               for key, modality in (('audio_lengths', 'audio'), ('vision_lengths', 'vision')) if key in raw}
+    if 'text_bert' in raw:  # [N, 3, T]: token ids, attention mask, segment ids; MMSA's text length is the mask's sum
+        bert = common.numeric_array(path, split + '/text_bert', raw['text_bert'], (3,))
+        if bert.shape[:2] != (n, 3):
+            raise UserError('{}: {}/text_bert should be [N, 3, T] with N = {}, found shape {}'.format(
+                path, split, n, bert.shape))
+        lengths['text_lengths'] = np.clip(bert[:, 1].sum(axis=1), 0, arrays['text'].shape[1]).astype(np.float32)
     raw.clear()
     original.clear()
-    return dict(audio=arrays['audio'], vision=arrays['vision'], text=arrays['text'], labels=labels), unaligned
+    return dict(audio=arrays['audio'], vision=arrays['vision'], text=arrays['text'], labels=labels,
+                lengths=lengths), unaligned
+
+
+def file_lengths(path, split, key, value, n, steps):
+    """A split's audio_lengths or vision_lengths as float32 [N], clipped to [0, steps] (the frames stored)."""
+    value = common.numeric_array(path, '{}/{}'.format(split, key), np.asarray(value), (1,))
+    if value.shape[0] != n:
+        raise UserError('{}: {}/{} has {} values for {} samples'.format(path, split, key, value.shape[0], n))
+    return np.clip(value, 0, steps).astype(np.float32)
+
+
+def nonzero_lengths(text):
+    """[N] float32: 1 + the last step of each sequence [N, T, D] that is not all zero (0 for none)."""
+    out = np.empty(text.shape[0], dtype=np.float32)
+    for rows in common.row_blocks(text):
+        real = np.any(text[rows] != 0, axis=2)
+        out[rows] = np.where(real.any(axis=1), text.shape[1] - np.argmax(real[:, ::-1], axis=1), 0)
+    return out
+
+
+def sequence_lengths(raw):
+    """The lengths (common.SEQUENCES) of a checked split: the file's; text without text_bert: up to its last
+    step that is not zero (the features are zero-padded at the end); audio or vision without lengths (an aligned
+    file): the text's, as MMSA takes them, where they have as many steps (else all steps count)."""
+    lengths = raw.pop('lengths')
+    text = lengths.get('text_lengths')
+    text = nonzero_lengths(raw['text']) if text is None else text
+    out = dict(text_lengths=text)
+    for key, modality in (('audio_lengths', 'audio'), ('video_lengths', 'vision')):
+        own = lengths.get(key.replace('video', 'vision'))
+        steps = raw[modality].shape[1]
+        out[key] = own if own is not None else (
+            text if steps == raw['text'].shape[1] else np.full(len(text), steps, dtype=np.float32))
+    return out
 
 
 def check_file(path, top, dataset):
@@ -218,9 +263,11 @@ def prepare_top(path, top, synthetic, dataset):
                sample_of=real_train if synthetic and n_train < real_train else None)
     for split in common.SPLITS:
         raw = parts.pop(split)
-        # the raw audio and vision are freed as soon as averaged; the text goes on as stored
-        yield '', split, dict(audio=time_mean(raw.pop('audio'), True), video=time_mean(raw.pop('vision'), False),
-                              text=raw.pop('text'), labels=raw.pop('labels'))
+        lengths = sequence_lengths(raw)
+        # the frame sequences go on beside their means (random missing drops frames before the mean, lmf/missing.py)
+        yield '', split, dict(audio=time_mean(raw['audio'], True), video=time_mean(raw['vision'], False),
+                              text=raw.pop('text'), labels=raw.pop('labels'), audio_seq=raw.pop('audio'),
+                              video_seq=raw.pop('vision'), **lengths)
 
 
 class Reader:

@@ -11,7 +11,7 @@ import numpy as np
 
 import utils
 from lmf import jobs as lmf_jobs
-from lmf import checkpoints, hparams, metrics, parallel, records
+from lmf import checkpoints, hparams, metrics, missing, parallel, records
 from safe_io import UserError, atomic_write
 
 # ---------------------------------------------------------------- datasets
@@ -57,16 +57,19 @@ def default_data_path(explicit=None, dataset='iemocap'):
     return reader.SAMPLE_PATH
 
 
-def iterate_batches(dataset, batch_size, shuffle=False, rng=None):
-    """Yield (audio, video, text, targets) paddle tensors; the last batch may be short."""
+def iterate_batches(dataset, batch_size, shuffle=False, rng=None, drops=None):
+    """Yield (audio, video, text, targets) paddle tensors; the last batch may be short. drops: a
+    missing.TrainingDrops whose batch() changes the inputs of a shuffled batch (train.py --train_missing)."""
     import paddle
     n = len(dataset)
     order = rng.permutation(n) if shuffle else None
     for start in range(0, n, batch_size):
         idx = order[start:start + batch_size] if shuffle else slice(start, start + batch_size)
         # the arrays may be read-only memory maps (data/cache.py); to_tensor copies plain contiguous arrays
-        yield tuple(paddle.to_tensor(np.ascontiguousarray(a[idx]))
-                    for a in (dataset.audio, dataset.video, dataset.text, dataset.targets))
+        inputs = [dataset.audio[idx], dataset.video[idx], dataset.text[idx]]
+        if drops is not None:
+            inputs = drops.batch(idx, *inputs)
+        yield tuple(paddle.to_tensor(np.ascontiguousarray(a)) for a in inputs + [dataset.targets[idx]])
 
 
 def evaluate(model, dataset, batch_size=1024, metrics_for=None, batch_mean=False, rng=None):
@@ -187,12 +190,15 @@ def fit(hp, train_set, valid_set, input_dims, checkpoint_path, log=print, on_epo
     # MMSA: loss = mean over the global batch (its L1Loss); compared with <= best - 1e-6.
     best_valid_loss, patience_left = (1e8 if mmsa else math.inf), hp['patience']
     n, batch_size = len(train_set), hp['batch_size']
+    drops = missing.TrainingDrops(train_set, hp['train_missing'], hp['seed']) if hp.get('train_missing') else None
     for epoch in range(hp['epochs']):
         model.train()
         total_loss = 0.0
+        if drops is not None:
+            drops.start_epoch(epoch)
         global_rows = (min(batch_size, n - start) for start in range(0, n, batch_size))
         for (audio, video, text, target), rows in zip(parallel.shard_batches(
-                iterate_batches(train_set, batch_size, shuffle=True, rng=rng)), global_rows):
+                iterate_batches(train_set, batch_size, shuffle=True, rng=rng, drops=drops)), global_rows):
             loss = summed_loss(net(audio, video, text), target, train_set.regression)
             if mmsa:
                 loss = loss / (rows * train_set.labels.shape[1])
@@ -244,6 +250,8 @@ def describe_task(hp):
     modalities = hparams.modalities_of(hp)
     if len(modalities) < len(hparams.MODALITIES):
         notes.append('modalities {}'.format(','.join(modalities)))
+    if hp.get('train_missing'):
+        notes.append('random missing on {:g} of the training samples'.format(hp['train_missing']))
     return name + (' ({})'.format('; '.join(notes)) if notes else '')
 
 

@@ -22,8 +22,9 @@ from safe_io import UserError
 # One hyperparameter. Allowed values: > low (low_open) or >= low, and < high if given. grid: the search values, a
 # list (every family), or {family: list}. dataset_default: {family: value} for settings every task of a family
 # shares (the rest come from PUBLISHED); families: FAMILIES.
-HParam = collections.namedtuple('HParam', 'name type low group help high low_open grid dataset_default note',
-                                defaults=(None, False, None, {}, ''))
+# high_closed: <= high.
+HParam = collections.namedtuple('HParam', 'name type low group help high low_open grid dataset_default note high_closed',
+                                defaults=(None, False, None, {}, '', False))
 
 
 PAPER_FAMILIES = ('iemocap', 'mosi', 'pom')  # the paper's three pickles
@@ -64,6 +65,9 @@ SPEC = (
     HParam('weight_decay', float, 0, 'train', "Adam's L2 weight decay",
            grid=dict(by_family([0, 0.001, 0.002, 0.01]), mmsa=[0, 0.0001, 0.001, 0.005])),
     HParam('seed', int, 0, 'train', 'seed of initialisation, dropout and batch order', high=2 ** 32),
+    # No default: a run trained clean has no train_missing in its settings (its records stay as they were).
+    HParam('train_missing', float, 0, 'train', 'share of the training samples given random missing at a rate drawn '
+           'from [0, 1), new draws every epoch (lmf/missing.py; validation stays clean)', high=1, high_closed=True),
     HParam('output_dim', int, 1, 'model', 'IEMOCAP: classes (2); CMU-MOSI/POM: must equal the label count of the file',
            dataset_default={'iemocap': 2}),
 )
@@ -394,14 +398,15 @@ def allowed(spec):
     """The allowed range in words: '>= 1', '> 0', 'in [0, 1)'."""
     if spec.high is not None:
         high = '2**32' if spec.high == 2 ** 32 else spec.high
-        return 'in [{}, {})'.format(spec.low, high)
+        return 'in [{}, {}{}'.format(spec.low, high, ']' if spec.high_closed else ')')
     return '{} {}'.format('>' if spec.low_open else '>=', spec.low)
 
 
 def check_value(name, value):
     """value if the spec allows it, else a UserError naming --name."""
     spec = BY_NAME[name]
-    ok = (value > spec.low if spec.low_open else value >= spec.low) and (spec.high is None or value < spec.high)
+    ok = (value > spec.low if spec.low_open else value >= spec.low) and (
+        spec.high is None or value < spec.high or (spec.high_closed and value == spec.high))
     if not ok:
         raise UserError('--{} must be {}, got {}{}'.format(
             name, allowed(spec), value, ' ({})'.format(spec.note) if spec.note else ''))

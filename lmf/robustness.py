@@ -14,12 +14,13 @@ Only the test split is perturbed; the model was trained on clean data.
   dropped word). Padding steps (all zero) stay zero, so the noise never lengthens a sentence.
 The random draws depend only on --seed (the noise at level p is p times the same draws), so a run is
 repeatable and the curves of two models are measured on the same perturbed inputs.
+--missing_rate r (with --missing_seed, default 1111) is MMSA's random-missing protocol instead (lmf/missing.py).
 """
 import os
 
 import numpy as np
 
-from lmf import checkpoints, engine, hparams, records
+from lmf import checkpoints, engine, hparams, missing as random_missing, records
 from safe_io import UserError, atomic_write
 
 MODALITIES = hparams.MODALITIES
@@ -28,9 +29,11 @@ MAX_SEED = 2 ** 32 - 1  # numpy's RandomState
 
 
 class Perturbation:
-    """What --missing, --noise, --noise_modality and --seed ask for (checked on construction)."""
+    """What --missing, --noise, --noise_modality and --seed ask for, or --missing_rate and --missing_seed
+    (checked on construction)."""
 
-    def __init__(self, missing=None, noise=0.0, noise_modality='all', seed=0):
+    def __init__(self, missing=None, noise=0.0, noise_modality='all', seed=0, missing_rate=None,
+                 missing_seed=random_missing.MISSING_SEED):
         self.missing = tuple(hparams.parse_modalities(missing, '--missing').split(',')) if missing else ()
         if len(self.missing) == len(MODALITIES):
             raise UserError('--missing {}: every modality missing leaves the model nothing to see'.format(missing))
@@ -43,6 +46,12 @@ class Perturbation:
         self.noise, self.seed, self.noise_modality = float(noise), int(seed), noise_modality
         self.noisy = () if self.noise == 0 else (MODALITIES if noise_modality == 'all' else (noise_modality,))
         self.note = None  # check_model's
+        # {modality: rate} of random missing, or None; per_modality: the rates were named one by one
+        self.rates = None if missing_rate is None else random_missing.parse_rates(missing_rate)
+        self.per_modality = missing_rate is not None and '=' in str(missing_rate)
+        self.missing_seed = random_missing.check_seed(missing_seed)
+        if self.rates is not None and (self.missing or self.noisy):
+            raise UserError('--missing_rate is a perturbation of its own: leave out --missing and --noise')
 
     def check_model(self, fused, model_name):
         """fused: the modalities the model fuses (its checkpoint's --modalities). A UserError if --missing
@@ -51,18 +60,33 @@ class Perturbation:
         if self.missing and set(fused) <= set(self.missing):
             raise UserError('--missing {}: {} fuses only {}, so nothing would be left to see'.format(
                 ','.join(self.missing), model_name, ','.join(fused)))
-        named = self.missing + (self.noisy if self.noise_modality != 'all' else ())
+        named = self.missing + (self.noisy if self.noise_modality != 'all' else ()) + (
+            tuple(m for m, r in self.rates.items() if r > 0) if self.per_modality else ())
         unused = [m for m in MODALITIES if m in named and m not in fused]
         self.note = 'Note: {} fuses only {}; perturbing {} changes nothing'.format(
             model_name, ','.join(fused), ','.join(unused)) if unused else None
 
     def __bool__(self):
-        return bool(self.missing or self.noisy)
+        return bool(self.missing or self.noisy or self.rates is not None)
 
-    def describe(self):
-        """The header line: what was perturbed (or that nothing was), and check_model's note on a second line."""
+    def rate_text(self, sep=' ', join=', '):
+        """'0.3' (every modality alike) or 'text 0.3, audio 0.5' (the rates named, the others 0)."""
+        if not self.per_modality:
+            return '{:g}'.format(self.rates['text'])
+        return join.join('{}{}{:g}'.format(m, sep, r) for m, r in self.rates.items() if r > 0) or '0'
+
+    def describe(self, layout=None):
+        """The header line: what was perturbed (or that nothing was), and check_model's note on a second line.
+        layout: the data's ('authors' or 'mmsa'), which decides how random missing drops."""
         if not self:
             return 'Perturbation: none (clean test split)'
+        if self.rates is not None:
+            how = ("text steps dropped at the feature level: their BERT features set to zero" if layout == 'mmsa' else
+                   'text word steps dropped, audio and video dropped whole' if layout == 'authors' else '')
+            line = "Perturbation: random missing at rate {} ({}; MMSA's protocol, missing seed {}{})".format(
+                self.rate_text(), 'per modality' if self.per_modality else 'every modality', self.missing_seed,
+                '; ' + how if how else '')
+            return line + ('\n' + self.note if self.note else '')
         parts = []
         if self.missing:
             parts.append('{} missing (set to zero)'.format(', '.join(self.missing)))
@@ -74,6 +98,8 @@ class Perturbation:
 
     def suffix(self):
         """What perturbed predictions add to their file name, so that they never overwrite the clean ones."""
+        if self.rates is not None:
+            return '_missing-rate-{}_missing-seed-{}'.format(self.rate_text('-', '-'), self.missing_seed)
         parts = []
         if self.missing:
             parts.append('missing-' + '-'.join(self.missing))
@@ -86,6 +112,8 @@ class Perturbation:
         noise scale is train_split's per-feature standard deviation (train_std: {modality: std [D]}, the
         feature_std values when computed already). `split` itself is left unchanged."""
         import copy
+        if self.rates is not None:
+            return random_missing.at_rates(split, self.rates, self.missing_seed)
         out = copy.copy(split)
         if not self:
             return out
@@ -127,7 +155,8 @@ def noisy(values, std, level, rng, drop_steps=False):
 
 
 def add_args(parser):
-    """--missing, --noise, --noise_modality and --seed (test.py, infer.py), for Perturbation."""
+    """--missing, --noise, --noise_modality, --seed, --missing_rate and --missing_seed (test.py, infer.py), for
+    Perturbation."""
     parser.add_argument('--missing', type=str, default=None,
                         help='modalities to remove at test time, e.g. audio or audio,video (their inputs set to zero)')
     parser.add_argument('--noise', type=float, default=0.0,
@@ -136,6 +165,12 @@ def add_args(parser):
     parser.add_argument('--noise_modality', type=str, default='all',
                         help='where --noise goes: audio, video, text or all (default all)')
     parser.add_argument('--seed', type=int, default=0, help='seed of the perturbation draws (default 0)')
+    parser.add_argument('--missing_rate', type=str, default=None,
+                        help="random missing at test time, MMSA's protocol (lmf/missing.py): a rate in [0, 1) for "
+                             'every modality, or per modality, e.g. text=0.3,audio=0.5 (the others 0)')
+    parser.add_argument('--missing_seed', type=int, default=random_missing.MISSING_SEED,
+                        help='seed of the random-missing draws (default {}, as MMSA)'.format(
+                            random_missing.MISSING_SEED))
 
 
 # ---------------------------------------------------------------- the study (reproduce.py --only robustness)
