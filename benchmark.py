@@ -144,7 +144,8 @@ def training_steps(batches, steps, repeats, rows, dataset='iemocap'):
     peak = max(peaks)
     for batch in batches:
         hp, name = step_model(dataset, reader, batch)
-        arrays = [rng.randn(batch, *shape).astype('float32') for shape in ((dims[0],), (dims[1],), (text_steps, dims[2]))] + [
+        shapes = ((dims[0],), (dims[1],), (text_steps, dims[2]))
+        arrays = [rng.randn(batch, *shape).astype('float32') for shape in shapes] + [
             rng.randn(batch, hp['output_dim']).astype('float32') if regression else rng.randint(0, 2, batch).astype('int64')]
         paddle.seed(0)
         model = checkpoints.build_model(hp, dims)

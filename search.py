@@ -351,7 +351,7 @@ def summary(c, study, where):
     words = ['python', 'train.py'] + (['--emotion', hp['emotion']] if hp['dataset'] == 'iemocap' else
                                       ['--dataset', hp['dataset']] + ['--trait', hp.get('trait')] * ('trait' in hp))
     words += ['--data_path', c.data_path] + ['--recipe', hp.get('recipe')] * (hp.get('recipe', 'ours') != 'ours')
-    words += [w for n in hparams.names() if n in hparams.SEARCH_HPARAMS + hparams.SEARCH_FIXED
+    words += [w for n in hparams.names() if n in hparams.SEARCH_HPARAMS + hparams.SEARCH_FIXED and n in hp
               for w in ('--' + n, value_text(hp[n]))] + ['--device', c.device] * (c.device != 'auto')
     threads = attrs.get('cpu_threads')
     words += ['--cpu_threads', str(threads)] * (threads not in (None, utils.default_cpu_threads()))

@@ -5,17 +5,18 @@ them as MMSA prepares them for LMF, and a generator of SYNTHETIC samples in thei
         'audio':  [N, T_a, D_a],  'vision': [N, T_v, D_v]   float32 or float64 (MMSA-FET),
         'text':   [N, T_t, 768] BERT features, zero-padded at the end,
         'regression_labels': [N] in [-3, 3] (CMU-MOSI/MOSEI) or [-1, 1] (CH-SIMS),
-        'text_bert' [N, 3, T_t], 'audio_lengths' and 'vision_lengths' (unaligned files only): the
-        lengths, read for random missing only; not used here: 'raw_text', 'id', 'annotations', 'classification_labels',
-        CH-SIMS also 'regression_labels_T', '_A', '_V'}}
+        'text_bert' [N, 3, T_t], 'audio_lengths' and 'vision_lengths' (unaligned files only): read
+        for the lengths (random missing); not used here: 'raw_text', 'id', 'annotations',
+        'classification_labels', CH-SIMS also 'regression_labels_T', '_A', '_V'}}
 
 Preparation, as MMSA's data loader does for LMF: features as float32; audio -inf -> 0; audio
 and vision averaged over the whole padded time axis (the lengths are not used) -> [N, D];
-then NaN -> 0. Kept beside them for random missing (lmf/missing.py): the audio and vision frame
-sequences (non-finite values zeroed) and the lengths of the three sequences (audio_lengths and
-vision_lengths; the text's from text_bert's attention mask; common.SEQUENCES). Deviation: +-inf left after the mean (MMSA keeps them) and non-finite text
+then NaN -> 0. Deviation: +-inf left after the mean (MMSA keeps them) and non-finite text
 values are zeroed too, as every reader here does. Text stays the full padded sequence
 [N, T_t, 768]; labels are regression_labels as float32 [N, 1] (CH-SIMS: the multimodal label).
+Kept beside them for random missing (lmf/missing.py, common.SEQUENCES): the audio and vision
+frame sequences (non-finite values zeroed) and the lengths of the three sequences (the text's:
+the sum of text_bert's attention mask; without it, up to the last step that is not zero).
 
 Every size is read from the file (users' own MMSA-FET files have others); (audio, vision) widths
 that are another dataset's real ones, and labels outside the dataset's range, are refused naming

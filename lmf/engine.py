@@ -68,7 +68,7 @@ def iterate_batches(dataset, batch_size, shuffle=False, rng=None, drops=None):
         # the arrays may be read-only memory maps (data/cache.py); to_tensor copies plain contiguous arrays
         inputs = [dataset.audio[idx], dataset.video[idx], dataset.text[idx]]
         if drops is not None:
-            inputs = drops.batch(idx, *inputs)
+            inputs = list(drops.batch(idx, *inputs))
         yield tuple(paddle.to_tensor(np.ascontiguousarray(a)) for a in inputs + [dataset.targets[idx]])
 
 

@@ -23,8 +23,9 @@ from safe_io import UserError
 # list (every family), or {family: list}. dataset_default: {family: value} for settings every task of a family
 # shares (the rest come from PUBLISHED); families: FAMILIES.
 # high_closed: <= high.
-HParam = collections.namedtuple('HParam', 'name type low group help high low_open grid dataset_default note high_closed',
-                                defaults=(None, False, None, {}, '', False))
+HParam = collections.namedtuple(
+    'HParam', 'name type low group help high low_open grid dataset_default note high_closed',
+    defaults=(None, False, None, {}, '', False))
 
 
 PAPER_FAMILIES = ('iemocap', 'mosi', 'pom')  # the paper's three pickles

@@ -15,8 +15,8 @@ def test_benchmark_quick_runs_every_section(tmp_path):
     proc = run_script('benchmark.py', '--quick', '--markdown', str(out))
     assert proc.returncode == 0, proc.stdout[-2000:] + proc.stderr[-2000:]
     report = out.read_text()
-    for section in ('train.py whole process', 'training step (steady state', 'inference, 48 test samples', "LMF vs TFN, paper's setting",
-                    'training samples/s vs rank'):
+    for section in ('train.py whole process', 'training step (steady state', 'inference, 48 test samples',
+                    "LMF vs TFN, paper's setting", 'training samples/s vs rank'):
         assert section in report, report
     assert '| train.py whole process | happy, batch 128, 1 epochs |' in report, report
     assert '| train.py whole process | neutral, batch 16, 1 epochs |' in report, report

@@ -70,6 +70,9 @@ def assert_same(first, second):
             assert x.dtype == y.dtype and x.shape == y.shape
             assert np.array_equal(x, y) and x.tobytes() == y.tobytes(), name  # bit for bit
         assert (a.regression, a.synthetic, a.layout) == (b.regression, b.synthetic, b.layout)
+        assert (a.sequences is None) == (b.sequences is None)
+        for name in a.sequences or ():
+            assert a.sequences[name].tobytes() == b.sequences[name].tobytes(), name
     assert first[3] == second[3]
 
 
@@ -96,6 +99,36 @@ def test_second_load_is_served_from_the_cache_for_every_emotion(tmp_path, cache_
     for split in again[:3]:
         for array in (split.audio, split.video, split.text, split.labels):
             assert isinstance(array, np.memmap) and not array.flags.writeable
+
+
+def test_mmsa_frame_sequences_are_served_from_the_cache(tmp_path, cache_dir, unpickled):
+    """An MMSA file's audio and vision frames (non-finite values zeroed) and its lengths come from the cache as
+    memory maps on later loads, the file unpickled once; an aligned file (no lengths) takes the text's."""
+    raw = mmsa_data('mosei', (10, 4, 6), steps=(7, 5, 6), seed=2, dtype=np.float64)
+    path = write_pickle(tmp_path / 'mosei.pkl', raw, protocol=4)
+    engine.load_data('mosei', path, verbose=False)
+    served = engine.load_data('mosei', path, verbose=False)
+    assert unpickled == [path]
+    for split, name in zip(served[:3], common.SPLITS):
+        part = raw[name]
+        assert set(split.sequences) == set(common.SEQUENCES)
+        assert all(isinstance(a, np.memmap) for a in split.sequences.values())
+        for key, stored in (('audio_seq', 'audio'), ('video_seq', 'vision')):
+            expected = part[stored].astype(np.float32)
+            expected[~np.isfinite(expected)] = 0
+            assert np.array_equal(split.sequences[key], expected), key
+        assert np.array_equal(split.sequences['audio_lengths'], part['audio_lengths'])
+        assert np.array_equal(split.sequences['video_lengths'], part['vision_lengths'])
+        assert np.array_equal(split.sequences['text_lengths'], part['text_bert'][:, 1].sum(axis=1))
+    aligned = mmsa_data('mosei', (10, 4, 6), steps=(6, 6, 6), seed=2)
+    for name in common.SPLITS:
+        for key in ('audio_lengths', 'vision_lengths', 'text_bert'):
+            del aligned[name][key]
+    test_set = engine.load_data('mosei', write_pickle(tmp_path / 'aligned.pkl', aligned, 4), verbose=False)[2]
+    text = aligned['test']['text']
+    last = [max(np.flatnonzero(np.any(row != 0, axis=1))) + 1 for row in text]
+    assert np.array_equal(test_set.sequences['text_lengths'], last)
+    assert np.array_equal(test_set.sequences['audio_lengths'], last)
 
 
 @pytest.mark.parametrize('dataset', ['iemocap', 'mosi', 'pom', 'mosei', 'sims'])

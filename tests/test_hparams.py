@@ -25,8 +25,11 @@ def test_every_hyperparameter_is_a_train_flag_with_its_type_and_range(spec):
     with pytest.raises(utils.UserError, match='^--{} must be '.format(spec.name)):
         hparams.check_hparams({spec.name: out_of_range(spec)})
     if spec.high is not None:
+        above = spec.high + (0.5 if spec.high_closed else 0)  # high itself is allowed where the range is closed
         with pytest.raises(utils.UserError, match='^--{} must be in '.format(spec.name)):
-            hparams.check_hparams({spec.name: spec.high})
+            hparams.check_hparams({spec.name: above})
+        if spec.high_closed:
+            assert hparams.check_hparams({spec.name: spec.high}) == {spec.name: spec.high}
 
 
 def test_an_out_of_range_flag_is_one_line_from_train_py(tmp_path):

@@ -148,3 +148,35 @@ def test_training_drops_touch_only_the_chosen_rows_and_repeat_per_epoch():
     assert all(np.array_equal(a, b) for a, b in zip(first, epoch_batch(0.5, 0)))
     assert not all(np.array_equal(a, b) for a, b in zip(first, epoch_batch(0.5, 1)))
     assert all(np.array_equal(a, b) for a, b in zip(epoch_batch(0.0, 0), batch))
+
+
+def train_run(tmp_path, data, name, *flags):
+    """train.py on data in this process: (its run record, the checkpoint's hparams, the log's text)."""
+    from lmf import checkpoints, records
+    folder = tmp_path / name
+    proc = run_command(train, *flags, '--data_path', data, '--epochs', '2', '--model_path', folder,
+                       '--log_dir', folder)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    model = 'happy' if '--emotion' in flags else 'mosi'
+    record = records.read(str(folder / 'train_{}.json'.format(model)))
+    return record, checkpoints.load_checkpoint(str(folder / (model + '.pdparams')))[1], \
+        (folder / 'train_{}.txt'.format(model)).read_text()
+
+
+def test_train_missing_trains_repeatably_and_is_recorded(tmp_path, monkeypatch):
+    """MMSA's layout (frames dropped before the mean) and the authors' (TFN on two modalities: whole audio drops):
+    the setting is in the run record, the checkpoint and the log's first line; the same command gives the same
+    numbers, and they differ from clean training."""
+    from helpers import iemocap_data
+    monkeypatch.setenv('LMF_CACHE_DIR', str(tmp_path / 'cache'))
+    mmsa_file = write_pickle(tmp_path / 'mosi.pkl', mmsa_data('mosi', (48, 12, 16), steps=(9, 7, 8), seed=4), 4)
+    iemocap_file = write_pickle(tmp_path / 'iemocap.pkl', iemocap_data(sizes=(48, 12, 16), seed=4))
+    for data, flags in ((mmsa_file, ('--dataset', 'mosi')),
+                        (iemocap_file, ('--emotion', 'happy', '--model', 'tfn', '--modalities', 'audio,text'))):
+        record, hp, log = train_run(tmp_path, data, 'dropped', *flags, '--train_missing', '0.5')
+        assert record['settings']['train_missing'] == 0.5 and hp['train_missing'] == 0.5
+        assert 'random missing on 0.5 of the training samples' in log.splitlines()[0]
+        again, _, _ = train_run(tmp_path, data, 'again', *flags, '--train_missing', '0.5')
+        clean, clean_hp, _ = train_run(tmp_path, data, 'clean', *flags)
+        assert again['metrics'] == record['metrics'] and again['best_valid_loss'] == record['best_valid_loss']
+        assert clean['best_valid_loss'] != record['best_valid_loss'] and 'train_missing' not in clean_hp
