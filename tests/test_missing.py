@@ -180,3 +180,37 @@ def test_train_missing_trains_repeatably_and_is_recorded(tmp_path, monkeypatch):
         clean, clean_hp, _ = train_run(tmp_path, data, 'clean', *flags)
         assert again['metrics'] == record['metrics'] and again['best_valid_loss'] == record['best_valid_loss']
         assert clean['best_valid_loss'] != record['best_valid_loss'] and 'train_missing' not in clean_hp
+
+
+def test_the_same_missing_seed_drops_the_same_in_test_py_and_infer_py_on_both_backends(tmp_path, monkeypatch):
+    """An MMSA-layout model at --missing_rate 0.5: infer.py's saved scores (Paddle Inference, and ONNX Runtime where
+    installed) equal the model's outputs on missing.at_rates' split (what test.py evaluates), under the name of the
+    rate and seed beside the clean ones; another --missing_seed drops other steps; test.py names the protocol."""
+    import export_model
+    import infer
+    from helpers import ONNX_MISSING
+    from lmf import checkpoints
+    monkeypatch.setenv('LMF_CACHE_DIR', str(tmp_path / 'cache'))
+    data = write_pickle(tmp_path / 'mosi.pkl', mmsa_data('mosi', (48, 12, 16), steps=(9, 7, 8), seed=5), 4)
+    _, _, log = train_run(tmp_path, data, 'check', '--dataset', 'mosi')
+    check = tmp_path / 'check' / 'mosi.pdparams'
+    assert run_command(export_model, '--dataset', 'mosi', '--check_path', check, '--save_inference_dir',
+                       tmp_path / 'inference').returncode == 0
+    model = checkpoints.model_from_checkpoint(str(check), 'mosi', dataset='mosi')[0]
+    test_set = engine.load_data('mosi', data, verbose=False)[2]
+    expected = {seed: engine.evaluate(model, missing.at_rates(test_set, dict.fromkeys(missing.MODALITIES, 0.5),
+                                                              seed))['outputs'] for seed in (1111, 7)}
+    assert not np.allclose(expected[1111], expected[7])
+    tested = run_command(test_script, '--dataset', 'mosi', '--check_path', check, '--data_path', data,
+                         '--missing_rate', '0.5')
+    assert tested.returncode == 0 and "random missing at rate 0.5 (every modality; MMSA's protocol, missing seed " \
+        '1111; text steps dropped at the feature level' in tested.stdout, tested.stdout + tested.stderr
+    for backend in ['False'] + ([] if ONNX_MISSING else ['True']):
+        out = tmp_path / 'pred_{}'.format(backend)
+        for seed in (1111, 7):
+            proc = run_command(infer, '--dataset', 'mosi', '--save_inference_dir', tmp_path / 'inference',
+                               '--data_path', data, '--output_dir', out, '--use_onnx', backend,
+                               '--missing_rate', '0.5', '--missing_seed', seed)
+            assert proc.returncode == 0, proc.stdout + proc.stderr
+            saved = np.load(str(out / 'mosi_pred_missing-rate-0.5_missing-seed-{}.npy'.format(seed)))
+            np.testing.assert_allclose(saved, expected[seed], rtol=1e-4, atol=1e-5)
