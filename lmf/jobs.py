@@ -78,28 +78,41 @@ def _start(parent, device, cpu_threads):
     utils.setup_device(device, cpu_threads)
 
 
-def _call(indexed):
-    index, function, args = indexed
-    return index, function(*args)
+def _stop(executor):
+    """Stop the workers now, the runs they were training too (shutdown alone would wait for those to finish)."""
+    processes = list((executor._processes or {}).values())  # no public way before Python 3.14; gone after shutdown
+    for process in processes:
+        process.kill()
+    executor.shutdown(wait=True, cancel_futures=True)
 
 
 @contextlib.contextmanager
 def pool(jobs, device, cpu_threads):
     """A function run(function, [args, ...]) that yields (index, function(*args)) as each finishes: in this
     process one after the other for jobs == 1, else in `jobs` workers (function: a module-level function,
-    pickled by name). A worker's exception is raised here; leaving the block stops the workers."""
+    pickled by name). A worker's exception is raised here, and a worker killed by a signal (the out-of-memory
+    killer, say) is a UserError, not a hang; leaving the block stops the workers."""
     if jobs == 1:
         yield lambda function, arguments: ((i, function(*args)) for i, args in enumerate(arguments))
         return
     import multiprocessing
-    workers = multiprocessing.get_context('spawn').Pool(jobs, _start, (os.getpid(), device, cpu_threads))
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+    executor = ProcessPoolExecutor(jobs, multiprocessing.get_context('spawn'), _start,
+                                   (os.getpid(), device, cpu_threads))
+
+    def run(function, arguments):
+        futures = {executor.submit(function, *args): i for i, args in enumerate(arguments)}
+        try:
+            for future in as_completed(futures):
+                yield futures[future], future.result()
+        except BrokenProcessPool:
+            raise utils.UserError('a --jobs worker process died (killed by a signal: out of memory?); what finished '
+                                  'before is kept')
+
     try:
-        yield lambda function, arguments: workers.imap_unordered(
-            _call, [(i, function, args) for i, args in enumerate(arguments)], chunksize=1)
-    except BaseException:  # Ctrl-C or a run's error: stop the runs still training
-        workers.terminate()
+        yield run
+    except BaseException:  # Ctrl-C, a run's error or a dead worker: stop the runs still training
+        _stop(executor)
         raise
-    else:
-        workers.close()
-    finally:
-        workers.join()
+    executor.shutdown(wait=True)

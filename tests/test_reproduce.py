@@ -331,6 +331,23 @@ def test_interrupted_and_killed_runs_finish_without_retraining_and_with_the_same
         assert read_json(path)['metrics'] == uninterrupted['metrics'], path
 
 
+def test_a_worker_killed_mid_run_is_one_error_line_not_a_hang(tmp_path):
+    """The out-of-memory killer's SIGKILL on a worker: the command stops the other workers and exits with one
+    line, keeping what finished."""
+    out = tmp_path / 'killed'
+    proc = subprocess.Popen([sys.executable, 'reproduce.py', '--quick', '--out', str(out), '--only', RESUMED_PARTS,
+                             '--jobs', '2', '--cpu_threads', '1'], cwd=REPO, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    wait_for_runs(out, 1, proc)
+    workers = [pid for pid in children(proc.pid) if b'spawn_main' in open('/proc/{}/cmdline'.format(pid), 'rb').read()]
+    assert len(workers) == 2
+    os.kill(workers[0], signal.SIGKILL)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert_clean_error(subprocess.CompletedProcess(proc.args, proc.returncode, stdout, stderr),
+                       'a --jobs worker process died', 'what finished before is kept')
+    assert proc.returncode == 2 and not os.path.exists('/proc/{}'.format(workers[1])), stdout + stderr
+
+
 def test_only_trains_the_parts_named_and_says_what_is_missing(tmp_path):
     out = tmp_path / 'only'
     proc = quick(out, '--only', 'pom', '--seeds', '1')
