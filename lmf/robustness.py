@@ -32,8 +32,7 @@ class Perturbation:
     """What --missing, --noise, --noise_modality and --seed ask for, or --missing_rate and --missing_seed
     (checked on construction)."""
 
-    def __init__(self, missing=None, noise=0.0, noise_modality='all', seed=0, missing_rate=None,
-                 missing_seed=random_missing.MISSING_SEED):
+    def __init__(self, missing=None, noise=0.0, noise_modality='all', seed=0, missing_rate=None, missing_seed=None):
         self.missing = tuple(hparams.parse_modalities(missing, '--missing').split(',')) if missing else ()
         if len(self.missing) == len(MODALITIES):
             raise UserError('--missing {}: every modality missing leaves the model nothing to see'.format(missing))
@@ -49,7 +48,10 @@ class Perturbation:
         # {modality: rate} of random missing, or None; per_modality: the rates were named one by one
         self.rates = None if missing_rate is None else random_missing.parse_rates(missing_rate)
         self.per_modality = missing_rate is not None and '=' in str(missing_rate)
-        self.missing_seed = random_missing.check_seed(missing_seed)
+        if missing_seed is not None and missing_rate is None:
+            raise UserError('--missing_seed {}: only --missing_rate draws with it'.format(missing_seed))
+        self.missing_seed = random_missing.check_seed(
+            random_missing.MISSING_SEED if missing_seed is None else missing_seed)
         if self.rates is not None and (self.missing or self.noisy):
             raise UserError('--missing_rate is a perturbation of its own: leave out --missing and --noise')
 
@@ -168,7 +170,7 @@ def add_args(parser):
     parser.add_argument('--missing_rate', type=str, default=None,
                         help="random missing at test time, MMSA's protocol (lmf/missing.py): a rate in [0, 1) for "
                              'every modality, or per modality, e.g. text=0.3,audio=0.5 (the others 0)')
-    parser.add_argument('--missing_seed', type=int, default=random_missing.MISSING_SEED,
+    parser.add_argument('--missing_seed', type=int, default=None,
                         help='seed of the random-missing draws (default {}, as MMSA)'.format(
                             random_missing.MISSING_SEED))
 

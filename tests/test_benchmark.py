@@ -318,3 +318,21 @@ def test_paddle_training_step_is_the_torch_mmsa_way_step(recipe, torch_one_threa
     _, _, initial = mmsa_parity.lockstep(hp, train, dims, steps=0, seed=3, recipe=recipe)
     fusion_moved = [not np.array_equal(paddle_state[n], initial[n]) for n in ('fusion_weights', 'fusion_bias')]
     assert fusion_moved == ([False, False] if recipe == 'mmsa' else [True, True])
+
+
+def test_missing_training_quick(tmp_path):
+    """benchmarks/missing_training.py --quick: both arms train under each seed and are scored at every rate; the
+    table's cells are the JSON's scores."""
+    import numpy as np
+    out = tmp_path / 'missing.json'
+    proc = run_script(os.path.join('benchmarks', 'missing_training.py'), '--quick', '--seeds', '2', '--json', str(out),
+                      env=dict(LMF_CACHE_DIR=str(tmp_path / 'cache')))
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    result = json.loads(out.read_text())
+    assert result['rates'] == [round(0.1 * i, 1) for i in range(10)] and result['train_missing'] == 0.5
+    for arm, label in (('clean', 'clean'), ('missing', 'with --train_missing 0.5')):
+        runs = result['runs'][arm]
+        assert len(runs) == 2 and all(len(run) == 10 for run in runs)
+        row = next(line for line in proc.stdout.splitlines() if line.startswith('| {} (2 seeds'.format(label)))
+        at_half = 100 * np.array([run['0.5'] for run in runs])
+        assert row.split(' | ')[6] == '{:.1f} ± {:.1f}'.format(at_half.mean(), at_half.std(ddof=1)), row

@@ -111,6 +111,7 @@ def test_the_header_and_file_name_name_the_protocol():
     (('--missing_rate', 'text=1.5'), ('--missing_rate text must be in [0, 1), got 1.5',)),
     (('--missing_rate', '0.2', '--noise', '0.1'), ('--missing_rate', 'leave out --missing and --noise')),
     (('--missing_rate', '0.2', '--missing_seed', '-1'), ('--missing_seed must be in [0, 4294967295]',)),
+    (('--missing_seed', '7'), ('--missing_seed 7: only --missing_rate draws with it',)),
 ])
 def test_bad_missing_rates_are_one_line(tmp_path, flags, fragments):
     import infer
