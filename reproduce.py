@@ -41,9 +41,10 @@ from lmf import runs as lmf_runs
 EMOTIONS = hparams.EMOTIONS
 # A task of MMSA's files: 'mmsa-<dataset>-<recipe>', trained on that dataset's MMSA file.
 MMSA_TASKS = tuple('mmsa-{}-{}'.format(d, r) for d in hparams.MMSA_DATASETS for r in hparams.RECIPES)
-# The robustness study (robustness.py): its LMF runs are the tasks robustness.STUDY names; it adds TFN and LMF on
-# each subset of the modalities as tasks '<task>~tfn', '<task>~lmf-<modalities>'.
-STUDY_TASKS = tuple(t for base in robustness.STUDY for t in robustness.study_tasks(base))
+# The robustness study (robustness.py): its LMF runs are the tasks robustness.MISSING_STUDY names; it adds TFN and
+# LMF on each subset of the modalities as tasks '<task>~tfn', '<task>~lmf-<modalities>', and LMF and TFN trained
+# with missing data as '<task>~lmf+missing', '<task>~tfn+missing'.
+STUDY_TASKS = tuple(t for base in robustness.MISSING_STUDY for t in robustness.study_tasks(base))
 TASKS = EMOTIONS + ('mosi', 'pom') + MMSA_TASKS + STUDY_TASKS
 PARTS = TASKS + ('rank', 'efficiency', 'robustness')
 PAPER_PARTS = EMOTIONS + ('mosi', 'pom', 'rank', 'efficiency')  # --only paper: the paper's Tables 1-3, rank study
@@ -119,7 +120,7 @@ def parse_only(text):
         elif item in MMSA_SOURCES:
             parts.extend(t for t in MMSA_TASKS if INFO[t].source == item)
         elif item == 'robustness':  # the study's LMF tasks, TFN and the subsets, then their evaluation
-            parts.extend(robustness.STUDY + STUDY_TASKS + ('robustness',))
+            parts.extend(robustness.MISSING_STUDY + STUDY_TASKS + ('robustness',))
         elif item in PARTS:
             parts.append(item)
         else:
@@ -134,7 +135,9 @@ def task_hparams(task, quick):
     """A task's settings, resolved as train.py resolves them (hparams.resolve) before its file is read."""
     base, model, modalities = robustness.split_task(task)
     recipe = base.rsplit('-', 1)[1] if base in MMSA_TASKS else None
-    flags = dict(epochs=QUICK_EPOCHS, patience=QUICK_EPOCHS) if quick else None
+    flags = dict(epochs=QUICK_EPOCHS, patience=QUICK_EPOCHS) if quick else {}
+    if robustness.trained_missing(task):
+        flags['train_missing'] = robustness.TRAIN_MISSING
     return hparams.resolve(INFO[task].dataset, INFO[task].emotion, layout=recipe and 'mmsa', recipe=recipe,
                            model=model, modalities=modalities, flags=flags)
 
@@ -254,22 +257,26 @@ def exclusive(out):
 
 
 def studied(run, quick):
-    """Whether the robustness study evaluates the run once finished: an LMF or TFN run on all three modalities of
-    a study file, at the rank its tables show (not CMU-MOSI's other ranks: the rank study's)."""
+    """The records the robustness study writes beside the run once finished (robustness.evaluations): for an LMF
+    or TFN run on all three modalities of a study file, at the rank its tables show (not CMU-MOSI's other ranks:
+    the rank study's); () for any other run."""
     task, rank = run[:2]
-    return (robustness.perturbed(task) and INFO[task].base in robustness.study_bases(quick)
-            and rank == task_hparams(task, quick).get('rank', 0))
+    if INFO[task].base not in robustness.study_bases(quick) or rank != task_hparams(task, quick).get('rank', 0):
+        return ()
+    return robustness.evaluations(task)
 
 
 def unevaluated(runs, quick):
-    """The finished runs the robustness study evaluates that have no robustness record yet."""
+    """The finished runs the robustness study evaluates that lack one of its records."""
     return [r for r in runs if studied(r, quick) and (record_of(r[4], r[0]) or {}).get('status') == 'finished'
-            and robustness.read_results(r[4]) is None]
+            and any(robustness.read_results(r[4], file) is None for file in studied(r, quick))]
 
 
-def print_evaluated(run, seconds, number, count):
+def print_evaluated(run, seconds, number, count, quick):
+    conditions = sum(len(robustness.conditions() if file == robustness.RESULT_FILE else
+                         robustness.missing_conditions()) for file in studied(run, quick))
     print('[robustness {}/{}] {} seed {}: {} conditions in {:.1f} s'.format(
-        number, count, run[0], run[2], len(robustness.conditions()), seconds), flush=True)
+        number, count, run[0], run[2], conditions, seconds), flush=True)
 
 
 # ---------------------------------------------------------------- efficiency
@@ -327,12 +334,13 @@ def headline(task, record):
 
 def collect(out, runs, data_ids):
     """From the records of `runs` on the data folders data_ids[source]: ({(task, rank): [test metrics of each
-    finished run]}, {(task, rank): dict(planned, diverged, synthetic: {bool}, seconds, robustness: [the
-    {condition: score} of each finished run evaluated by the study])}). A run recorded with other settings
+    finished run]}, {(task, rank): dict(planned, diverged, synthetic: {bool}, seconds, robustness and missing: [the
+    {condition: score} of each finished run evaluated by the study, from its two records])}). A run recorded with other settings
     counts as not run."""
     results, meta = {}, {}
     for task, rank, seed, hp in runs:
-        entry = meta.setdefault((task, rank), dict(planned=0, diverged=0, synthetic=set(), seconds=0.0, robustness=[]))
+        entry = meta.setdefault((task, rank), dict(planned=0, diverged=0, synthetic=set(), seconds=0.0, robustness=[],
+                                                   missing=[]))
         entry['planned'] += 1
         if INFO[task].source not in data_ids:
             continue
@@ -346,9 +354,10 @@ def collect(out, runs, data_ids):
             entry['diverged'] += 1
             continue
         results.setdefault((task, rank), []).append(record['metrics'])
-        scores = robustness.read_results(directory)
-        if scores:
-            entry['robustness'].append(scores)
+        for key, file in (('robustness', robustness.RESULT_FILE), ('missing', robustness.MISSING_FILE)):
+            scores = robustness.read_results(directory, file)
+            if scores:
+                entry[key].append(scores)
     return results, meta
 
 
@@ -416,6 +425,17 @@ def robustness_section(base, out, results, meta, key_of, seeds, quick):
                else 'Not run yet: `python reproduce.py --only robustness`.')
     return robustness.section(base, runs, summary, os.path.join(out, 'robustness_{}.png'.format(base)),
                               synthetic(meta, keys), seeds, not_run)
+
+
+def missing_section(base, out, meta, key_of, seeds, quick):
+    """RESULTS.md's lines for one file of the random-missing study, from the MISSING_FILE records of its runs."""
+    keys = [key_of[t] for t in (base,) + robustness.study_tasks(base) if robustness.MISSING_FILE in
+            robustness.evaluations(t) and key_of[t] in meta]
+    not_run = ('Not part of `--quick`: `python reproduce.py --only robustness`.' if quick
+               else 'Not run yet: `python reproduce.py --only robustness`.')
+    return robustness.missing_section(base, {t: meta[t, r]['missing'] for t, r in keys}, summary,
+                                      os.path.join(out, 'missing_{}.png'.format(base)), synthetic(meta, keys), seeds,
+                                      not_run)
 
 
 def rank_points(results, ranks, metric):
@@ -536,6 +556,9 @@ def write_results(out, seeds, ranks, quick, data_ids):
     text += robustness.HEADING
     for base in robustness.STUDY:
         text += robustness_section(base, out, results, meta, key_of, seeds, quick)
+    text += robustness.MISSING_HEADING
+    for base in robustness.MISSING_STUDY:
+        text += missing_section(base, out, meta, key_of, seeds, quick)
     seconds = sum(m['seconds'] for m in meta.values())
     text += ['Training time of the recorded runs: {:.1f} min in total.'.format(seconds / 60)]
     path = os.path.join(out, 'RESULTS.md')
@@ -641,16 +664,16 @@ def train_and_write(out, parts, seeds, ranks, args):
         with lmf_jobs.pool(jobs, device, threads) as side_by_side:
             # runs trained before (or by another part) that the study has not evaluated
             for number, (i, seconds) in enumerate(side_by_side(lmf_runs.evaluate_study, [
-                    (hp, paths[INFO[task].source], directory) for task, _, _, hp, directory in evaluate]), 1):
-                print_evaluated(evaluate[i], seconds, number, len(evaluate))
+                    (run[3], paths[INFO[run[0]].source], run[4], studied(run, args.quick)) for run in evaluate]), 1):
+                print_evaluated(evaluate[i], seconds, number, len(evaluate), args.quick)
             finished = set()
+            study = [studied(run, args.quick) if 'robustness' in parts else () for run in todo]
             for i, (record, seconds) in side_by_side(lmf_runs.train_run, [
-                    (run[3], paths[INFO[run[0]].source], run[4], 'robustness' in parts and studied(run, args.quick))
-                    for run in todo]):
+                    (run[3], paths[INFO[run[0]].source], run[4], files) for run, files in zip(todo, study)]):
                 task, rank, seed = todo[i][:3]
                 seconds_by_task.setdefault(task, []).append(record['seconds'])
                 if seconds is not None:  # evaluated as soon as trained: an interrupted study keeps what it measured
-                    print_evaluated(todo[i], seconds, 1, 1)
+                    print_evaluated(todo[i], seconds, 1, 1, args.quick)
                 finished.add(i)
                 left = [r[0] for j, r in enumerate(todo) if j not in finished]
                 print('[{}/{}] {} rank {} seed {}: {} in {:.1f} s | {} left, {}'.format(

@@ -179,25 +179,35 @@ def add_args(parser):
 #
 # For each of STUDY's data files: LMF and TFN on all three modalities, each checkpoint evaluated clean, at
 # noise levels 0.1 .. 0.9 on each modality and on all together, and with each modality missing; and LMF
-# trained on every non-empty subset of the modalities (the ablation). reproduce.py plans and trains the
-# runs (resumable, like its other tasks); this module names them, evaluates a trained run into its robustness
-# record beside its run record, and turns the records into RESULTS.md's tables and figures.
+# trained on every non-empty subset of the modalities (the ablation). For each of MISSING_STUDY's files: LMF and
+# TFN trained clean and with --train_missing TRAIN_MISSING, each evaluated at missing rates 0.1 .. 0.9 (MMSA's
+# protocol) and under MMIN's six conditions. reproduce.py plans and trains the runs (resumable, like its other
+# tasks); this module names them, evaluates a trained run into its records (RESULT_FILE, MISSING_FILE) beside its
+# run record, and turns the records into RESULTS.md's tables and figures.
 
-LEVELS = tuple(round(0.1 * i, 1) for i in range(10))  # MultiBench's 10 levels
+LEVELS = tuple(round(0.1 * i, 1) for i in range(10))  # MultiBench's 10 levels; the missing rates too
 STUDY = ('happy', 'mosi', 'mmsa-mosi-ours')  # the LMF task of each file (reproduce.py's task names)
+# The random-missing study: LMF and TFN trained clean and with --train_missing TRAIN_MISSING, on these files.
+MISSING_STUDY = STUDY + ('mmsa-sims-ours',)
+TRAIN_MISSING = 0.5
+MISSING_SUFFIX = '+missing'  # '<task>+missing': the task trained with --train_missing TRAIN_MISSING
 QUICK_STUDY = ('happy',)  # reproduce.py --quick: one file, so that it stays a matter of seconds
-STUDY_TITLES = {'happy': 'IEMOCAP happy', 'mosi': 'CMU-MOSI', 'mmsa-mosi-ours': "CMU-MOSI, MMSA's layout"}
+STUDY_TITLES = {'happy': 'IEMOCAP happy', 'mosi': 'CMU-MOSI', 'mmsa-mosi-ours': "CMU-MOSI, MMSA's layout",
+                'mmsa-sims-ours': "CH-SIMS, MMSA's layout"}
 # The score of each curve: the metric set's accuracy-like main metric (higher is better, so the area is too).
-MAIN_METRIC = {'iemocap': 'f1', 'mosi': 'binary_acc', 'mmsa_mosi': 'Non0_acc_2'}
+MAIN_METRIC = {'iemocap': 'f1', 'mosi': 'binary_acc', 'mmsa_mosi': 'Non0_acc_2', 'mmsa_sims': 'Mult_acc_2'}
 SUBSETS = tuple(','.join(m for m in MODALITIES if m in combo) for combo in
                 (('audio',), ('video',), ('text',), ('audio', 'video'), ('audio', 'text'), ('video', 'text'),
                  MODALITIES))
+MMIN_MISSING = SUBSETS[:6]  # MMIN's six conditions: one or two of the three modalities missing
 RESULT_FILE = 'robustness.json'  # {"format": FORMAT, "metric": the MAIN_METRIC key, "scores": {condition: score}}
 FORMAT = 'lmf-robustness-v1'
+MISSING_FILE = 'missing.json'  # the same, of missing_conditions()
+MISSING_FORMAT = 'lmf-missing-v1'
 
 
 def study_bases(quick):
-    return QUICK_STUDY if quick else STUDY
+    return QUICK_STUDY if quick else MISSING_STUDY
 
 
 def study_task(base, model, subset=SUBSETS[-1]):
@@ -208,14 +218,22 @@ def study_task(base, model, subset=SUBSETS[-1]):
 
 
 def study_tasks(base):
-    """The runs a study file adds to its LMF task `base` (STUDY): TFN, and LMF on each proper subset;
-    reproduce.py trains them like its own tasks."""
-    return (study_task(base, 'tfn'),) + tuple(study_task(base, 'lmf', s) for s in SUBSETS[:-1])
+    """The runs a study file adds to its LMF task `base`: TFN and, on STUDY's files, LMF on each proper subset;
+    then LMF and TFN trained with missing data ('<base>~lmf+missing', '<base>~tfn+missing'). reproduce.py trains
+    them like its own tasks."""
+    tasks = (study_task(base, 'tfn'),) + (tuple(study_task(base, 'lmf', s) for s in SUBSETS[:-1])
+                                          if base in STUDY else ())
+    return tasks + tuple('{}~{}{}'.format(base, model, MISSING_SUFFIX) for model in ('lmf', 'tfn'))
+
+
+def trained_missing(task):
+    """Whether a study task trains with --train_missing TRAIN_MISSING."""
+    return task.endswith(MISSING_SUFFIX)
 
 
 def split_task(task):
     """(base task, model, modalities) of a study task, or of a base task itself (LMF, all three)."""
-    base, _, variant = task.partition('~')
+    base, _, variant = task[:-len(MISSING_SUFFIX)].partition('~') if trained_missing(task) else task.partition('~')
     if not variant:
         return base, 'lmf', SUBSETS[-1]
     model, _, modalities = variant.partition('-')
@@ -223,9 +241,18 @@ def split_task(task):
 
 
 def perturbed(task):
-    """Whether a study run is evaluated under every perturbation: LMF and TFN on all three modalities
-    (the subset models are the ablation: their clean score only)."""
-    return split_task(task)[2] == SUBSETS[-1]
+    """Whether a study run is evaluated under every noise perturbation: LMF and TFN trained clean on all three
+    modalities (the subset models are the ablation: their clean score only)."""
+    return split_task(task)[2] == SUBSETS[-1] and not trained_missing(task)
+
+
+def evaluations(task):
+    """The records the study writes beside a run of `task` (of a study file): RESULT_FILE for the noise study
+    (perturbed, on STUDY's files), MISSING_FILE for LMF and TFN on all three modalities, clean- or missing-trained."""
+    base, _, modalities = split_task(task)
+    if modalities != SUBSETS[-1] or base not in MISSING_STUDY:
+        return ()
+    return ((RESULT_FILE,) if perturbed(task) and base in STUDY else ()) + (MISSING_FILE,)
 
 
 def conditions():
@@ -237,21 +264,31 @@ def conditions():
     return out
 
 
-def evaluate_run(directory, checkpoint, name, dataset, metric_set, sets):
-    """Evaluate a trained run's checkpoint under every condition (perturbation seed 0) and write its robustness
-    record <directory>/robustness.json atomically. sets: (train, valid, test, dims) of the run's file."""
+def missing_conditions():
+    """(name, Perturbation) of the random-missing study: clean, 'rate 0.1' ... 'rate 0.9' (MMSA's protocol, seed
+    1111) and MMIN's six ('missing audio', ..., 'missing video,text': those inputs zeroed)."""
+    return ([('clean', Perturbation())] +
+            [('rate {:g}'.format(r), Perturbation(missing_rate=str(r))) for r in LEVELS[1:]] +
+            [('missing {}'.format(subset), Perturbation(subset)) for subset in MMIN_MISSING])
+
+
+def evaluate_run(directory, checkpoint, name, dataset, metric_set, sets, files=(RESULT_FILE,)):
+    """Evaluate a trained run's checkpoint under the conditions of each record in `files` (RESULT_FILE: noise
+    seed 0; MISSING_FILE) and write each record into <directory> atomically. sets: (train, valid, test, dims)."""
     model, _, _ = checkpoints.model_from_checkpoint(checkpoint, name, dataset=dataset)
     train_set, _, test_set, _ = sets
     train_std = {m: feature_std(getattr(train_set, m)) for m in MODALITIES}  # once, not per condition
-    scores = {condition: float(engine.evaluate(model, perturbation.apply(test_set, train_set, train_std),
-                                               metrics_for=metric_set)[MAIN_METRIC[metric_set]])
-              for condition, perturbation in conditions()}
-    records.write(os.path.join(directory, RESULT_FILE), dict(metric=MAIN_METRIC[metric_set], scores=scores), FORMAT)
+    for file in files:
+        scores = {condition: float(engine.evaluate(model, perturbation.apply(test_set, train_set, train_std),
+                                                   metrics_for=metric_set)[MAIN_METRIC[metric_set]])
+                  for condition, perturbation in (conditions() if file == RESULT_FILE else missing_conditions())}
+        records.write(os.path.join(directory, file), dict(metric=MAIN_METRIC[metric_set], scores=scores),
+                      FORMAT if file == RESULT_FILE else MISSING_FORMAT)
 
 
-def read_results(directory):
-    """{condition: score} of a run's robustness record (None if it has none)."""
-    record = records.read(os.path.join(directory, RESULT_FILE), FORMAT)
+def read_results(directory, file=RESULT_FILE):
+    """{condition: score} of a run's robustness record (or of its MISSING_FILE; None if it has none)."""
+    record = records.read(os.path.join(directory, file), FORMAT if file == RESULT_FILE else MISSING_FORMAT)
     return record and record['scores']
 
 
@@ -328,6 +365,88 @@ def draw(results, path, title, seeds):
     axes[0].set_ylabel('test score (%)')
     axes[0].legend()
     fig.suptitle('{}: {} (band: one std over seeds)'.format(title, 'mean of {} seeds'.format(seeds)))
+    fig.tight_layout()
+    with atomic_write(path, 'wb') as f:
+        fig.savefig(f, format='png', dpi=90)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- the random-missing study's tables and figure
+
+MISSING_HEADING = [
+    "## Missing modalities as the literature measures them: random missing and MMIN's conditions", '',
+    "LMF and TFN trained clean and with `--train_missing {:g}` (lmf/missing.py: half the training samples, new draws "
+    'every epoch, each dropped at a rate drawn from [0, 1)), tested at `--missing_rate` r = 0, 0.1, ..., 0.9 '
+    "(MMSA's protocol, missing seed 1111; on MMSA's files the text steps are dropped at the feature level, their "
+    "BERT features zeroed: no BERT runs here; on the authors' pickles audio and video drop whole), the mean over r "
+    "(the number LNLN's table reports), and under MMIN's six conditions (one or two modalities' inputs zeroed). "
+    'Scores in percent; mean ± std (min–max) over seeds.'.format(TRAIN_MISSING), '']
+MISSING_MODELS = (('LMF', 'lmf', False), ('LMF', 'lmf', True), ('TFN', 'tfn', False), ('TFN', 'tfn', True))
+
+
+def missing_task(base, model, missing_trained):
+    """The study task of LMF or TFN on all three modalities of `base`, trained clean or with missing data."""
+    if not missing_trained:
+        return base if model == 'lmf' else study_task(base, 'tfn')
+    return '{}~{}{}'.format(base, model, MISSING_SUFFIX)
+
+
+def missing_label(name, missing_trained):
+    return '{}, {}'.format(name, 'trained with --train_missing {:g}'.format(TRAIN_MISSING) if missing_trained
+                           else 'trained clean')
+
+
+def rate_scores(scores):
+    """A run's scores at r = 0, 0.1, ..., 0.9 (0: the clean one)."""
+    return [scores['clean']] + [scores['rate {:g}'.format(r)] for r in LEVELS[1:]]
+
+
+def missing_section(base, runs, summary, figure_path, on_synthetic, seeds, not_run):
+    """RESULTS.md lines for one file of the random-missing study. runs: {study task: [MISSING_FILE scores of each
+    seed]}; summary and not_run as for section()."""
+    title = STUDY_TITLES[base] + (' (SYNTHETIC data)' if on_synthetic else '')
+    lines = ['### {}'.format(title), '']
+    found = {(name, trained): runs.get(missing_task(base, model, trained), [])
+             for name, model, trained in MISSING_MODELS}
+    if not any(found.values()):
+        return lines + [not_run, '']
+    lines += ['| model | ' + ' | '.join('r = {:g}'.format(r) for r in LEVELS) + ' | mean over r |',
+              '|---|' + '---|' * (len(LEVELS) + 1)]
+    for (name, trained), seeded in found.items():
+        cells = ([summary(per_rate, True) for per_rate in zip(*(rate_scores(s) for s in seeded))] +
+                 [summary([np.mean(rate_scores(s)) for s in seeded], True)]) if seeded else ['not run'] * 11
+        lines.append('| {} | {} |'.format(missing_label(name, trained), ' | '.join(cells)))
+    lines += ['', "MMIN's conditions (the modalities named missing, their inputs zeroed):", '',
+              '| model | clean | ' + ' | '.join('{} missing'.format(s) for s in MMIN_MISSING) + ' |',
+              '|---|' + '---|' * (len(MMIN_MISSING) + 1)]
+    for (name, trained), seeded in found.items():
+        cells = [summary([s[c] for s in seeded], True) if seeded else 'not run'
+                 for c in ['clean'] + ['missing ' + m for m in MMIN_MISSING]]
+        lines.append('| {} | {} |'.format(missing_label(name, trained), ' | '.join(cells)))
+    draw_missing(found, figure_path, title, seeds)
+    return lines + ['', '![{}: score against missing rate, LMF and TFN trained clean and with missing data]({})'.format(
+        title, os.path.basename(figure_path)), '']
+
+
+def draw_missing(found, path, title, seeds):
+    """Mean score against missing rate with a band of one std over seeds: LMF and TFN, clean- and missing-trained."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6.4, 4))
+    for (name, trained), seeded in found.items():
+        if not seeded:
+            continue
+        per_rate = np.array([rate_scores(s) for s in seeded]) * 100
+        mean = per_rate.mean(axis=0)
+        std = per_rate.std(axis=0, ddof=1) if len(seeded) > 1 else np.zeros_like(mean)
+        colour = 'tab:blue' if name == 'LMF' else 'tab:orange'
+        ax.plot(LEVELS, mean, 'o-' if trained else 's--', color=colour, label=missing_label(name, trained),
+                markersize=3)
+        ax.fill_between(LEVELS, mean - std, mean + std, color=colour, alpha=0.15)
+    ax.set(xlabel='missing rate r (MMSA\'s protocol)', ylabel='test score (%)')
+    ax.set_title('{}: mean of {} seeds (band: one std)'.format(title, seeds), fontsize=10)
+    ax.legend(fontsize=8)
     fig.tight_layout()
     with atomic_write(path, 'wb') as f:
         fig.savefig(f, format='png', dpi=90)

@@ -19,19 +19,21 @@ def task_data(hp, path):
     return _task_data['sets'], hparams.with_data(hp, _task_data['sets'][0], path)
 
 
-def evaluate_study(hp, path, directory):
-    """Write the run's robustness record (lmf/robustness.py) from its checkpoint; returns seconds taken."""
+def evaluate_study(hp, path, directory, files):
+    """Write the run's robustness study records `files` (lmf/robustness.py) from its checkpoint; returns seconds
+    taken."""
     start = time.perf_counter()
     name = hparams.model_name(hp['dataset'], hp.get('emotion'))
     sets, _ = task_data(hp, path)
     robustness.evaluate_run(directory, os.path.join(directory, name + '.pdparams'), name, hp['dataset'],
-                            metrics.metric_set(hp['dataset'], hp.get('layout', 'authors')), sets)
+                            metrics.metric_set(hp['dataset'], hp.get('layout', 'authors')), sets, files)
     return time.perf_counter() - start
 
 
 def train_run(hp, path, directory, study):
     """Train one run into its folder (emptied first: killed before its record, or recorded with other settings);
-    the engine writes the record last. With `study`, the finished run is then evaluated by the robustness study.
+    the engine writes the record last. study: the robustness study's records to write once the run finished
+    (robustness.evaluations; () for none).
     Returns (the record, seconds of the study's evaluation or None)."""
     name = hparams.model_name(hp['dataset'], hp.get('emotion'))
     if os.path.isdir(directory):
@@ -46,5 +48,5 @@ def train_run(hp, path, directory, study):
                 log.write('Training diverged: {}\n'.format(err))
     record = records.read(os.path.join(directory, 'train_{}.json'.format(name)))
     if study and record['status'] == 'finished':
-        return record, evaluate_study(hp, path, directory)
+        return record, evaluate_study(hp, path, directory, study)
     return record, None
