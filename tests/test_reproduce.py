@@ -216,6 +216,22 @@ def test_every_quick_table_cell_is_its_records(quick_run):
     assert_tables_are_the_records(quick_run[0], seeds=2)
 
 
+def test_the_study_drops_what_test_py_drops_at_the_same_missing_seed(quick_run):
+    """A study run's 'rate 0.5' and 'missing audio,video' scores are test.py's on its checkpoint at --missing_rate 0.5
+    (missing seed 1111) and --missing audio,video."""
+    import test as test_script
+    out = quick_run[0]
+    (folder,) = glob.glob(os.path.join(str(out), 'runs', 'happy~lmf+missing', '*', 'rank_1', 'seed_2967694879'))
+    scores = read_json(os.path.join(folder, 'missing.json'))['scores']
+    for flags, condition in ((('--missing_rate', '0.5'), 'rate 0.5'), (('--missing', 'audio,video'),
+                                                                       'missing audio,video')):
+        proc = run_command(test_script, '--emotion', 'happy', '--check_path', os.path.join(folder, 'happy.pdparams'),
+                           '--data_path', out / 'data' / 'iemocap_quick.pkl', *flags)
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+        f1 = float(re.search(r'^F1-score on test set is ([0-9.]+)$', proc.stdout, re.M).group(1))
+        assert abs(f1 - scores[condition]) < 1e-9, (condition, f1, scores[condition])
+
+
 def test_every_checkpoint_exports_as_trained(quick_run, tmp_path):
     """A run's checkpoint and record hold the text length of its file, as train.py's do, so that export_model.py
     writes the model for that length without being told (MMSA's files have 39 or 50 steps, the paper's pickles 20)."""
