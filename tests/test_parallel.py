@@ -137,19 +137,20 @@ def test_train_py_on_two_nodes_and_on_one_node_with_two_processes(tmp_path):
 
 
 def test_mmsa_recipe_on_two_processes(tmp_path):
-    """MMSA's procedure under paddle.distributed.launch: --recipe mmsa leaves the fusion weights untrained on
-    every rank (so they are the one-process run's initial values to the bit), rank 0 alone validates (MMSA's
-    4 decimals) and logs, and test.py on the checkpoint prints the MMSA metrics the training log printed."""
+    """MMSA's procedure under paddle.distributed.launch, with random missing in training (--train_missing, drawn
+    on the global batch before it is sharded): --recipe mmsa leaves the fusion weights untrained on every
+    rank (so they are the one-process run's initial values to the bit), rank 0 alone validates (MMSA's 4 decimals)
+    and logs, and test.py on the checkpoint prints the MMSA metrics the training log printed."""
     data = write_pickle(tmp_path / 'sims.pkl', mmsa_data('sims', sizes=(45, 19, 13), steps=(6, 5, 7)), protocol=4)
     args = ['train.py', '--dataset', 'sims', '--data_path', data, '--recipe', 'mmsa', '--epochs', '3',
             '--text_hidden', '16', '--video_hidden', '16', '--audio_hidden', '8', '--batch_size', '8',
-            '--cpu_threads', '1']
+            '--cpu_threads', '1', '--train_missing', '0.5']
     proc = launch(tmp_path, *args, '--model_path', str(tmp_path / 'check_2'), '--log_dir', str(tmp_path / 'log_2'))
     logs = worker_logs(tmp_path)
     assert proc.returncode == 0, proc.stdout[-3000:] + str(logs)
     assert 'Epoch 2 complete!' in logs['workerlog.0'] and 'Epoch' not in logs['workerlog.1']
     log = (tmp_path / 'log_2' / 'train_sims.txt').read_text()
-    assert "Training sims (MMSA's feature file, recipe mmsa)" in log
+    assert "Training sims (MMSA's feature file, recipe mmsa; random missing on 0.5 of the training samples)" in log
     losses = re.findall(r'^Validation loss is: (\S+)$', log, re.M)
     assert len(losses) == 3 and all(round(float(v), 4) == float(v) for v in losses), losses
     run_main('train', args[1:] + ['--epochs', '1', '--model_path', tmp_path / 'check_1', '--log_dir', tmp_path / 'log_1'])
