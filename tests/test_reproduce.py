@@ -20,9 +20,9 @@ import reproduce
 from lmf import checkpoints, robustness
 
 # 2 seeds each of: 4 emotions, CMU-MOSI (ranks 1..64), POM, 4 MMSA files x 2 recipes, and the robustness study's
-# happy runs (TFN, LMF on the 6 proper subsets of the modalities, LMF and TFN trained with missing data):
-# 8 + 14 + 2 + 16 + 18
-QUICK_RUNS = 58
+# happy runs (TFN, LMF on the 6 proper subsets of the modalities, LMF and TFN trained with missing data) and CH-SIMS's
+# (TFN, LMF and TFN trained with missing data): 8 + 14 + 2 + 16 + 18 + 6
+QUICK_RUNS = 64
 COMMITTED = os.path.join(REPO, 'results')
 COMMITTED_RUNS = 205  # 5 seeds: 4 emotions, mosi at 7 ranks, pom, 8 MMSA tasks, 21 study tasks on 3 files
 RUN_RECORDS = os.path.join('runs', '*', '*', 'rank_*', 'seed_*', 'train_*.json')  # <task>/<data>/rank_<r>/seed_<s>
@@ -81,7 +81,7 @@ def assert_cell(cell, values):
         assert abs(float(shown) - value) <= tol, (cell, values)
 
 
-def assert_tables_are_the_records(out, seeds, study=('happy',), missing_study=('happy',)):
+def assert_tables_are_the_records(out, seeds, study=('happy',), missing_study=('happy', 'mmsa-sims-ours')):
     """Every "this repository" cell of RESULTS.md recomputed here from the JSON records (not reproduce.py's code):
     train_<name>.json's metrics, robustness.json's and missing.json's scores, efficiency.json's values."""
     text = (out / 'RESULTS.md').read_text()
@@ -199,8 +199,8 @@ def test_quick_trains_every_run_into_its_folder_and_writes_the_tables_and_figure
     assert [line.split(']')[0] for line in progress] == ['[{}/{}'.format(i + 1, QUICK_RUNS) for i in range(QUICK_RUNS)]
     assert any(re.match(r'\[\d+/\d+\] happy rank 1 seed 2967694878: F1 ', line) for line in progress)
     assert ' | 0 left, about ' in progress[-1]
-    # LMF and TFN, trained clean and with missing data, 2 seeds each
-    assert sum(line.startswith('[robustness 1/1] ') for line in lines) == 8
+    # LMF and TFN, trained clean and with missing data, 2 seeds each, on IEMOCAP happy and CH-SIMS
+    assert sum(line.startswith('[robustness 1/1] ') for line in lines) == 16
     finished = glob.glob(os.path.join(str(out), RUN_RECORDS))
     assert len(finished) == QUICK_RUNS and all('/mosi_quick-' in p for p in finished if '/mosi/' in p)
     for record in finished:
@@ -208,7 +208,7 @@ def test_quick_trains_every_run_into_its_folder_and_writes_the_tables_and_figure
         assert sorted(os.listdir(os.path.dirname(record))) == sorted(
             [name + '.pdparams', 'train_{}.txt'.format(name), 'train_{}.json'.format(name)]
             + (['robustness.json'] if '/happy/' in record or '/happy~tfn/' in record else [])
-            + (['missing.json'] if re.search('/happy(~tfn)?(~lmf)?(\\+missing)?/', record) else []))
+            + (['missing.json'] if re.search('/(happy|mmsa-sims-ours)(~tfn)?(~lmf)?(\\+missing)?/', record) else []))
     assert sorted(os.listdir(str(out / 'runs' / 'efficiency'))) == ['efficiency.json']
 
 
