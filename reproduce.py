@@ -267,16 +267,21 @@ def studied(run, quick):
 
 
 def unevaluated(runs, quick):
-    """The finished runs the robustness study evaluates that lack one of its records."""
-    return [r for r in runs if studied(r, quick) and (record_of(r[4], r[0]) or {}).get('status') == 'finished'
-            and any(robustness.read_results(r[4], file) is None for file in studied(r, quick))]
+    """[(run, the study's records it lacks)] of the finished runs the robustness study evaluates."""
+    lacking = []
+    for run in runs:
+        files = studied(run, quick)
+        if files and (record_of(run[4], run[0]) or {}).get('status') == 'finished':
+            missing = tuple(f for f in files if robustness.read_results(run[4], f) is None)
+            if missing:
+                lacking.append((run, missing))
+    return lacking
 
 
-def print_evaluated(run, seconds, number, count, quick):
-    conditions = sum(len(robustness.conditions() if file == robustness.RESULT_FILE else
-                         robustness.missing_conditions()) for file in studied(run, quick))
+def print_evaluated(run, files, seconds, number, count):
     print('[robustness {}/{}] {} seed {}: {} conditions in {:.1f} s'.format(
-        number, count, run[0], run[2], conditions, seconds), flush=True)
+        number, count, run[0], run[2], sum(len(robustness.record_conditions(f)) for f in files), seconds),
+        flush=True)
 
 
 # ---------------------------------------------------------------- efficiency
@@ -335,8 +340,8 @@ def headline(task, record):
 def collect(out, runs, data_ids):
     """From the records of `runs` on the data folders data_ids[source]: ({(task, rank): [test metrics of each
     finished run]}, {(task, rank): dict(planned, diverged, synthetic: {bool}, seconds, robustness and missing: [the
-    {condition: score} of each finished run evaluated by the study, from its two records])}). A run recorded with other settings
-    counts as not run."""
+    {condition: score} of each finished run evaluated by the study, from its two records])}). A run recorded with
+    other settings counts as not run."""
     results, meta = {}, {}
     for task, rank, seed, hp in runs:
         entry = meta.setdefault((task, rank), dict(planned=0, diverged=0, synthetic=set(), seconds=0.0, robustness=[],
@@ -657,15 +662,16 @@ def train_and_write(out, parts, seeds, ranks, args):
     evaluate = unevaluated([r for r in runs if r not in todo], args.quick) if 'robustness' in parts else []
     if jobs > 1 and (todo or evaluate):
         print('{} runs side by side, {} CPU thread{} each'.format(jobs, threads, 's' if threads > 1 else ''))
-        for source in dict.fromkeys(INFO[r[0]].source for r in todo + evaluate):  # the cache filled once, here
-            hp = next(r[3] for r in todo + evaluate if INFO[r[0]].source == source)
+        loading = todo + [run for run, _ in evaluate]
+        for source in dict.fromkeys(INFO[r[0]].source for r in loading):  # the cache filled once, here
+            hp = next(r[3] for r in loading if INFO[r[0]].source == source)
             engine.load_data(hp['dataset'], paths[source], hp.get('emotion'), verbose=False)
     try:
         with lmf_jobs.pool(jobs, device, threads) as side_by_side:
             # runs trained before (or by another part) that the study has not evaluated
             for number, (i, seconds) in enumerate(side_by_side(lmf_runs.evaluate_study, [
-                    (run[3], paths[INFO[run[0]].source], run[4], studied(run, args.quick)) for run in evaluate]), 1):
-                print_evaluated(evaluate[i], seconds, number, len(evaluate), args.quick)
+                    (run[3], paths[INFO[run[0]].source], run[4], files) for run, files in evaluate]), 1):
+                print_evaluated(*evaluate[i], seconds, number, len(evaluate))
             finished = set()
             study = [studied(run, args.quick) if 'robustness' in parts else () for run in todo]
             for i, (record, seconds) in side_by_side(lmf_runs.train_run, [
@@ -673,7 +679,7 @@ def train_and_write(out, parts, seeds, ranks, args):
                 task, rank, seed = todo[i][:3]
                 seconds_by_task.setdefault(task, []).append(record['seconds'])
                 if seconds is not None:  # evaluated as soon as trained: an interrupted study keeps what it measured
-                    print_evaluated(todo[i], seconds, 1, 1, args.quick)
+                    print_evaluated(todo[i], study[i], seconds, 1, 1)
                 finished.add(i)
                 left = [r[0] for j, r in enumerate(todo) if j not in finished]
                 print('[{}/{}] {} rank {} seed {}: {} in {:.1f} s | {} left, {}'.format(

@@ -20,15 +20,15 @@ import tempfile
 import numpy as np
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-from lmf import checkpoints, engine, hparams, metrics, missing  # noqa: E402 (the repository on the path first)
+from lmf import checkpoints, engine, hparams, metrics, missing, robustness  # noqa: E402 (the repository first)
 from data import common, mmsa  # noqa: E402
 import safe_io  # noqa: E402
 import utils  # noqa: E402
 
-RATES = tuple(round(0.1 * i, 1) for i in range(10))
+RATES = robustness.LEVELS  # 0, 0.1, ..., 0.9: the study's rates
 DATA_SEED = 20261206  # the generator's seed: a file no test, table or benchmark here has trained on
 QUICK_SIZES, QUICK_STEPS, QUICK_EPOCHS = (('train', 96), ('valid', 32), ('test', 48)), (8, 8, 8), 3
-MAIN_METRIC = {'mmsa_mosi': 'Non0_acc_2', 'mmsa_sims': 'Mult_acc_2'}
+MAIN_METRIC = robustness.MAIN_METRIC  # the study's accuracy-like score of each metric set
 
 
 def scores_at_rates(checkpoint, name, dataset, test_set, metric_set):

@@ -148,8 +148,10 @@ def check_split(path, split, original):
     labels = common.finite_labels(path, split + '/regression_labels', labels)
     unaligned = 'audio_lengths' in raw or 'vision_lengths' in raw
     n = labels.shape[0]
-    lengths = {key: file_lengths(path, split, key, raw[key], n, arrays[modality].shape[1])
-               for key, modality in (('audio_lengths', 'audio'), ('vision_lengths', 'vision')) if key in raw}
+    # named as common.SEQUENCES names them (video_lengths: the file's vision_lengths)
+    lengths = {name: file_lengths(path, split, key, raw[key], n, arrays[modality].shape[1])
+               for name, key, modality in (('audio_lengths', 'audio_lengths', 'audio'),
+                                           ('video_lengths', 'vision_lengths', 'vision')) if key in raw}
     if 'text_bert' in raw:  # [N, 3, T]: token ids, attention mask, segment ids; MMSA's text length is the mask's sum
         bert = common.numeric_array(path, split + '/text_bert', raw['text_bert'], (3,))
         if bert.shape[:2] != (n, 3):
@@ -188,9 +190,8 @@ def sequence_lengths(raw):
     text = nonzero_lengths(raw['text']) if text is None else text
     out = dict(text_lengths=text)
     for key, modality in (('audio_lengths', 'audio'), ('video_lengths', 'vision')):
-        own = lengths.get(key.replace('video', 'vision'))
         steps = raw[modality].shape[1]
-        out[key] = own if own is not None else (
+        out[key] = lengths[key] if key in lengths else (
             text if steps == raw['text'].shape[1] else np.full(len(text), steps, dtype=np.float32))
     return out
 

@@ -274,6 +274,14 @@ def missing_conditions():
             [('missing {}'.format(subset), Perturbation(subset)) for subset in MMIN_MISSING])
 
 
+def record_conditions(file):
+    """The (name, Perturbation) conditions of one of the study's records: RESULT_FILE's or MISSING_FILE's."""
+    return conditions() if file == RESULT_FILE else missing_conditions()
+
+
+RECORD_FORMATS = {RESULT_FILE: FORMAT, MISSING_FILE: MISSING_FORMAT}
+
+
 def evaluate_run(directory, checkpoint, name, dataset, metric_set, sets, files=(RESULT_FILE,)):
     """Evaluate a trained run's checkpoint under the conditions of each record in `files` (RESULT_FILE: noise
     seed 0; MISSING_FILE) and write each record into <directory> atomically. sets: (train, valid, test, dims)."""
@@ -283,14 +291,14 @@ def evaluate_run(directory, checkpoint, name, dataset, metric_set, sets, files=(
     for file in files:
         scores = {condition: float(engine.evaluate(model, perturbation.apply(test_set, train_set, train_std),
                                                    metrics_for=metric_set)[MAIN_METRIC[metric_set]])
-                  for condition, perturbation in (conditions() if file == RESULT_FILE else missing_conditions())}
+                  for condition, perturbation in record_conditions(file)}
         records.write(os.path.join(directory, file), dict(metric=MAIN_METRIC[metric_set], scores=scores),
-                      FORMAT if file == RESULT_FILE else MISSING_FORMAT)
+                      RECORD_FORMATS[file])
 
 
 def read_results(directory, file=RESULT_FILE):
     """{condition: score} of a run's robustness record (or of its MISSING_FILE; None if it has none)."""
-    record = records.read(os.path.join(directory, file), FORMAT if file == RESULT_FILE else MISSING_FORMAT)
+    record = records.read(os.path.join(directory, file), RECORD_FORMATS[file])
     return record and record['scores']
 
 
