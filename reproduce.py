@@ -697,7 +697,8 @@ def train_and_write(out, parts, seeds, ranks, args):
               'rest'.format(' while measuring LMF against TFN' if done == len(runs) else '', done, len(runs),
                             os.path.join(out, 'runs')), file=sys.stderr, flush=True)
         sys.exit(130)
-    print('wrote {}'.format(write_results(out, seeds, ranks, args.quick, data_ids)))
+    # the parts this command left out keep their recorded runs' tables
+    print('wrote {}'.format(write_results(out, seeds, ranks, args.quick, dict(recorded_data_ids(out), **data_ids))))
 
 
 if __name__ == '__main__':

@@ -420,6 +420,12 @@ def test_only_trains_the_parts_named_and_says_what_is_missing(tmp_path):
     assert tables_only.returncode == 0, tables_only.stdout + tables_only.stderr
     cell = this_repo(table_rows((out / 'RESULTS.md').read_text(), 'POM'))['MAE']
     assert cell == '{:.3f} (1 seed)'.format(read_json(newest)['metrics']['mae'])
+    # a later --only keeps the tables of the parts it leaves out
+    later = quick(out, '--only', 'happy', '--seeds', '1')
+    assert later.returncode == 0, later.stdout + later.stderr
+    text = (out / 'RESULTS.md').read_text()
+    assert this_repo(table_rows(text, 'POM'))['MAE'] == cell
+    assert this_repo(table_rows(text, 'IEMOCAP F1'))['happy'].endswith(' (1 seed)')
 
 
 @pytest.mark.parametrize('flags, fragments', [
