@@ -429,7 +429,7 @@ def robustness_section(base, out, results, meta, key_of, seeds, quick):
     not_run = ('Not part of `--quick`: `python reproduce.py --only robustness`.' if quick
                else 'Not run yet: `python reproduce.py --only robustness`.')
     return robustness.section(base, runs, summary, os.path.join(out, 'robustness_{}.png'.format(base)),
-                              synthetic(meta, keys), seeds, not_run)
+                              synthetic(meta, keys), seeds, not_run, robustness.score_name(INFO[base].metric_set))
 
 
 def missing_section(base, out, meta, key_of, seeds, quick):
@@ -440,7 +440,7 @@ def missing_section(base, out, meta, key_of, seeds, quick):
                else 'Not run yet: `python reproduce.py --only robustness`.')
     return robustness.missing_section(base, {t: meta[t, r]['missing'] for t, r in keys}, summary,
                                       os.path.join(out, 'missing_{}.png'.format(base)), synthetic(meta, keys), seeds,
-                                      not_run)
+                                      not_run, robustness.score_name(INFO[base].metric_set))
 
 
 def rank_points(results, ranks, metric):

@@ -20,7 +20,7 @@ import os
 
 import numpy as np
 
-from lmf import checkpoints, engine, hparams, missing as random_missing, records
+from lmf import checkpoints, engine, hparams, metrics, missing as random_missing, records
 from safe_io import UserError, atomic_write
 
 MODALITIES = hparams.MODALITIES
@@ -323,16 +323,22 @@ HEADING = ['## Robustness: missing and noisy modalities, LMF and TFN', '',
            'Scores in percent; mean ± std (min–max) over seeds.', '']  # RESULTS.md's lines before the sections
 
 
-def section(base, runs, summary, figure_path, on_synthetic, seeds, not_run):
+def score_name(metric_set):
+    """The name RESULTS.md's tables give MAIN_METRIC[metric_set] ('F1', 'Acc-2', ...)."""
+    return next(m.column[1] for m in metrics.METRICS[metric_set] if m.key == MAIN_METRIC[metric_set])
+
+
+def section(base, runs, summary, figure_path, on_synthetic, seeds, not_run, score):
     """RESULTS.md lines for one study file. runs: {study task: [robustness results of each seed]} (the LMF
     task itself under base); summary(values, percent) formats a cell as reproduce.py's other tables; not_run:
-    the line shown when nothing was run."""
+    the line shown when nothing was run; score: the score's name (score_name)."""
     title = STUDY_TITLES[base] + (' (SYNTHETIC data)' if on_synthetic else '')
     results = {'LMF': runs.get(base, []), 'TFN': runs.get(study_task(base, 'tfn'), [])}
     lines = ['### {}'.format(title), '']
     if not results['LMF'] and not results['TFN']:
         return lines + [not_run, '']
-    lines += ['| model | clean | ' + ' | '.join('relative robustness, noise on {}'.format(t) for t in NOISE_TARGETS)
+    lines += ['Score: test {}.'.format(score), '',
+              '| model | clean | ' + ' | '.join('relative robustness, noise on {}'.format(t) for t in NOISE_TARGETS)
               + ' | ' + ' | '.join('{} missing'.format(m) for m in MODALITIES) + ' |', '|---|' + '---|' * 8]
     for model, seeded in results.items():
         if not seeded:
@@ -350,12 +356,12 @@ def section(base, runs, summary, figure_path, on_synthetic, seeds, not_run):
     ablation = [runs.get(study_task(base, 'lmf', subset), []) for subset in SUBSETS]
     lines.append('| LMF | {} |'.format(' | '.join(summary([r['clean'] for r in seeded], True) if seeded else 'not run'
                                                   for seeded in ablation)))
-    draw(results, figure_path, title, seeds)
+    draw(results, figure_path, title, seeds, score)
     lines += ['', '![{}: score against noise level, LMF and TFN]({})'.format(title, os.path.basename(figure_path))]
     return lines + ['']
 
 
-def draw(results, path, title, seeds):
+def draw(results, path, title, seeds, score):
     """One panel per noise target: mean score against level, a band of one std over seeds, LMF and TFN."""
     import matplotlib
     matplotlib.use('Agg')
@@ -372,7 +378,7 @@ def draw(results, path, title, seeds):
             ax.fill_between(levels, mean - std, mean + std, color=colour, alpha=0.2)
         ax.set_title('noise on {}'.format(target))
         ax.set_xlabel('noise level')
-    axes[0].set_ylabel('test score (%)')
+    axes[0].set_ylabel('test {} (%)'.format(score))
     axes[0].legend()
     fig.suptitle('{}: {} (band: one std over seeds)'.format(title, 'mean of {} seeds'.format(seeds)))
     fig.tight_layout()
@@ -411,16 +417,17 @@ def rate_scores(scores):
     return [scores['clean']] + [scores['rate {:g}'.format(r)] for r in LEVELS[1:]]
 
 
-def missing_section(base, runs, summary, figure_path, on_synthetic, seeds, not_run):
+def missing_section(base, runs, summary, figure_path, on_synthetic, seeds, not_run, score):
     """RESULTS.md lines for one file of the random-missing study. runs: {study task: [MISSING_FILE scores of each
-    seed]}; summary and not_run as for section()."""
+    seed]}; summary, not_run and score as for section()."""
     title = STUDY_TITLES[base] + (' (SYNTHETIC data)' if on_synthetic else '')
     lines = ['### {}'.format(title), '']
     found = {(name, trained): runs.get(missing_task(base, model, trained), [])
              for name, model, trained in MISSING_MODELS}
     if not any(found.values()):
         return lines + [not_run, '']
-    lines += ['| model | ' + ' | '.join('r = {:g}'.format(r) for r in LEVELS) + ' | mean over r |',
+    lines += ['Score: test {}.'.format(score), '',
+              '| model | ' + ' | '.join('r = {:g}'.format(r) for r in LEVELS) + ' | mean over r |',
               '|---|' + '---|' * (len(LEVELS) + 1)]
     for (name, trained), seeded in found.items():
         cells = ([summary(per_rate, True) for per_rate in zip(*(rate_scores(s) for s in seeded))] +
@@ -433,12 +440,12 @@ def missing_section(base, runs, summary, figure_path, on_synthetic, seeds, not_r
         cells = [summary([s[c] for s in seeded], True) if seeded else 'not run'
                  for c in ['clean'] + ['missing ' + m for m in MMIN_MISSING]]
         lines.append('| {} | {} |'.format(missing_label(name, trained), ' | '.join(cells)))
-    draw_missing(found, figure_path, title, seeds)
+    draw_missing(found, figure_path, title, seeds, score)
     return lines + ['', '![{}: score against missing rate, LMF and TFN trained clean and with missing data]({})'.format(
         title, os.path.basename(figure_path)), '']
 
 
-def draw_missing(found, path, title, seeds):
+def draw_missing(found, path, title, seeds, score):
     """Mean score against missing rate with a band of one std over seeds: LMF and TFN, clean- and missing-trained."""
     import matplotlib
     matplotlib.use('Agg')
@@ -454,7 +461,7 @@ def draw_missing(found, path, title, seeds):
         ax.plot(LEVELS, mean, 'o-' if trained else 's--', color=colour, label=missing_label(name, trained),
                 markersize=3)
         ax.fill_between(LEVELS, mean - std, mean + std, color=colour, alpha=0.15)
-    ax.set(xlabel='missing rate r (MMSA\'s protocol)', ylabel='test score (%)')
+    ax.set(xlabel='missing rate r (MMSA\'s protocol)', ylabel='test {} (%)'.format(score))
     ax.set_title('{}: mean of {} seeds (band: one std)'.format(title, seeds), fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
