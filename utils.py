@@ -114,6 +114,9 @@ def gpu_available():
     return paddle.device.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
 
 
+_device = dict(device=None, cpu_threads=None)  # as setup_device last set them (None: not set by this code)
+
+
 def setup_device(device, cpu_threads=None):
     """Select 'cpu', 'gpu' or 'auto' (falls back to CPU with one line when no GPU build) and
     the CPU math threads (default_cpu_threads() when None)."""
@@ -128,7 +131,15 @@ def setup_device(device, cpu_threads=None):
     if threads < 1:
         raise UserError('--cpu_threads must be >= 1, got {}'.format(threads))
     core.set_num_threads(threads)
+    _device.update(device=use, cpu_threads=threads)
     return use
+
+
+def machine():
+    """What a run's numbers depend on beyond its settings and data: the same seed gives the same numbers on the same
+    CPU, Paddle, device and CPU threads (another thread count sums in another order)."""
+    import paddle
+    return dict(_device, cpu=cpu_model(), paddle=paddle.__version__)
 
 
 def set_seed(seed):

@@ -303,7 +303,8 @@ def train_and_test(hp, data_path, model_path='check', log_dir='train_log', on_ep
                     synthetic=test_set.synthetic)
     os.makedirs(log_dir, exist_ok=True)
     start = time.perf_counter()
-    record = dict(settings=hp, data=records.data_identity(data_path, test_set.synthetic))
+    record = dict(settings=hp, data=records.data_identity(data_path, test_set.synthetic),
+                  machine=dict(utils.machine(), processes=parallel.world()[1]))
     if os.path.exists(records.path_of(log_path)):  # an earlier run's record must not outlive a rerun cut short
         os.remove(records.path_of(log_path))
     with open(log_path, 'w') as log_file:

@@ -14,6 +14,7 @@ from helpers import REPO, iemocap_data, mmsa_data, run_main, run_script, write_p
 from lmf import parallel
 from lmf import engine
 from lmf import checkpoints
+from lmf import records
 
 F1 = re.compile(r'F1-score on test set is ([0-9.]+)\nAccuracy score on test set is ([0-9.]+)\n')
 
@@ -100,6 +101,7 @@ def test_train_py_on_two_nodes_and_on_one_node_with_two_processes(tmp_path):
 
     # rank 0 logs and writes the checkpoint; rank 1 trains and writes nothing
     assert sorted(os.listdir(tmp_path / 'log_0')) == ['train_sad.json', 'train_sad.txt']
+    assert records.read(str(tmp_path / 'log_0' / 'train_sad.json'))['machine']['processes'] == 2
     assert os.listdir(tmp_path / 'check_0') == ['sad.pdparams']
     assert not (tmp_path / 'log_1').exists() and not (tmp_path / 'check_1').exists()
     assert 'Epoch 2 complete!' in workers[0] and 'Epoch' not in workers[1]

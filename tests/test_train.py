@@ -8,9 +8,11 @@ import paddle.nn.functional as F
 import pytest
 
 from helpers import cli_error, iemocap_data, run_main, write_pickle
+import utils
 from lmf import hparams
 from lmf import engine
 from lmf import checkpoints
+from lmf import records
 
 
 def tiny_hp(**overrides):
@@ -154,6 +156,17 @@ def test_emotion_alone_selects_published_hparams(tmp_path, tiny_pkl):
     log = (tmp_path / 'train_angry.txt').read_text()
     assert 'Epoch 0 complete! Average Training loss:' in log and 'F1-score on test set is' in log
     assert 'F1-score on test set is' in out
+
+
+def test_the_run_record_names_the_machine(tmp_path, tiny_pkl):
+    """The same seed gives the same numbers on the same CPU, Paddle and CPU threads: the record says which."""
+    try:
+        run_main('train', ['--emotion', 'sad', '--data_path', tiny_pkl, '--epochs', '1', '--cpu_threads', '3',
+                           '--model_path', tmp_path, '--log_dir', tmp_path])
+    finally:
+        utils.setup_device('cpu')  # this process's default threads again
+    assert records.read(str(tmp_path / 'train_sad.json'))['machine'] == dict(
+        cpu=utils.cpu_model(), device='cpu', cpu_threads=3, paddle=paddle.__version__, processes=1)
 
 
 def test_explicit_flags_override_the_table(tmp_path, tiny_pkl):
