@@ -24,7 +24,7 @@ from lmf import checkpoints, robustness
 # (TFN, LMF and TFN trained with missing data): 8 + 14 + 2 + 16 + 18 + 6
 QUICK_RUNS = 64
 COMMITTED = os.path.join(REPO, 'results')
-COMMITTED_RUNS = 205  # 5 seeds: 4 emotions, mosi at 7 ranks, pom, 8 MMSA tasks, 21 study tasks on 3 files
+COMMITTED_RUNS = 250  # 5 seeds: 4 emotions, mosi at 7 ranks, pom, 8 MMSA tasks, 30 study tasks on 4 files
 RUN_RECORDS = os.path.join('runs', '*', '*', 'rank_*', 'seed_*', 'train_*.json')  # <task>/<data>/rank_<r>/seed_<s>
 CELL_FORMAT = r'^(-?[\d.]+) ± ([\d.]+) \((-?[\d.]+)(?:–| to )(-?[\d.]+)\)$'
 
@@ -476,36 +476,23 @@ def test_tables_only_rewrites_the_committed_results_byte_for_byte_from_their_rec
 
 
 def test_every_committed_table_cell_is_its_records():
-    assert_tables_are_the_records(pathlib.Path(COMMITTED), seeds=5, study=('happy', 'mosi', 'mmsa-mosi-ours'),
-                                  missing_study=())  # not run yet: PENDING_TASKS
-
-
-# Not in the committed results yet: the random-missing study (LMF and TFN trained with missing data, CH-SIMS's
-# study runs, and the missing.json of the clean runs it shares). Its full run takes hours on 2 cores: every clean
-# run it evaluates must train again, the checkpoints not being committed.
-PENDING_TASKS = [t for t in reproduce.STUDY_TASKS
-                 if robustness.trained_missing(t) or reproduce.INFO[t].base not in robustness.STUDY]
+    assert_tables_are_the_records(pathlib.Path(COMMITTED), seeds=5, study=robustness.STUDY,
+                                  missing_study=robustness.MISSING_STUDY)
 
 
 def test_a_rerun_on_the_committed_results_trains_nothing(tmp_path):
     """Every committed run's record has the settings reproduce.py plans for it (the checkpoints are not
     committed: here empty files stand in for them), so `python reproduce.py` beside them would train none of them,
-    and the robustness study has evaluated all its runs under noise (and none of the rank study's); what is left
-    is the random-missing study (PENDING_TASKS, and the missing.json of the clean runs it shares)."""
+    and the robustness study has evaluated every run it studies (and none of the rank study's)."""
     copy = tmp_path / 'runs'
     shutil.copytree(os.path.join(COMMITTED, 'runs'), str(copy))
     data_ids = reproduce.recorded_data_ids(str(tmp_path))
     planned = reproduce.locate(str(tmp_path), reproduce.plan(reproduce.PARTS, 5, reproduce.RANKS, False), data_ids)
-    runs = [r for r in planned if r[0] not in PENDING_TASKS]
-    for task, _, _, _, folder in runs:
+    for task, _, _, _, folder in planned:
         open(os.path.join(folder, reproduce.INFO[task].name + '.pdparams'), 'w').close()
         record = reproduce.record_of(folder, task)
         assert record['data']['sha256'].startswith(os.path.basename(os.path.dirname(os.path.dirname(folder))).rsplit(
             '-', 1)[1])  # the data folder names the file's hash
-    assert len(runs) == COMMITTED_RUNS == len(glob.glob(os.path.join(str(tmp_path), RUN_RECORDS)))
-    assert len(planned) - len(runs) == 5 * (2 * 4 + 1)  # LMF and TFN with missing data on 4 files, CH-SIMS's TFN
-    assert [r[:3] for r in runs if not reproduce.trained(r)] == []
-    left = reproduce.unevaluated(runs, quick=False)
-    assert all(files == (robustness.MISSING_FILE,) for _, files in left)  # every noise record is there
-    assert sorted({run[0] for run, _ in left}) == sorted(
-        [t for base in robustness.STUDY for t in (base, base + '~tfn')] + ['mmsa-sims-ours'])
+    assert len(planned) == COMMITTED_RUNS == len(glob.glob(os.path.join(str(tmp_path), RUN_RECORDS)))
+    assert [r[:3] for r in planned if not reproduce.trained(r)] == []
+    assert reproduce.unevaluated(planned, quick=False) == []
