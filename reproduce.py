@@ -204,7 +204,8 @@ def data_id(path):
 
 
 def recorded_data_ids(out):
-    """{source: the data folder with the most recorded runs (ties: the newest)} for --tables_only."""
+    """{source: the data folder with the most recorded runs (ties: the newest)}: --tables_only's tables, and those
+    of the parts a training command leaves out."""
     counts = {}
     for record in glob.glob(os.path.join(out, 'runs', '*', '*', 'rank_*', 'seed_*', 'train_*.json')):
         parts = record.split(os.sep)

@@ -139,7 +139,8 @@ def machine():
     """What a run's numbers depend on beyond its settings and data: the same seed gives the same numbers on the same
     CPU, Paddle, device and CPU threads (another thread count sums in another order)."""
     import paddle
-    return dict(_device, cpu=cpu_model(), paddle=paddle.__version__)
+    return dict(_device, device=_device['device'] or paddle.device.get_device().split(':')[0], cpu=cpu_model(),
+                paddle=paddle.__version__)
 
 
 def set_seed(seed):

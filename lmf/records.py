@@ -7,6 +7,7 @@ run ends; reproduce.py, the robustness study, RESULTS.md and the benchmarks read
     {"format": "lmf-run-v1", "status": "finished" or "diverged", "seconds": 12.3,
      "settings": {...},                       # the run's resolved settings (hparams.resolve)
      "data": {"path": ..., "sha256": ..., "synthetic": true},
+     "machine": {"cpu": ..., "device": "cpu", "cpu_threads": 2, "paddle": "3.3.1", "processes": 1},
      "metrics": {...},                        # every test metric (metrics.METRICS' keys; POM: per trait too)
      "best_valid_loss": ..., "test_loss": ...}
 

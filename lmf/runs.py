@@ -12,7 +12,7 @@ _task_data = dict(key=None, sets=None)  # this process's splits of the last task
 
 def task_data(hp, path):
     """(splits, hp with what the file decides) of hp's task, loaded once for all its seeds and ranks."""
-    key = (hp['dataset'], hp.get('emotion'), path)
+    key = (hp['dataset'], hp.get('emotion'), path, records.sha256(path))  # a file written anew is loaded anew
     if _task_data['key'] != key:
         _task_data.update(key=None, sets=None)  # free the previous task's arrays first
         _task_data.update(key=key, sets=engine.load_for_training(hp, path, verbose=False)[0])

@@ -322,10 +322,11 @@ def test_runs_side_by_side_give_the_numbers_of_runs_one_at_a_time(tmp_path):
         proc = quick(out, '--only', 'happy,mosi', '--jobs', jobs, '--cpu_threads', '1')
         assert proc.returncode == 0, proc.stdout + proc.stderr
         assert ('2 runs side by side, 1 CPU thread each' in proc.stdout) == (jobs == '2'), proc.stdout
-        numbers.append({os.path.relpath(p, str(out)): read_json(p)['metrics']
+        numbers.append({os.path.relpath(p, str(out)): (read_json(p)['metrics'], read_json(p)['machine'])
                         for p in glob.glob(os.path.join(str(out), RUN_RECORDS))})
         numbers[-1]['RESULTS.md'] = (out / 'RESULTS.md').read_text()
     assert len(numbers[0]) == 4 + 1 and numbers[0] == numbers[1]
+    assert {numbers[1][key][1]['cpu_threads'] for key in numbers[1] if key != 'RESULTS.md'} == {1}
 
 
 # The interrupted run trains IEMOCAP's four emotions at 2 seeds: enough runs to stop it twice in the middle, and
@@ -410,12 +411,19 @@ def test_only_trains_the_parts_named_and_says_what_is_missing(tmp_path):
     first = glob.glob(str(out / RUN_RECORDS))
     from data import pom
     pom.write_sample_data(str(out / 'data' / 'pom_quick.pkl'), seed=1, sizes=reproduce.QUICK_SIZES)
+    (older,) = first
+    was = os.stat(older).st_mtime
+    os.utime(older, (time.time() + 3600,) * 2)  # the other file's run the newest record: the file trained still shows
     again = quick(out, '--only', 'pom', '--seeds', '1')
     assert '1 training runs: 0 recorded, 1 to train' in again.stdout, again.stdout + again.stderr
     both = glob.glob(str(out / RUN_RECORDS))
     assert len(both) == 2 and set(first) < set(both)
-    # --tables_only shows one data file's runs, never a mix: here (one run each) the newest
     (newest,) = set(both) - set(first)
+    mae = read_json(newest)['metrics']['mae']
+    assert mae != read_json(older)['metrics']['mae']
+    assert this_repo(table_rows((out / 'RESULTS.md').read_text(), 'POM'))['MAE'] == '{:.3f} (1 seed)'.format(mae)
+    os.utime(older, (was,) * 2)
+    # --tables_only shows one data file's runs, never a mix: here (one run each) the newest
     tables_only = quick(out, '--only', 'pom', '--seeds', '1', '--tables_only')
     assert tables_only.returncode == 0, tables_only.stdout + tables_only.stderr
     cell = this_repo(table_rows((out / 'RESULTS.md').read_text(), 'POM'))['MAE']
