@@ -58,7 +58,9 @@ def finish(args, name, hp, test_set, metric_set, result, best_valid, start):
     print('train loop seconds {:.3f}'.format(seconds))
     records.write(os.path.join(args.model_path, 'torch_{}.json'.format(name)), dict(
         status='finished', seconds=round(seconds, 2), settings=hp, metrics=result, best_valid_loss=best_valid,
-        data=records.data_identity(args.data_path, test_set.synthetic)))
+        data=records.data_identity(args.data_path, test_set.synthetic),
+        machine=dict(cpu=utils.cpu_model(), device='cpu', cpu_threads=torch.get_num_threads(), torch=torch.__version__,
+                     processes=1)))
 
 
 # ---------------------------------------------------------------- MMSA's feature files, MMSA's way

@@ -146,7 +146,8 @@ def test_learning_parity_quick(tmp_path):
             assert np.isfinite(run[key]), (name, key, run)
     assert os.path.isfile(str(tmp_path / 'work' / 'paddle_seed_0' / 'mosi.pdparams'))
     assert os.path.isfile(str(tmp_path / 'work' / 'torch_seed_0' / 'torch_mosi.pt'))
-    assert os.path.isfile(str(tmp_path / 'work' / 'torch_seed_0' / 'torch_mosi.json'))  # the record it was read from
+    torch_record = json.loads((tmp_path / 'work' / 'torch_seed_0' / 'torch_mosi.json').read_text())  # read from
+    assert torch_record['machine']['torch'] and torch_record['machine']['cpu_threads'] >= 1
     # the baseline, computed here from the generator itself
     data = mosi.make_sample_data(7, learning_parity.QUICK_SIZES)
     mean = data[b'train'][b'label'].astype(np.float64).mean(axis=0)
