@@ -420,6 +420,12 @@ def table(head, columns, references, ours, results, meta, digits=None):
     return lines + [''] + incomplete(notes)
 
 
+def study_not_run(quick):
+    """The line a study section shows when none of its runs is recorded."""
+    return ('Not part of `--quick`: `python reproduce.py --only robustness`.' if quick
+            else 'Not run yet: `python reproduce.py --only robustness`.')
+
+
 def robustness_section(base, out, results, meta, key_of, seeds, quick):
     """RESULTS.md's lines for one study file: the robustness records of LMF's and TFN's runs, the subsets'
     clean scores from their run records."""
@@ -427,21 +433,18 @@ def robustness_section(base, out, results, meta, key_of, seeds, quick):
     keys = [key_of[t] for t in (base,) + robustness.study_tasks(base) if key_of[t] in meta]
     runs = {t: meta[t, r]['robustness'] if robustness.perturbed(t) else
             [{'clean': values[metric]} for values in results.get((t, r), [])] for t, r in keys}
-    not_run = ('Not part of `--quick`: `python reproduce.py --only robustness`.' if quick
-               else 'Not run yet: `python reproduce.py --only robustness`.')
     return robustness.section(base, runs, summary, os.path.join(out, 'robustness_{}.png'.format(base)),
-                              synthetic(meta, keys), seeds, not_run, robustness.score_name(INFO[base].metric_set))
+                              synthetic(meta, keys), seeds, study_not_run(quick),
+                              robustness.score_name(INFO[base].metric_set))
 
 
 def missing_section(base, out, meta, key_of, seeds, quick):
     """RESULTS.md's lines for one file of the random-missing study, from the MISSING_FILE records of its runs."""
     keys = [key_of[t] for t in (base,) + robustness.study_tasks(base) if robustness.MISSING_FILE in
             robustness.evaluations(t) and key_of[t] in meta]
-    not_run = ('Not part of `--quick`: `python reproduce.py --only robustness`.' if quick
-               else 'Not run yet: `python reproduce.py --only robustness`.')
     return robustness.missing_section(base, {t: meta[t, r]['missing'] for t, r in keys}, summary,
                                       os.path.join(out, 'missing_{}.png'.format(base)), synthetic(meta, keys), seeds,
-                                      not_run, robustness.score_name(INFO[base].metric_set))
+                                      study_not_run(quick), robustness.score_name(INFO[base].metric_set))
 
 
 def rank_points(results, ranks, metric):
@@ -668,15 +671,16 @@ def train_and_write(out, parts, seeds, ranks, args):
             hp = next(r[3] for r in loading if INFO[r[0]].source == source)
             engine.load_data(hp['dataset'], paths[source], hp.get('emotion'), verbose=False)
     try:
+        def work(pairs):  # lmf/runs.py's arguments for each (run, the study's records for it)
+            return [(run[3], paths[INFO[run[0]].source], run[4], files) for run, files in pairs]
+
         with lmf_jobs.pool(jobs, device, threads) as side_by_side:
             # runs trained before (or by another part) that the study has not evaluated
-            for number, (i, seconds) in enumerate(side_by_side(lmf_runs.evaluate_study, [
-                    (run[3], paths[INFO[run[0]].source], run[4], files) for run, files in evaluate]), 1):
+            for number, (i, seconds) in enumerate(side_by_side(lmf_runs.evaluate_study, work(evaluate)), 1):
                 print_evaluated(*evaluate[i], seconds, number, len(evaluate))
             finished = set()
             study = [studied(run, args.quick) if 'robustness' in parts else () for run in todo]
-            for i, (record, seconds) in side_by_side(lmf_runs.train_run, [
-                    (run[3], paths[INFO[run[0]].source], run[4], files) for run, files in zip(todo, study)]):
+            for i, (record, seconds) in side_by_side(lmf_runs.train_run, work(zip(todo, study))):
                 task, rank, seed = todo[i][:3]
                 seconds_by_task.setdefault(task, []).append(record['seconds'])
                 if seconds is not None:  # evaluated as soon as trained: an interrupted study keeps what it measured

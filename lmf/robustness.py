@@ -225,7 +225,7 @@ def study_tasks(base):
     them like its own tasks."""
     tasks = (study_task(base, 'tfn'),) + (tuple(study_task(base, 'lmf', s) for s in SUBSETS[:-1])
                                           if base in STUDY else ())
-    return tasks + tuple('{}~{}{}'.format(base, model, MISSING_SUFFIX) for model in ('lmf', 'tfn'))
+    return tasks + tuple(missing_task(base, model, True) for model in ('lmf', 'tfn'))
 
 
 def trained_missing(task):
@@ -323,6 +323,25 @@ HEADING = ['## Robustness: missing and noisy modalities, LMF and TFN', '',
            'Scores in percent; mean ± std (min–max) over seeds.', '']  # RESULTS.md's lines before the sections
 
 
+def study_title(base, on_synthetic):
+    return STUDY_TITLES[base] + (' (SYNTHETIC data)' if on_synthetic else '')
+
+
+def pyplot():
+    """matplotlib's pyplot on the file-only backend."""
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    return plt
+
+
+def save_figure(fig, path):
+    """Write a figure as PNG atomically (a reader never sees half of one) and free it."""
+    with atomic_write(path, 'wb') as f:
+        fig.savefig(f, format='png', dpi=90)
+    pyplot().close(fig)
+
+
 def score_name(metric_set):
     """The name RESULTS.md's tables give MAIN_METRIC[metric_set] ('F1', 'Acc-2', ...)."""
     return next(m.column[1] for m in metrics.METRICS[metric_set] if m.key == MAIN_METRIC[metric_set])
@@ -332,7 +351,7 @@ def section(base, runs, summary, figure_path, on_synthetic, seeds, not_run, scor
     """RESULTS.md lines for one study file. runs: {study task: [robustness results of each seed]} (the LMF
     task itself under base); summary(values, percent) formats a cell as reproduce.py's other tables; not_run:
     the line shown when nothing was run; score: the score's name (score_name)."""
-    title = STUDY_TITLES[base] + (' (SYNTHETIC data)' if on_synthetic else '')
+    title = study_title(base, on_synthetic)
     results = {'LMF': runs.get(base, []), 'TFN': runs.get(study_task(base, 'tfn'), [])}
     lines = ['### {}'.format(title), '']
     if not results['LMF'] and not results['TFN']:
@@ -363,9 +382,7 @@ def section(base, runs, summary, figure_path, on_synthetic, seeds, not_run, scor
 
 def draw(results, path, title, seeds, score):
     """One panel per noise target: mean score against level, a band of one std over seeds, LMF and TFN."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, axes = plt.subplots(1, len(NOISE_TARGETS), figsize=(13, 3.2), sharey=True)
     for ax, target in zip(axes, NOISE_TARGETS):
         for model, colour in (('LMF', 'tab:blue'), ('TFN', 'tab:orange')):
@@ -382,9 +399,7 @@ def draw(results, path, title, seeds, score):
     axes[0].legend()
     fig.suptitle('{}: {} (band: one std over seeds)'.format(title, 'mean of {} seeds'.format(seeds)))
     fig.tight_layout()
-    with atomic_write(path, 'wb') as f:
-        fig.savefig(f, format='png', dpi=90)
-    plt.close(fig)
+    save_figure(fig, path)
 
 
 # ---------------------------------------------------------------- the random-missing study's tables and figure
@@ -420,7 +435,7 @@ def rate_scores(scores):
 def missing_section(base, runs, summary, figure_path, on_synthetic, seeds, not_run, score):
     """RESULTS.md lines for one file of the random-missing study. runs: {study task: [MISSING_FILE scores of each
     seed]}; summary, not_run and score as for section()."""
-    title = STUDY_TITLES[base] + (' (SYNTHETIC data)' if on_synthetic else '')
+    title = study_title(base, on_synthetic)
     lines = ['### {}'.format(title), '']
     found = {(name, trained): runs.get(missing_task(base, model, trained), [])
              for name, model, trained in MISSING_MODELS}
@@ -447,9 +462,7 @@ def missing_section(base, runs, summary, figure_path, on_synthetic, seeds, not_r
 
 def draw_missing(found, path, title, seeds, score):
     """Mean score against missing rate with a band of one std over seeds: LMF and TFN, clean- and missing-trained."""
-    import matplotlib
-    matplotlib.use('Agg')
-    import matplotlib.pyplot as plt
+    plt = pyplot()
     fig, ax = plt.subplots(figsize=(6.4, 4))
     for (name, trained), seeded in found.items():
         if not seeded:
@@ -465,6 +478,4 @@ def draw_missing(found, path, title, seeds, score):
     ax.set_title('{}: mean of {} seeds (band: one std)'.format(title, seeds), fontsize=10)
     ax.legend(fontsize=8)
     fig.tight_layout()
-    with atomic_write(path, 'wb') as f:
-        fig.savefig(f, format='png', dpi=90)
-    plt.close(fig)
+    save_figure(fig, path)
